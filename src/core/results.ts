@@ -1,0 +1,24 @@
+import { VIGIL_VERSION } from './version.js';
+
+/**
+ * Every results.json vigil writes starts with this envelope. `schema` names the document kind and
+ * `schemaVersion` changes only when a field changes meaning or disappears (additions keep it).
+ * Reports render from these documents alone.
+ */
+export type ResultKind = 'bias' | 'screen' | 'screen-eval' | 'provenance' | 'classify' | 'demo';
+
+export interface ResultEnvelope {
+  schema: `vigil/${ResultKind}`;
+  schemaVersion: 1;
+  tool: { name: 'vigil'; version: string; node: string };
+  createdAt: string;
+}
+
+export function resultEnvelope(kind: ResultKind, now: Date = new Date()): ResultEnvelope {
+  return {
+    schema: `vigil/${kind}`,
+    schemaVersion: 1,
+    tool: { name: 'vigil', version: VIGIL_VERSION, node: process.version },
+    createdAt: now.toISOString(),
+  };
+}
