@@ -1,0 +1,234 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import init, { WasmBuilder, WasmReader } from '@contentauth/c2pa-wasm';
+
+/**
+ * The C2PA engine: c2pa-rs compiled to WebAssembly. Instantiating the 9 MB module takes tens of
+ * milliseconds, so it happens once per process, on first use.
+ */
+
+let ready: Promise<void> | undefined;
+
+export function initEngine(): Promise<void> {
+  ready ??= (async () => {
+    const wasmPath = createRequire(import.meta.url).resolve('@contentauth/c2pa-wasm/c2pa.wasm');
+    await init({ module_or_path: await readFile(wasmPath) });
+  })();
+  return ready;
+}
+
+/** Settings passed to c2pa-rs as its context JSON (the subset vigil sets). */
+export interface EngineSettings {
+  /** PEM bundle of trust anchors; with none, every signer reads back as signingCredential.untrusted. */
+  trustAnchors?: string;
+  /** c2pa-rs trust_config: allowed EKU OIDs, one per line. */
+  trustConfig?: string;
+}
+
+function contextJson(settings: EngineSettings): string {
+  const trust: Record<string, string> = {};
+  if (settings.trustAnchors) trust.trust_anchors = settings.trustAnchors;
+  if (settings.trustConfig) trust.trust_config = settings.trustConfig;
+  // Never fetch remote manifests or OCSP responses: verification must be offline and reproducible.
+  return JSON.stringify({
+    version: 1,
+    trust,
+    verify: { remote_manifest_fetch: false, ocsp_fetch: false, verify_trust: true },
+  });
+}
+
+/** What c2pa-rs reports for an asset (its Reader JSON, the crJSON with certificate details, the active label). */
+export interface EngineReading {
+  store: ManifestStoreJson;
+  crJson: CrJson;
+}
+
+/** c2pa-rs's `Reader::json()` shape, the subset vigil reads. Strings are copied verbatim. */
+export interface ManifestStoreJson {
+  active_manifest?: string;
+  manifests: Record<string, ManifestJson>;
+  validation_state?: string;
+  validation_results?: {
+    activeManifest?: StatusBuckets;
+    ingredientDeltas?: { ingredientAssertionURI: string; validationDeltas: StatusBuckets }[];
+  };
+  validation_status?: StatusEntryJson[];
+}
+
+export interface StatusEntryJson {
+  code: string;
+  explanation?: string;
+  url?: string;
+}
+
+export interface StatusBuckets {
+  success?: StatusEntryJson[];
+  informational?: StatusEntryJson[];
+  failure?: StatusEntryJson[];
+}
+
+export interface ManifestJson {
+  label?: string;
+  title?: string;
+  format?: string;
+  instance_id?: string;
+  claim_generator?: string;
+  claim_generator_info?: { name?: string; version?: string; [key: string]: unknown }[];
+  claim_version?: number;
+  assertions?: { label: string; data?: unknown; kind?: string; instance?: number }[];
+  ingredients?: IngredientJson[];
+  signature_info?: { alg?: string; issuer?: string; common_name?: string; cert_serial_number?: string; time?: string };
+  [key: string]: unknown;
+}
+
+export interface IngredientJson {
+  title?: string;
+  format?: string;
+  relationship?: string;
+  active_manifest?: string;
+  label?: string;
+  instance_id?: string;
+  document_id?: string;
+  validation_status?: StatusEntryJson[];
+  validation_results?: { activeManifest?: StatusBuckets };
+  [key: string]: unknown;
+}
+
+export interface CrJson {
+  manifests?: {
+    label: string;
+    signature?: {
+      algorithm?: string;
+      certificateInfo?: CertificateInfoJson;
+      timeStampInfo?: { timestamp?: string; certificateInfo?: CertificateInfoJson };
+    };
+  }[];
+}
+
+export interface CertificateInfoJson {
+  serialNumber?: string;
+  issuer?: Record<string, string>;
+  subject?: Record<string, string>;
+  validity?: { notBefore?: string; notAfter?: string };
+}
+
+/** c2pa-rs could not find a manifest at all (as opposed to finding a broken one). */
+export function isNoManifestError(message: string): boolean {
+  return /JumbfNotFound|ProvenanceMissing|ManifestNotFound/.test(message);
+}
+
+/** c2pa-rs errors arrive as strings or Error objects; normalise to a message. */
+export function engineErrorMessage(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** Reads and validates the manifest store of an asset held in memory. Throws c2pa-rs's error text. */
+export async function readAsset(mime: string, bytes: Uint8Array, settings: EngineSettings = {}): Promise<EngineReading> {
+  await initEngine();
+  let reader: WasmReader | undefined;
+  try {
+    reader = await WasmReader.fromBytes(mime, bytes, contextJson(settings));
+    return {
+      store: JSON.parse(reader.json()) as ManifestStoreJson,
+      crJson: JSON.parse(reader.crJson()) as CrJson,
+    };
+  } catch (error) {
+    throw new Error(engineErrorMessage(error));
+  } finally {
+    reader?.free();
+  }
+}
+
+/**
+ * A Blob stand-in over bytes already in memory. c2pa-rs's Builder reads its source through
+ * `blob.slice(...)` and `new FileReaderSync().readAsArrayBuffer(slice)`: a browser worker API
+ * Node does not have, and Node's own Blob cannot be read synchronously.
+ */
+class MemoryBlob {
+  constructor(private readonly bytes: Uint8Array) {}
+
+  get size(): number {
+    return this.bytes.length;
+  }
+
+  slice(start = 0, end = this.bytes.length): MemoryBlob {
+    return new MemoryBlob(this.bytes.subarray(start, end));
+  }
+
+  toArrayBuffer(): ArrayBuffer {
+    return this.bytes.slice().buffer;
+  }
+}
+
+class MemoryFileReaderSync {
+  readAsArrayBuffer(blob: MemoryBlob): ArrayBuffer {
+    if (!(blob instanceof MemoryBlob)) throw new TypeError('vigil FileReaderSync stand-in reads only its own in-memory blobs');
+    return blob.toArrayBuffer();
+  }
+}
+
+/**
+ * Installs the FileReaderSync stand-in only while a signing call is in flight (reference
+ * counted for concurrent signs) and removes it afterwards, so the rest of the process never sees
+ * a global that claims to be a browser API.
+ */
+let fileReaderUsers = 0;
+
+async function withFileReaderSync<T>(fn: () => Promise<T>): Promise<T> {
+  const scope = globalThis as { FileReaderSync?: unknown };
+  const previous = scope.FileReaderSync;
+  if (fileReaderUsers++ === 0 && previous === undefined) scope.FileReaderSync = MemoryFileReaderSync;
+  try {
+    return await fn();
+  } finally {
+    if (--fileReaderUsers === 0 && scope.FileReaderSync === MemoryFileReaderSync) delete scope.FileReaderSync;
+  }
+}
+
+export interface BuilderSigner {
+  /** c2pa-rs algorithm name (es256, ps256, ed25519, ...). */
+  alg: string;
+  reserveSize: number;
+  /** Returns the complete tagged COSE_Sign1 for the claim bytes, exactly reserveSize long. */
+  sign: (claim: Uint8Array) => Promise<Uint8Array>;
+}
+
+export interface BuildRequest {
+  /** c2patool-style manifest definition JSON. */
+  definition: unknown;
+  mime: string;
+  source: Uint8Array;
+  ingredients: { definition: Record<string, unknown>; mime: string; bytes: Uint8Array }[];
+  signer: BuilderSigner;
+  settings?: EngineSettings;
+}
+
+/** Builds and signs a manifest into the asset; returns the signed asset bytes. Throws c2pa-rs's error text. */
+export async function buildSignedAsset(request: BuildRequest): Promise<Uint8Array> {
+  await initEngine();
+  return withFileReaderSync(async () => {
+    let builder: WasmBuilder | undefined;
+    try {
+      builder = WasmBuilder.fromJson(JSON.stringify(request.definition), contextJson(request.settings ?? {}));
+      for (const ingredient of request.ingredients) {
+        await builder.addIngredientFromBlob(
+          JSON.stringify(ingredient.definition),
+          ingredient.mime,
+          new MemoryBlob(ingredient.bytes) as unknown as Blob,
+        );
+      }
+      const signerDefinition = {
+        alg: request.signer.alg,
+        reserveSize: request.signer.reserveSize,
+        sign: async (claim: Uint8Array<ArrayBuffer>) => new Uint8Array(await request.signer.sign(claim)),
+      };
+      return await builder.sign(signerDefinition, [], request.mime, new MemoryBlob(request.source) as unknown as Blob);
+    } catch (error) {
+      throw new Error(engineErrorMessage(error));
+    } finally {
+      builder?.free();
+    }
+  });
+}
