@@ -1,0 +1,58 @@
+import { isAbsolute, resolve } from 'node:path';
+import sharp from 'sharp';
+import { SeededRandom } from '../core/random.js';
+
+/**
+ * Images in reports are embedded as small JPEG data URIs so the HTML file stays self-contained
+ * and its size bounded: every image is downscaled (longest edge `maxEdge`) and each report shows at
+ * most a fixed number of them, sampled with a seed and announced in a note.
+ */
+
+export interface Thumbnail {
+  /** data:image/jpeg;base64,... */
+  dataUri: string;
+  width: number;
+  height: number;
+}
+
+/** Default longest edge of a thumbnail, in pixels. */
+export const THUMBNAIL_EDGE = 128;
+
+/**
+ * Downscales an image file into a data URI. Returns undefined when the file is missing or is not
+ * a readable image: a report re-rendered on another machine should still render, without it.
+ */
+export async function thumbnail(path: string, maxEdge = THUMBNAIL_EDGE): Promise<Thumbnail | undefined> {
+  try {
+    const { data, info } = await sharp(path, { limitInputPixels: 100_000_000 })
+      .rotate()
+      .resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 72, mozjpeg: true })
+      .toBuffer({ resolveWithObject: true });
+    return { dataUri: `data:image/jpeg;base64,${data.toString('base64')}`, width: info.width, height: info.height };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves a path recorded in results.json against the folder the results were written to. */
+export function resolveRecordedPath(path: string, baseDir: string | undefined): string {
+  return isAbsolute(path) || baseDir === undefined ? path : resolve(baseDir, path);
+}
+
+export interface Sampled<T> {
+  items: T[];
+  /** How many were left out to keep within the budget. */
+  omitted: number;
+}
+
+/**
+ * Keeps at most `max` items, chosen uniformly with the seed, in their original order (so a report
+ * re-rendered from the same results shows the same images).
+ */
+export function sampleWithinBudget<T>(items: readonly T[], max: number, seed: number): Sampled<T> {
+  if (items.length <= max) return { items: [...items], omitted: 0 };
+  const indices = new SeededRandom(seed).shuffle(items.map((_, i) => i)).slice(0, max).sort((a, b) => a - b);
+  return { items: indices.map((i) => items[i]), omitted: items.length - max };
+}

@@ -1,0 +1,7 @@
+import { demoModule } from './demo.js';
+import type { ReportModule } from './module.js';
+
+/** Every results schema the report layer renders, by schema name. */
+export const REPORT_MODULES: Record<string, ReportModule<never>> = Object.fromEntries(
+  [demoModule].map((module) => [module.schema, module as ReportModule<never>]),
+);

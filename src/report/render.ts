@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { invalidArgument, VigilInputError, errorMessage } from '../core/errors.js';
+import { writeFileAtomic } from '../core/files.js';
+import type { ResultEnvelope } from '../core/results.js';
+import { loadTemplates } from './templates.js';
+import type { LayoutView, ReportView, ViewContext } from './view.js';
+import { REPORT_MODULES } from './modules/index.js';
+
+export interface RenderOptions {
+  /** A copy of templates/ whose files replace the built-in ones (see templates.ts). */
+  templatesDir?: string;
+  /** Folder of the results.json, to resolve the relative image paths recorded in it. */
+  baseDir?: string;
+  /** Embed example images of probe subjects in bias reports (default true; false for sensitive data). */
+  includeExamples?: boolean;
+  /** Size budget: at most this many images in the report (default 24). */
+  maxImages?: number;
+  /** Seed for sampling images when over budget (default 0). */
+  seed?: number;
+}
+
+export const DEFAULT_MAX_IMAGES = 24;
+
+function checkEnvelope(results: unknown): ResultEnvelope {
+  if (typeof results !== 'object' || results === null || Array.isArray(results)) {
+    throw invalidArgument('results', 'a vigil results document (a JSON object)', results);
+  }
+  const schema = (results as { schema?: unknown }).schema;
+  if (typeof schema !== 'string' || !(schema in REPORT_MODULES)) {
+    throw new VigilInputError(
+      `Expected a vigil results document with schema one of ${Object.keys(REPORT_MODULES).join(', ')} but received schema ${JSON.stringify(schema ?? null)}`,
+      { subject: 'schema' },
+    );
+  }
+  const version = (results as { schemaVersion?: unknown }).schemaVersion;
+  if (version !== 1) {
+    throw new VigilInputError(
+      `Expected schemaVersion 1 for ${schema} (this is vigil's report renderer for version 1) but received ${JSON.stringify(version ?? null)}`,
+      { subject: 'schemaVersion' },
+    );
+  }
+  return results as ResultEnvelope;
+}
+
+function viewContext(options: RenderOptions, charts: boolean): ViewContext {
+  const maxImages = options.maxImages ?? DEFAULT_MAX_IMAGES;
+  if (!Number.isInteger(maxImages) || maxImages < 0) throw invalidArgument('maxImages', 'a non-negative integer', maxImages);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw invalidArgument('seed', 'an integer', seed);
+  return { baseDir: options.baseDir, includeExamples: options.includeExamples ?? true, maxImages, seed, charts };
+}
+
+/** Builds the layout view of any vigil results document (shared by every output format). */
+export async function buildLayoutView(results: unknown, context: ViewContext): Promise<LayoutView> {
+  const envelope = checkEnvelope(results);
+  const module = REPORT_MODULES[envelope.schema];
+  let view: ReportView;
+  try {
+    view = await module.buildView(results as never, context);
+  } catch (error) {
+    if (error instanceof VigilInputError) throw error;
+    // A hand-edited or truncated document: say which kind failed to render, not a stack trace.
+    throw new VigilInputError(`The ${envelope.schema} results document is incomplete or malformed: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  return { ...view, schema: envelope.schema, tool: envelope.tool, createdAt: envelope.createdAt };
+}
+
+/**
+ * Renders any vigil results document (bias, screen, screen-eval, provenance, demo) to one
+ * self-contained HTML page: inline CSS, charts as inline SVG, images as downscaled data URIs, no
+ * scripts and nothing fetched. Rendering reads the document only (and the image files it names).
+ */
+export async function renderReport(results: unknown, options: RenderOptions = {}): Promise<string> {
+  const view = await buildLayoutView(results, viewContext(options, true));
+  return loadTemplates('html', options.templatesDir).render(view);
+}
+
+/** The same report as Markdown (tables and text; charts and images left out). */
+export async function renderMarkdown(results: unknown, options: RenderOptions = {}): Promise<string> {
+  const view = await buildLayoutView(results, { ...viewContext(options, false), includeExamples: false, maxImages: 0 });
+  return loadTemplates('markdown', options.templatesDir).render(view);
+}
+
+/**
+ * What every audit command calls after writing results.json: renders the report and writes
+ * `<outDir>/report.html` atomically. Returns the path written.
+ */
+export async function writeReport(results: unknown, outDir: string, options: Omit<RenderOptions, 'baseDir'> = {}): Promise<string> {
+  const html = await renderReport(results, { ...options, baseDir: outDir });
+  const path = join(outDir, 'report.html');
+  await writeFileAtomic(path, html);
+  return path;
+}
+
+/** Reads and parses a results.json, with errors that name the file. */
+export async function readResults(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new VigilInputError(`Cannot read the results file ${path}: ${errorMessage(error)}`, { subject: path, cause: error });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new VigilInputError(`The results file ${path} is not valid JSON: ${errorMessage(error)}`, { subject: path, cause: error });
+  }
+}
+
+/** The folder image paths in a results file resolve against. */
+export function resultsBaseDir(path: string): string {
+  return dirname(path);
+}

@@ -1,0 +1,67 @@
+import type { ResultEnvelope } from '../core/results.js';
+
+/**
+ * What a module hands to the layout: the layout renders the header, summary, notes, the module's
+ * own partial (with `body`), the reproducibility block and the limitations. Built by one pure-ish
+ * function per results kind (src/report/modules/*.ts) from the results document alone.
+ */
+export interface ReportView {
+  /** Name of the partial (templates/<format>/partials/<partial>.hbs) that renders `body`. */
+  partial: string;
+  /** Human name of the document kind ("Bias audit"). */
+  kindLabel: string;
+  title: string;
+  subtitle?: string;
+  /** Overall verdict or state key (see helpers.ts verdictInfo), when the document has one. */
+  verdict?: string;
+  verdictReason?: string;
+  /** Key figures at the top. `key` is a stable id (data-key in HTML) and `raw` the number shown. */
+  summary: SummaryFigure[];
+  /** Table of contents entries: the module's own top-level sections. */
+  sections: { id: string; title: string }[];
+  /** Notes shown above the body (e.g. "12 of 40 images shown to keep the report small"). */
+  notes: string[];
+  body: object;
+  reproducibility: ReproducibilityItem[];
+  limitations: string[];
+}
+
+export interface SummaryFigure {
+  key: string;
+  label: string;
+  /** The formatted value. */
+  value: string;
+  raw?: number;
+}
+
+export interface ReproducibilityItem {
+  label: string;
+  value: string;
+  /** Rendered in a monospace face (hashes, paths, commands). */
+  mono?: boolean;
+}
+
+/** What the layout receives: the module's view plus the document envelope. */
+export type LayoutView = ReportView & Pick<ResultEnvelope, 'schema' | 'tool' | 'createdAt'>;
+
+export interface ViewContext {
+  /** The folder of results.json: relative image paths in the results resolve against it. */
+  baseDir?: string;
+  /** Embed example images of probe subjects (bias) — off for sensitive data. */
+  includeExamples: boolean;
+  /** At most this many images in the whole report. */
+  maxImages: number;
+  /** Seed for choosing which images to show when there are more than maxImages. */
+  seed: number;
+  /** Charts as inline SVG (markdown output leaves them out). */
+  charts: boolean;
+}
+
+/** Reproducibility lines every report has, from the envelope. */
+export function envelopeReproducibility(envelope: ResultEnvelope): ReproducibilityItem[] {
+  return [
+    { label: 'Tool', value: `${envelope.tool.name} ${envelope.tool.version} (Node ${envelope.tool.node})` },
+    { label: 'Results schema', value: `${envelope.schema} v${envelope.schemaVersion}`, mono: true },
+    { label: 'Created', value: envelope.createdAt },
+  ];
+}
