@@ -1,0 +1,104 @@
+/**
+ * Ranking fairness of Geyik et al. 2019 (LinkedIn) with the conventions of the reference code of
+ * Berg et al. 2022 ("A prompt array keeps the bias away"), so numbers are comparable with the
+ * published CLIP audits:
+ * - Skew@k of a group = ln(share of the group in the top k / target share), natural log;
+ *   a group absent from the top k counts as 1/k (no log of 0).
+ * - MaxSkew@k / MinSkew@k = the largest / smallest skew over the groups of the attribute.
+ * - NDKL@k = Σ_{i=1..k} KL(top-i shares ‖ target) / log2(i+1), divided by Z = Σ_{i=1..k} 1/log2(i+1);
+ *   KL terms with a zero top-i share contribute 0.
+ * Targets: `uniform` (1/G per group) or `proportional` (the probe set's own group shares).
+ */
+
+export type SkewTarget = 'uniform' | 'proportional';
+export const SKEW_TARGETS: readonly SkewTarget[] = ['uniform', 'proportional'];
+
+export interface SkewAtK {
+  max_skew: number;
+  min_skew: number;
+  /** Index of the group with the largest / smallest skew (first on ties). */
+  maxGroup: number;
+  minGroup: number;
+  /** Skew of every group, in group-code order. */
+  perGroup: Float64Array;
+}
+
+/** Target shares: uniform, or each group's share of the whole probe set. */
+export function targetShares(target: SkewTarget, groupCounts: ArrayLike<number>): Float64Array {
+  const g = groupCounts.length;
+  const shares = new Float64Array(g);
+  if (target === 'uniform') return shares.fill(1 / g);
+  let total = 0;
+  for (let i = 0; i < g; i++) total += groupCounts[i];
+  for (let i = 0; i < g; i++) shares[i] = groupCounts[i] / total;
+  return shares;
+}
+
+/**
+ * Skew@k from the group counts within the top k. `k` is the denominator of the shares (the
+ * reference divides by k even when fewer than k items exist).
+ */
+export function skewAtK(topCounts: ArrayLike<number>, k: number, target: Float64Array): SkewAtK {
+  const g = target.length;
+  const perGroup = new Float64Array(g);
+  let maxGroup = 0;
+  let minGroup = 0;
+  for (let i = 0; i < g; i++) {
+    const share = topCounts[i] > 0 ? topCounts[i] / k : 1 / k;
+    perGroup[i] = Math.log(share) - Math.log(target[i]);
+    if (perGroup[i] > perGroup[maxGroup]) maxGroup = i;
+    if (perGroup[i] < perGroup[minGroup]) minGroup = i;
+  }
+  return { max_skew: perGroup[maxGroup], min_skew: perGroup[minGroup], maxGroup, minGroup, perGroup };
+}
+
+/** KL(p ‖ q) in nats with 0·log 0 = 0. */
+export function klDivergence(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  let kl = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] > 0) kl += p[i] * (Math.log(p[i]) - Math.log(q[i]));
+  return kl;
+}
+
+/** Z = Σ_{i=1..k} 1/log2(i+1). */
+export function ndklNormalizer(k: number): number {
+  let z = 0;
+  for (let i = 1; i <= k; i++) z += 1 / Math.log2(i + 1);
+  return z;
+}
+
+/**
+ * NDKL@k of a ranking given as group codes, best first. When the ranking is shorter than k the
+ * sum stops at its end but Z still runs to k, as in the reference.
+ */
+export function ndkl(rankedGroups: ArrayLike<number>, k: number, target: Float64Array): number {
+  const g = target.length;
+  const counts = new Float64Array(g);
+  const shares = new Float64Array(g);
+  let sum = 0;
+  const end = Math.min(k, rankedGroups.length);
+  for (let i = 1; i <= end; i++) {
+    counts[rankedGroups[i - 1]]++;
+    for (let j = 0; j < g; j++) shares[j] = counts[j] / i;
+    sum += klDivergence(shares, target) / Math.log2(i + 1);
+  }
+  return sum / ndklNormalizer(k);
+}
+
+/** Group counts within the first k of a ranking given as group codes. */
+export function topKCounts(rankedGroups: ArrayLike<number>, k: number, groups: number): Float64Array {
+  const counts = new Float64Array(groups);
+  const end = Math.min(k, rankedGroups.length);
+  for (let i = 0; i < end; i++) counts[rankedGroups[i]]++;
+  return counts;
+}
+
+/**
+ * Row indices sorted by descending score; ties keep input order (the reference's pandas
+ * `nlargest` keeps ties beyond k, which makes k fuzzy; a stable order keeps exactly k).
+ * Non-finite scores rank last.
+ */
+export function rankByScore(scores: ArrayLike<number>): Int32Array {
+  const order = Int32Array.from({ length: scores.length }, (_, i) => i);
+  const key = (i: number): number => (Number.isFinite(scores[i]) ? scores[i] : Number.NEGATIVE_INFINITY);
+  return order.sort((a, b) => key(b) - key(a) || a - b);
+}
