@@ -1,0 +1,192 @@
+import type { ResultEnvelope } from '../core/results.js';
+import type { DigitalSourceTypeInfo } from './digital-source-types.js';
+
+/**
+ * The results document of `vigil provenance verify` (schema `vigil/provenance`). Reports render
+ * from this alone. Every string copied from a manifest (titles, claim generators, assertion data,
+ * c2pa-rs explanations) is verbatim: renderers must escape it.
+ */
+
+/**
+ * Trusted: valid and the signer chains to a configured trust anchor.
+ * Valid: no failure except that the signer is not on any configured trust list.
+ * Invalid: at least one other failure code (tampering, bad signature, broken ingredient, ...).
+ * NoManifest: no C2PA manifest in the file (not an error: most images have none).
+ */
+export type ProvenanceState = 'Trusted' | 'Valid' | 'Invalid' | 'NoManifest';
+
+export type StatusKind = 'success' | 'informational' | 'failure';
+
+export interface StatusCode {
+  /** The C2PA status code, verbatim (e.g. `assertion.dataHash.mismatch`). */
+  code: string;
+  kind: StatusKind;
+  /** vigil's plain-language explanation. */
+  explanation: string;
+  /** False when vigil has no explanation of its own for this code (then read validatorExplanation). */
+  known: boolean;
+  /** c2pa-rs's own explanation, verbatim. */
+  validatorExplanation?: string;
+  /** JUMBF URI of the manifest part the code is about. */
+  url?: string;
+}
+
+export interface StatusCodes {
+  failure: StatusCode[];
+  informational: StatusCode[];
+  success: StatusCode[];
+}
+
+export interface CertificateSummary {
+  /** Subject common name (or the full subject when there is no CN). */
+  subject: string;
+  /** Subject attributes as c2pa-rs reports them (C, O, OU, CN, ...). */
+  subjectFields: Record<string, string>;
+  issuer: string;
+  issuerFields: Record<string, string>;
+  serialNumber?: string;
+  notBefore?: string;
+  notAfter?: string;
+}
+
+export interface SignerSummary extends CertificateSummary {
+  /** Signature algorithm (es256, ps256, ed25519, ...). */
+  algorithm?: string;
+  /** Names of the configured trust lists the signer chains to (empty: none). */
+  trustedBy: string[];
+}
+
+/**
+ * trusted: RFC 3161 time-stamp by a trusted authority; validated: time-stamp matches but the
+ * authority is not trusted or unknown; untrusted/mismatch/malformed/outsideValidity: the c2pa-rs
+ * timeStamp.* code; none: no time-stamp (the signing time is only the signer's own claim).
+ */
+export type TimestampStatus = 'trusted' | 'validated' | 'untrusted' | 'mismatch' | 'malformed' | 'outsideValidity' | 'none';
+
+export interface TimestampSummary {
+  status: TimestampStatus;
+  /** The time the time-stamp authority attests. */
+  time?: string;
+  authority?: CertificateSummary;
+}
+
+export interface ActionSummary {
+  /** e.g. c2pa.created, c2pa.opened, c2pa.edited. */
+  action: string;
+  when?: string;
+  softwareAgent?: string;
+  digitalSourceType?: DigitalSourceTypeInfo;
+  /** The action's parameters verbatim. */
+  parameters?: unknown;
+}
+
+export interface AssertionSummary {
+  label: string;
+  kind?: string;
+  /** Assertion data verbatim (absent for binary assertions such as thumbnails). */
+  data?: unknown;
+}
+
+export interface ManifestSummary {
+  label: string;
+  title?: string;
+  format?: string;
+  instanceId?: string;
+  claimGenerator?: string;
+  claimGeneratorInfo: { name?: string; version?: string }[];
+  claimVersion?: number;
+  signer?: SignerSummary;
+  /** Time of signing as recorded in the signature (attested only when timestamp.status is trusted). */
+  signingTime?: string;
+  timestamp: TimestampSummary;
+  actions: ActionSummary[];
+  /** Distinct digitalSourceTypes of the actions. */
+  digitalSourceTypes: DigitalSourceTypeInfo[];
+  /** True when any action declares an AI-generated digitalSourceType. */
+  aiGenerated: boolean;
+  assertions: AssertionSummary[];
+  ingredients: IngredientNode[];
+}
+
+export interface IngredientNode {
+  title?: string;
+  format?: string;
+  /** parentOf, componentOf or inputTo. */
+  relationship?: string;
+  instanceId?: string;
+  /** The ingredient's own validation state: NoManifest when it carries no provenance. */
+  state: ProvenanceState;
+  /** The ingredient's own status codes plus the deltas the parent's validation found for it. */
+  codes: StatusCodes;
+  /** The ingredient's manifest (recursive), when it has one in this store. */
+  manifest?: ManifestSummary;
+}
+
+export interface TrustListSummary {
+  name: string;
+  /** The PEM file the anchors came from. */
+  file: string;
+  anchors: number;
+}
+
+export interface SoftBindingMatch {
+  /** Id of the signed original in the provenance index. */
+  recordId: string;
+  /** 1 = identical fingerprint; compare with threshold. */
+  similarity: number;
+  threshold: number;
+  method: 'phash' | 'clip';
+  signedAt: string;
+  /** Where the signed original was written when it was signed. */
+  signedPath: string;
+  originalSha256: string;
+  /** The stored manifest of the signed original. */
+  manifest: ManifestSummary;
+}
+
+export interface SoftBindingLookup {
+  /** The index file consulted. */
+  index: string;
+  /** Best match at or above the threshold, if any. */
+  match?: SoftBindingMatch;
+}
+
+export interface FileVerification {
+  path: string;
+  sha256?: string;
+  /** MIME type from the file's magic bytes. */
+  format?: string;
+  /** Absent only when the file could not be verified at all (see error). */
+  state?: ProvenanceState;
+  /** Why the file could not be verified (unreadable, unsupported format, corrupt manifest). */
+  error?: string;
+  /** Codes of the active manifest plus ingredient deltas, by kind. */
+  codes: StatusCodes;
+  /** Number of manifests in the store (the active one plus ingredients' manifests). */
+  manifestCount: number;
+  activeManifest?: ManifestSummary;
+  /** For each configured trust list, whether the signer chains to it. */
+  trustLists: { name: string; trusted: boolean }[];
+  /** Soft-binding lookup, done only for files without a manifest when an index exists. */
+  softBinding?: SoftBindingLookup;
+}
+
+export interface ProvenanceSummary {
+  files: number;
+  trusted: number;
+  valid: number;
+  invalid: number;
+  noManifest: number;
+  errors: number;
+  /** Files whose active manifest declares AI-generated content. */
+  aiGenerated: number;
+  /** Files without a manifest that matched a signed original in the index. */
+  recovered: number;
+}
+
+export interface ProvenanceResults extends ResultEnvelope {
+  schema: 'vigil/provenance';
+  trustLists: TrustListSummary[];
+  summary: ProvenanceSummary;
+  files: FileVerification[];
+}
