@@ -1,15 +1,95 @@
-import type { ClipModel, EmbeddingObservation, ImageInput, Observed, RunOptions } from './types.js';
+import ort from 'onnxruntime-node';
+import { invalidArgument, VigilInputError } from '../core/errors.js';
+import { tokenizerOf } from './model.js';
+import { runImages, type ImageTask } from './pipeline.js';
+import type { ClipModel, EmbeddingObservation, ImageInput, ObservationBase, Observed, RunOptions } from './types.js';
 
 /** Streams L2-normalised CLIP image embeddings, one observation per input image, in input order. */
 export function embedImages(
-  _model: ClipModel,
-  _inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>,
-  _options: RunOptions = {},
+  model: ClipModel,
+  inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>,
+  options: RunOptions = {},
 ): AsyncIterable<Observed<EmbeddingObservation>> {
-  throw new Error('vision: embedImages is being implemented');
+  requireClip(model, 'embedImages');
+  return runImages(model, inputs, options, imageEmbeddingTask(model, (raw, base) => ({ ...base, embedding: raw })));
+}
+
+/**
+ * The CLIP image tower as a pipeline task; its raw output (the normalised embedding) is shared in
+ * the cache by embedImages and zero-shot classify.
+ */
+export function imageEmbeddingTask<T extends ObservationBase>(
+  model: ClipModel,
+  finish: (raw: Float32Array, base: ObservationBase) => T,
+): ImageTask<T> {
+  return {
+    output: 'clip-image-embeds-normalized',
+    infer: async (pixels, count) => {
+      const { height, width } = model.preprocessing.inputSize;
+      const feeds: Record<string, ort.Tensor> = { pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]) };
+      if (model.combined) Object.assign(feeds, textFeeds(model, ['']));
+      const result = await model.visionSession.run(feeds, ['image_embeds']);
+      return splitRows(result.image_embeds, count, 'image_embeds', model).map(normalize);
+    },
+    finish,
+  };
 }
 
 /** L2-normalised CLIP text embeddings (tokenized with tokenizer.json, padded/truncated to the context). */
-export async function embedTexts(_model: ClipModel, _texts: readonly string[]): Promise<Float32Array[]> {
-  throw new Error('vision: embedTexts is being implemented');
+export async function embedTexts(model: ClipModel, texts: readonly string[]): Promise<Float32Array[]> {
+  requireClip(model, 'embedTexts');
+  if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalidArgument('texts', 'an array of strings', texts);
+  if (texts.length === 0) return [];
+  const feeds: Record<string, ort.Tensor> = textFeeds(model, texts);
+  if (model.combined) {
+    const { height, width } = model.preprocessing.inputSize;
+    feeds.pixel_values = new ort.Tensor('float32', new Float32Array(3 * height * width), [1, 3, height, width]);
+  }
+  const result = await model.textSession.run(feeds, ['text_embeds']);
+  return splitRows(result.text_embeds, texts.length, 'text_embeds', model).map(normalize);
+}
+
+function textFeeds(model: ClipModel, texts: readonly string[]): Record<string, ort.Tensor> {
+  const batch = tokenizerOf(model).encodeBatch(texts);
+  const textGraph = model.graphs[model.graphs.length - 1];
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, values] of [
+    ['input_ids', batch.inputIds],
+    ['attention_mask', batch.attentionMask],
+  ] as const) {
+    const spec = textGraph.inputs.find((i) => i.name === name);
+    // Some exports (e.g. transformers.js text_model.onnx) take no attention_mask.
+    if (!spec) continue;
+    const dims = [batch.batchSize, batch.length];
+    feeds[name] =
+      spec.type === 'int32'
+        ? new ort.Tensor('int32', Int32Array.from(values), dims)
+        : new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  }
+  return feeds;
+}
+
+/** Splits a [count, width] float32 output into per-row copies (rows must not alias ORT's buffer). */
+export function splitRows(tensor: ort.Tensor | undefined, count: number, name: string, model: { dir: string }): Float32Array[] {
+  if (!tensor || tensor.type !== 'float32' || tensor.dims.length !== 2 || tensor.dims[0] !== count) {
+    throw new VigilInputError(
+      `Model folder ${model.dir}: expected output "${name}" of shape [${count}, width] float32 but received ${tensor ? `${tensor.type} [${tensor.dims.join(', ')}]` : 'nothing'}`,
+      { subject: model.dir },
+    );
+  }
+  const width = tensor.dims[1];
+  const data = tensor.data as Float32Array;
+  return Array.from({ length: count }, (_, i) => data.slice(i * width, (i + 1) * width));
+}
+
+function normalize(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (const v of vector) sum += v * v;
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i] /= norm;
+  return vector;
+}
+
+function requireClip(model: ClipModel, fn: string): void {
+  if (model?.kind !== 'clip') throw invalidArgument(`${fn} model`, 'a CLIP model', model?.kind ?? model);
 }

@@ -1,6 +1,23 @@
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
 import type { PreprocessConfig } from './types.js';
 
-/** An image decoded and preprocessed to the model's input: NCHW float32 for one image (C×H×W). */
+/** sharp's own default (16383 × 16383), used when no pixel limit is configured. */
+export const DEFAULT_PIXEL_LIMIT = 268_402_689;
+
+/** Extensions sharp's prebuilt binaries decode; folders and globs keep only these. */
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
+const IMAGE_GLOB = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
+const IMAGE_FILE = new RegExp(`\\.(${IMAGE_EXTENSIONS.join('|')})$`, 'i');
+
+// One libvips thread per image: images are preprocessed concurrently on libuv's pool instead,
+// which leaves the cores to onnxruntime while it runs.
+sharp.concurrency(1);
+
+/** An image decoded and preprocessed to the model's input: float32 C×H×W (RGB planes). */
 export interface PreprocessedImage {
   data: Float32Array;
   height: number;
@@ -8,21 +25,168 @@ export interface PreprocessedImage {
 }
 
 /**
- * Expands paths into image files: a file is kept, a folder is searched recursively, anything else
- * is a glob. Returns files in input order (each folder/glob sorted) and the inputs that matched nothing.
+ * Expands paths into image files: a file is kept as given, a folder is searched recursively for
+ * image files, anything else is a glob (only image files are kept). Folder and glob matches are
+ * sorted; duplicates (same resolved path) are dropped. `unmatched` lists inputs that gave nothing.
  */
-export async function listImageFiles(_paths: readonly string[]): Promise<{ files: string[]; unmatched: string[] }> {
-  throw new Error('vision: listImageFiles is being implemented');
+export async function listImageFiles(paths: readonly string[]): Promise<{ files: string[]; unmatched: string[] }> {
+  const files: string[] = [];
+  const unmatched: string[] = [];
+  const seen = new Set<string>();
+  for (const input of paths) {
+    const matches = await expandImagePath(input);
+    if (matches.length === 0) unmatched.push(input);
+    for (const file of matches) {
+      const key = resolve(file);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      files.push(file);
+    }
+  }
+  return { files, unmatched };
+}
+
+/** The image files one input path stands for (see listImageFiles). */
+export async function expandImagePath(input: string): Promise<string[]> {
+  if (typeof input !== 'string' || input.length === 0) throw invalidArgument('image path', 'a non-empty string', input);
+  const info = await stat(input).catch(() => undefined);
+  if (info?.isFile()) return [input];
+  if (info?.isDirectory()) {
+    const found = await glob(IMAGE_GLOB, { cwd: input, onlyFiles: true, caseSensitiveMatch: false, dot: false });
+    return found.sort().map((rel) => join(input, rel));
+  }
+  if (!isDynamicPattern(input)) return [];
+  const found = await glob(input, { onlyFiles: true, dot: false });
+  return found.filter((file) => IMAGE_FILE.test(file)).sort();
+}
+
+/** Maps transformers' PIL resample codes to sharp kernels (box and hamming have none: linear is closest). */
+export function sharpKernel(resample: number): PreprocessConfig['kernel'] {
+  switch (resample) {
+    case 0:
+      return 'nearest';
+    case 1:
+      return 'lanczos3';
+    case 2:
+    case 4:
+    case 5:
+      return 'linear';
+    case 3:
+      return 'cubic';
+    default:
+      throw invalidArgument('resample', 'a PIL resample code 0-5', resample);
+  }
 }
 
 /**
- * Decodes image bytes with sharp (EXIF orientation applied, alpha flattened on white, any colour
- * space/bit depth to 8-bit sRGB, pixel limit enforced) and applies preprocessor_config.json.
+ * The output size of transformers' resize for `shortest_edge`: the short side becomes `edge` and
+ * the long side is scaled and truncated to an integer, as get_resize_output_image_size does.
+ */
+export function shortestEdgeSize(height: number, width: number, edge: number): { height: number; width: number } {
+  if (height <= width) return { height: edge, width: Math.trunc((edge * width) / height) };
+  return { height: Math.trunc((edge * height) / width), width: edge };
+}
+
+/**
+ * Decodes image bytes with sharp and applies preprocessor_config.json: EXIF orientation, alpha
+ * flattened on white, any colour space or bit depth to 8-bit sRGB, resize (with the configured
+ * kernel; skipped when the image already has the target size, as PIL does), center crop
+ * (transformers' offsets: floor((size - crop) / 2)), rescale and normalise to float32 C×H×W.
  */
 export async function preprocessImage(
-  _bytes: Uint8Array,
-  _config: PreprocessConfig,
-  _options: { pixelLimit?: number; name?: string } = {},
+  bytes: Uint8Array,
+  config: PreprocessConfig,
+  options: { pixelLimit?: number; name?: string } = {},
 ): Promise<PreprocessedImage> {
-  throw new Error('vision: preprocessImage is being implemented');
+  const name = options.name ?? 'image';
+  const pixelLimit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  let image: sharp.Sharp;
+  let width: number;
+  let height: number;
+  try {
+    image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'error' });
+    const meta = await image.metadata();
+    if (meta.width === undefined || meta.height === undefined) throw new Error('no image dimensions');
+    if (meta.width * meta.height > pixelLimit) {
+      throw new VigilInputError(
+        `${name}: ${meta.width}x${meta.height} = ${meta.width * meta.height} pixels exceeds the pixel limit of ${pixelLimit}`,
+        { subject: name },
+      );
+    }
+    // EXIF orientations 5-8 swap width and height.
+    const swapped = (meta.orientation ?? 1) >= 5;
+    width = swapped ? meta.height : meta.width;
+    height = swapped ? meta.width : meta.height;
+  } catch (error) {
+    if (error instanceof VigilInputError) throw error;
+    throw new VigilInputError(`${name}: cannot decode image (${errorMessage(error)})`, { subject: name, cause: error });
+  }
+
+  let pipeline = image.autoOrient().flatten({ background: '#ffffff' });
+  if (config.doResize) {
+    const target =
+      'shortestEdge' in config.resize ? shortestEdgeSize(height, width, config.resize.shortestEdge) : config.resize;
+    if (target.width !== width || target.height !== height) {
+      pipeline = pipeline.resize(target.width, target.height, {
+        kernel: config.kernel,
+        fit: 'fill',
+        fastShrinkOnLoad: false,
+      });
+      width = target.width;
+      height = target.height;
+    }
+  }
+  if (config.doCenterCrop) {
+    const crop = config.cropSize;
+    if (crop.width > width || crop.height > height) {
+      // transformers pads with zeros when the crop is larger than the image; do the same.
+      pipeline = pipeline.extend({
+        top: Math.max(0, Math.floor((crop.height - height) / 2)),
+        bottom: Math.max(0, Math.ceil((crop.height - height) / 2)),
+        left: Math.max(0, Math.floor((crop.width - width) / 2)),
+        right: Math.max(0, Math.ceil((crop.width - width) / 2)),
+        background: { r: 0, g: 0, b: 0 },
+      });
+      width = Math.max(width, crop.width);
+      height = Math.max(height, crop.height);
+    }
+    if (crop.width !== width || crop.height !== height) {
+      pipeline = pipeline.extract({
+        left: Math.floor((width - crop.width) / 2),
+        top: Math.floor((height - crop.height) / 2),
+        width: crop.width,
+        height: crop.height,
+      });
+      width = crop.width;
+      height = crop.height;
+    }
+  }
+
+  let raw: Buffer;
+  try {
+    raw = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+  } catch (error) {
+    throw new VigilInputError(`${name}: cannot decode image (${errorMessage(error)})`, { subject: name, cause: error });
+  }
+  if (raw.length !== width * height * 3) {
+    throw new VigilInputError(`${name}: decoded to ${raw.length} bytes, expected ${width}x${height} RGB`, { subject: name });
+  }
+  return { data: toChwFloat(raw, width, height, config), height, width };
+}
+
+/** HWC uint8 RGB → CHW float32 with transformers' rescale then normalise. */
+function toChwFloat(raw: Uint8Array, width: number, height: number, config: PreprocessConfig): Float32Array {
+  const plane = width * height;
+  const out = new Float32Array(3 * plane);
+  const scale = config.doRescale ? config.rescaleFactor : 1;
+  for (let c = 0; c < 3; c++) {
+    const mean = config.doNormalize ? config.imageMean[c] : 0;
+    const std = config.doNormalize ? config.imageStd[c] : 1;
+    const offset = c * plane;
+    for (let i = 0; i < plane; i++) {
+      // transformers rescales to float32 first, then normalises in float32.
+      out[offset + i] = (Math.fround(raw[i * 3 + c] * scale) - mean) / std;
+    }
+  }
+  return out;
 }
