@@ -1,3 +1,4 @@
+import Handlebars from 'handlebars';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
@@ -38,6 +39,18 @@ export async function renderChartSvg(spec: Record<string, unknown>, description:
   }
 }
 
+/** A chart ready for the `chart` partial: the SVG is marked safe because it is vega's output, not data. */
+export interface ChartFigure {
+  svg: Handlebars.SafeString;
+  /** Text alternative: the chart's numbers in words. */
+  alt: string;
+  caption: string;
+}
+
+export async function chartFigure(spec: Record<string, unknown>, alt: string, caption: string): Promise<ChartFigure> {
+  return { svg: new Handlebars.SafeString(await renderChartSvg(spec, alt)), alt, caption };
+}
+
 export interface IntervalBar {
   /** The group or category label, shown on the y axis. */
   label: string;
@@ -54,7 +67,14 @@ export interface IntervalBar {
  */
 export function intervalBarsSpec(
   bars: readonly IntervalBar[],
-  options: { valueTitle: string; percent?: boolean; reference?: number; referenceLabel?: string; markedLabel?: string },
+  options: {
+    valueTitle: string;
+    percent?: boolean;
+    reference?: number;
+    referenceLabel?: string;
+    markedLabel?: string;
+    unmarkedLabel?: string;
+  },
 ): Record<string, unknown> {
   const format = options.percent ? '.0%' : '.2f';
   const values = bars.map((bar) => ({
@@ -62,7 +82,7 @@ export function intervalBarsSpec(
     value: bar.value,
     low: bar.low ?? bar.value,
     high: bar.high ?? bar.value,
-    status: bar.marked ? (options.markedLabel ?? 'flagged') : 'other',
+    status: bar.marked ? (options.markedLabel ?? 'flagged') : (options.unmarkedLabel ?? 'other'),
   }));
   const y = { field: 'label', type: 'nominal', title: null, sort: null };
   const layers: Record<string, unknown>[] = [
@@ -75,7 +95,7 @@ export function intervalBarsSpec(
           field: 'status',
           type: 'nominal',
           title: null,
-          scale: { domain: ['other', options.markedLabel ?? 'flagged'], range: [PALETTE[0], PALETTE[1]] },
+          scale: { domain: [options.unmarkedLabel ?? 'other', options.markedLabel ?? 'flagged'], range: [PALETTE[0], PALETTE[1]] },
           legend: bars.some((bar) => bar.marked) ? { orient: 'bottom' } : null,
         },
       },

@@ -1,7 +1,8 @@
+import { biasModule } from './bias.js';
 import { demoModule } from './demo.js';
 import type { ReportModule } from './module.js';
 
 /** Every results schema the report layer renders, by schema name. */
 export const REPORT_MODULES: Record<string, ReportModule<never>> = Object.fromEntries(
-  [demoModule].map((module) => [module.schema, module as ReportModule<never>]),
+  [biasModule, demoModule].map((module) => [module.schema, module as ReportModule<never>]),
 );

@@ -1,0 +1,353 @@
+import type {
+  AuditResult,
+  BiasResult,
+  FeatureResult,
+  GroupMetrics,
+  MetricValue,
+  ThresholdVerdict,
+} from '../../bias/result.js';
+import { chartFigure, intervalBarsSpec, type ChartFigure } from '../charts.js';
+import { formatNumber, formatPercent } from '../helpers.js';
+import { envelopeReproducibility, type ReportView, type ReproducibilityItem, type ViewContext } from '../view.js';
+import { biasExamples, type ExampleGroup } from './bias-examples.js';
+import { metricMeta } from './metrics.js';
+import type { ReportModule } from './module.js';
+
+/** Scalar per-group metrics, in table order; mean_* columns follow in the order the results list them. */
+const RATE_METRICS = ['selection_rate', 'accuracy', 'error_rate', 'tpr', 'fpr'] as const;
+
+/** At most this many problems of the probe-set validation are listed (the rest are counted). */
+const MAX_PROBLEMS = 50;
+
+interface MetricCell {
+  key: string;
+  value: number | null;
+  ci: [number | null, number | null];
+  percent: boolean;
+}
+
+interface GroupRow {
+  name: string;
+  count: number;
+  share: number | null;
+  insufficient: boolean;
+  flagged: boolean;
+  cells: MetricCell[];
+}
+
+function scalarMetricKeys(overall: GroupMetrics): string[] {
+  const means = Object.keys(overall)
+    .filter((key) => key.startsWith('mean_'))
+    .sort();
+  return [...RATE_METRICS.filter((key) => overall[key] !== undefined), ...means];
+}
+
+function metricValue(metrics: GroupMetrics | undefined, key: string): MetricValue | undefined {
+  return metrics?.[key as keyof GroupMetrics] as MetricValue | undefined;
+}
+
+function cell(metrics: GroupMetrics | undefined, key: string): MetricCell {
+  const value = metricValue(metrics, key);
+  return { key, value: value?.value ?? null, ci: value?.ci ?? [null, null], percent: metricMeta(key).percent };
+}
+
+/** Groups a failing or warning verdict points at: the verdict's own group, or the disparity's pair. */
+function flaggedGroups(result: BiasResult): Map<string, Set<string>> {
+  const flagged = new Map<string, Set<string>>();
+  const add = (attribute: string, group: string) => {
+    if (!flagged.has(attribute)) flagged.set(attribute, new Set());
+    flagged.get(attribute)!.add(group);
+  };
+  for (const verdict of result.verdicts) {
+    if (verdict.status === 'pass') continue;
+    const feature = result.audits.find((a) => a.id === verdict.audit)?.features.find((f) => f.attribute === verdict.attribute);
+    if (!feature) continue;
+    if (verdict.scope !== undefined && feature.groups.some((g) => g.name === verdict.scope)) add(feature.attribute, verdict.scope);
+    for (const group of feature.disparities[verdict.metric]?.groups ?? []) {
+      if (group !== 'overall') add(feature.attribute, group);
+    }
+  }
+  return flagged;
+}
+
+async function featureCharts(
+  audit: AuditResult,
+  feature: FeatureResult,
+  metricKeys: string[],
+  ciLevel: number,
+  context: ViewContext,
+): Promise<ChartFigure[]> {
+  if (!context.charts) return [];
+  const charts: ChartFigure[] = [];
+  for (const key of metricKeys) {
+    const meta = metricMeta(key);
+    const bars = feature.groups
+      .map((group) => ({ group, value: metricValue(feature.by_group[group.name], key) }))
+      .filter((entry) => entry.value?.value !== null && entry.value?.value !== undefined)
+      .map(({ group, value }) => ({
+        label: `${group.name} (n=${group.count})`,
+        value: value!.value as number,
+        low: value!.ci[0] ?? undefined,
+        high: value!.ci[1] ?? undefined,
+        marked: group.insufficient_data,
+      }));
+    if (bars.length === 0) continue;
+    const overall = metricValue(feature.overall, key)?.value ?? undefined;
+    const describe = (value: number) => (meta.percent ? formatPercent(value) : formatNumber(value));
+    const alt = `${meta.label} by ${feature.attribute} in ${audit.title}: ${bars
+      .map((bar) => `${bar.label} ${describe(bar.value)}`)
+      .join('; ')}${overall !== undefined ? `; overall ${describe(overall)}` : ''}.`;
+    const spec = intervalBarsSpec(bars, {
+      valueTitle: meta.label,
+      percent: meta.percent,
+      reference: overall ?? undefined,
+      referenceLabel: 'overall',
+      markedLabel: 'insufficient data',
+      unmarkedLabel: 'judged',
+    });
+    charts.push(
+      await chartFigure(
+        spec,
+        alt,
+        `${meta.label} per ${feature.attribute} group with ${Math.round(ciLevel * 100)}% bootstrap intervals (whiskers); the dashed line is the overall value${bars.some((b) => b.marked) ? '; bars marked “insufficient data” in the legend have too few images to judge' : ''}.`,
+      ),
+    );
+  }
+  return charts;
+}
+
+async function featureView(
+  audit: AuditResult,
+  feature: FeatureResult,
+  flagged: Map<string, Set<string>>,
+  ciLevel: number,
+  minGroupSize: number,
+  context: ViewContext,
+) {
+  const metricKeys = scalarMetricKeys(feature.overall);
+  const flaggedHere = flagged.get(feature.attribute) ?? new Set<string>();
+  const rows: GroupRow[] = feature.groups.map((group) => ({
+    name: group.name,
+    count: group.count,
+    share: group.share,
+    insufficient: group.insufficient_data,
+    flagged: flaggedHere.has(group.name),
+    cells: metricKeys.map((key) => cell(feature.by_group[group.name], key)),
+  }));
+  const labelsOfSelection = Object.keys(feature.overall.selection_rate_by_label ?? {});
+  const selectionByLabel =
+    labelsOfSelection.length > 0
+      ? {
+          labels: labelsOfSelection,
+          rows: feature.groups.map((group) => ({
+            name: group.name,
+            insufficient: group.insufficient_data,
+            cells: labelsOfSelection.map((label) => {
+              const value = feature.by_group[group.name]?.selection_rate_by_label?.[label];
+              return { key: `selection_rate_by_label:${label}`, value: value?.value ?? null, ci: value?.ci ?? [null, null], percent: true };
+            }),
+          })),
+          overall: labelsOfSelection.map((label) => {
+            const value = feature.overall.selection_rate_by_label?.[label];
+            return { key: `selection_rate_by_label:${label}`, value: value?.value ?? null, ci: value?.ci ?? [null, null], percent: true };
+          }),
+        }
+      : undefined;
+  const disparities = Object.entries(feature.disparities).map(([key, disparity]) => ({
+    key,
+    label: metricMeta(key).label,
+    description: metricMeta(key).description,
+    value: disparity.value,
+    ci: disparity.ci,
+    groups: disparity.groups ? disparity.groups.join(' vs ') : null,
+    worstLabel: disparity.label,
+  }));
+  const skew = Object.entries(feature.skew ?? {}).flatMap(([query, byK]) =>
+    Object.entries(byK).flatMap(([k, byTarget]) =>
+      Object.entries(byTarget).map(([target, value]) => ({
+        query,
+        k,
+        target,
+        maxSkew: value.max_skew,
+        minSkew: value.min_skew,
+        ndkl: value.ndkl,
+        topK: Object.entries(value.top_k_counts).map(([group, count]) => ({ group, count })),
+      })),
+    ),
+  );
+  return {
+    attribute: feature.attribute,
+    ciPercent: Math.round(ciLevel * 100),
+    minGroupSize,
+    intersectional: feature.components.length > 1,
+    anchor: `${audit.id}-${feature.attribute}`.replace(/[^A-Za-z0-9_-]+/g, '-'),
+    columns: metricKeys.map((key) => ({ key, ...metricMeta(key) })),
+    rows,
+    overall: { count: feature.overall.count, cells: metricKeys.map((key) => cell(feature.overall, key)) },
+    excluded: feature.groups.filter((g) => g.insufficient_data).map((g) => g.name),
+    selectionByLabel,
+    disparities,
+    largestDisparity: feature.largest_disparity,
+    tests: feature.tests,
+    skew,
+    charts: await featureCharts(audit, feature, metricKeys, ciLevel, context),
+  };
+}
+
+function verdictRow(verdict: ThresholdVerdict) {
+  return { ...verdict, metricLabel: metricMeta(verdict.metric).label, percent: metricMeta(verdict.metric).percent };
+}
+
+function countStatuses(verdicts: readonly ThresholdVerdict[]): Record<'pass' | 'warn' | 'fail', number> {
+  const counts = { pass: 0, warn: 0, fail: 0 };
+  for (const verdict of verdicts) counts[verdict.status]++;
+  return counts;
+}
+
+function reproducibility(result: BiasResult): ReproducibilityItem[] {
+  const items: ReproducibilityItem[] = [...envelopeReproducibility(result)];
+  if (result.spec) {
+    items.push({ label: 'Spec file', value: result.spec.path, mono: true }, { label: 'Spec sha256', value: result.spec.sha256, mono: true });
+  }
+  if (result.model) {
+    items.push(
+      { label: 'Model', value: `${result.model.path} (${result.model.kind})`, mono: true },
+      { label: 'Model sha256', value: result.model.sha256, mono: true },
+      { label: 'Execution provider', value: result.model.provider },
+    );
+  }
+  if (result.probe_set) {
+    items.push(
+      { label: 'Probe set', value: `${result.probe_set.root} (${result.probe_set.format})`, mono: true },
+      { label: 'Probe-set manifest sha256', value: result.probe_set.manifest_sha256, mono: true },
+    );
+  }
+  if (result.predictions) {
+    items.push(
+      { label: 'Predictions file', value: result.predictions.path, mono: true },
+      { label: 'Predictions sha256', value: result.predictions.sha256, mono: true },
+    );
+  }
+  const s = result.settings;
+  items.push(
+    { label: 'Seed', value: String(s.seed) },
+    { label: 'Bootstrap', value: `${s.n_boot} resamples, stratified by group, ${Math.round(s.ci_level * 100)}% percentile intervals` },
+    { label: 'Tests', value: `${s.n_permutations} permutations; Holm correction at α = ${s.alpha}` },
+    { label: 'Minimum group size', value: String(s.min_group_size) },
+  );
+  return items;
+}
+
+export const biasModule: ReportModule<BiasResult> = {
+  schema: 'vigil/bias',
+  async buildView(result, context) {
+    const flagged = flaggedGroups(result);
+    const audits = [];
+    for (const audit of result.audits) {
+      const features = [];
+      for (const feature of audit.features) features.push(await featureView(audit, feature, flagged, result.settings.ci_level, result.settings.min_group_size, context));
+      audits.push({
+        id: audit.id,
+        anchor: `audit-${audit.id}`.replace(/[^A-Za-z0-9_-]+/g, '-'),
+        kind: audit.kind,
+        title: audit.title,
+        description: audit.description,
+        nObservations: audit.n_observations,
+        disclosure: {
+          ...audit.disclosure,
+          concepts: Object.entries(audit.disclosure.concepts ?? {}).map(([name, prompts]) => ({ name, prompts })),
+        },
+        hasDisclosure: Object.keys(audit.disclosure).length > 0,
+        parameters: Object.entries(audit.parameters).map(([key, value]) => ({ key, value: JSON.stringify(value) })),
+        attributes: features.filter((f) => !f.intersectional),
+        intersections: features.filter((f) => f.intersectional),
+        associations: (audit.associations ?? []).map((a) => ({ ...a })),
+        failures: audit.failures,
+        inference: audit.inference,
+      });
+    }
+
+    // The probe set's composition: group counts of each single attribute (the same in every audit).
+    const firstAudit = result.audits[0];
+    const composition = (firstAudit?.features ?? [])
+      .filter((f) => f.components.length === 1)
+      .map((f) => ({ attribute: f.attribute, groups: f.groups, minGroupSize: result.settings.min_group_size }));
+    const smallGroups = composition.flatMap((c) => c.groups.filter((g) => g.insufficient_data).map((g) => `${c.attribute}=${g.name}`));
+
+    const examples: { groups: ExampleGroup[]; omitted: number; note?: string } = context.includeExamples
+      ? await biasExamples(result, flagged, context)
+      : { groups: [], omitted: 0, note: 'Example images were left out of this report on request (--no-examples).' };
+
+    const counts = countStatuses(result.verdicts);
+    const notes: string[] = [];
+    if (smallGroups.length > 0) {
+      notes.push(
+        `${smallGroups.length} group(s) have fewer than ${result.settings.min_group_size} images and are reported but excluded from disparities and verdicts: ${smallGroups.join(', ')}.`,
+      );
+    }
+    if (examples.omitted > 0) {
+      notes.push(`${examples.omitted} example image(s) were left out to keep this report small (at most ${context.maxImages}, sampled with seed ${context.seed}).`);
+    }
+
+    const sections = [
+      { id: 'verdicts', title: 'Verdicts against thresholds' },
+      { id: 'scope', title: 'Scope and spec' },
+      { id: 'probe-set', title: 'Probe set' },
+      ...audits.map((a) => ({ id: a.anchor, title: a.title })),
+      ...(examples.groups.length > 0 || examples.note ? [{ id: 'examples', title: 'Examples from flagged groups' }] : []),
+    ];
+
+    const view: ReportView = {
+      partial: 'bias',
+      kindLabel: 'Bias audit',
+      title: `Bias audit: ${result.name}`,
+      subtitle: result.model ? `Model ${result.model.path} (${result.model.kind}), provider ${result.model.provider}` : undefined,
+      verdict: result.verdict,
+      verdictReason:
+        result.verdicts.length === 0
+          ? 'No thresholds were set in the spec.'
+          : `${counts.fail} of ${result.verdicts.length} threshold checks failed, ${counts.warn} inconclusive or warning, ${counts.pass} passed.`,
+      summary: [
+        { key: 'observations', label: 'Images audited', value: formatNumber(result.probe_set?.n_rows ?? result.predictions?.n_rows), raw: result.probe_set?.n_rows ?? result.predictions?.n_rows },
+        { key: 'audits', label: 'Audits', value: formatNumber(result.audits.length), raw: result.audits.length },
+        { key: 'thresholds-failed', label: 'Thresholds failed', value: formatNumber(counts.fail), raw: counts.fail },
+        { key: 'thresholds-warned', label: 'Thresholds warned', value: formatNumber(counts.warn), raw: counts.warn },
+        { key: 'thresholds-passed', label: 'Thresholds passed', value: formatNumber(counts.pass), raw: counts.pass },
+      ],
+      sections,
+      notes,
+      body: {
+        verdicts: result.verdicts.map(verdictRow),
+        ciPercent: Math.round(result.settings.ci_level * 100),
+        spec: result.spec,
+        specDocument: result.spec ? JSON.stringify(result.spec.document, null, 2) : undefined,
+        model: result.model,
+        predictions: result.predictions
+          ? { ...result.predictions, columns: Object.entries(result.predictions.columns).map(([role, column]) => ({ role, column: Array.isArray(column) ? column.join(', ') : column })) }
+          : null,
+        settings: {
+          ...result.settings,
+          intersections: result.settings.intersections.map((components) => components.join(' × ')),
+        },
+        probeSet: result.probe_set
+          ? {
+              ...result.probe_set,
+              problems: result.probe_set.problems.slice(0, MAX_PROBLEMS),
+              problemsOmitted: Math.max(0, result.probe_set.problems.length - MAX_PROBLEMS),
+            }
+          : null,
+        composition,
+        minGroupSize: result.settings.min_group_size,
+        audits,
+        examples,
+      },
+      reproducibility: reproducibility(result),
+      limitations: [
+        ...result.limitations,
+        'Group labels are those of the probe set; they are annotations, not the self-identified identity of the people shown, and they flatten identities into a few categories.',
+        'A passing verdict means no threshold was violated on this probe set; it does not show the model is fair on other data or in other uses.',
+      ],
+    };
+    return view;
+  },
+};
