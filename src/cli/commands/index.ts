@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { register as registerVision } from './vision.js';
 
 /**
  * Every command group registers here (one line each). Keep this list sorted.
  */
-export function registerCommands(_program: Command): void {
+export function registerCommands(program: Command): void {
+  registerVision(program);
 }
