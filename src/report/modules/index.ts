@@ -1,8 +1,9 @@
 import { biasModule } from './bias.js';
 import { demoModule } from './demo.js';
 import type { ReportModule } from './module.js';
+import { provenanceModule } from './provenance.js';
 
 /** Every results schema the report layer renders, by schema name. */
 export const REPORT_MODULES: Record<string, ReportModule<never>> = Object.fromEntries(
-  [biasModule, demoModule].map((module) => [module.schema, module as ReportModule<never>]),
+  [biasModule, provenanceModule, demoModule].map((module) => [module.schema, module as ReportModule<never>]),
 );

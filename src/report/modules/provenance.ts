@@ -1,0 +1,202 @@
+import type {
+  FileVerification,
+  IngredientNode,
+  ManifestSummary,
+  ProvenanceResults,
+  StatusCode,
+  StatusCodes,
+} from '../../provenance/result.js';
+import { formatNumber } from '../helpers.js';
+import { resolveRecordedPath, sampleWithinBudget, thumbnail, type Thumbnail } from '../images.js';
+import { envelopeReproducibility, type ReportView, type ViewContext } from '../view.js';
+import type { ReportModule } from './module.js';
+
+/** Ingredient trees deeper than this are cut (with a note in the tree): real chains are shallow. */
+const MAX_INGREDIENT_DEPTH = 8;
+
+/** What each state means, for readers who do not know C2PA. */
+const STATE_MEANING: Record<string, string> = {
+  Trusted: 'The provenance record is intact and its signer chains to a trust list you configured.',
+  Valid: 'The provenance record is intact, but its signer is not on any trust list you configured: it says who claims to have made it, not that the claim is vouched for.',
+  Invalid: 'The provenance record is broken or does not match the file: the file or its record was altered after signing, or the signature is bad.',
+  NoManifest: 'The file carries no C2PA provenance record. Most images have none; this says nothing either way about how it was made.',
+};
+
+interface IngredientView {
+  title?: string;
+  format?: string;
+  relationship?: string;
+  state: string;
+  failures: StatusCode[];
+  manifest?: { label: string; claimGenerator?: string; signer?: string; aiGenerated: boolean };
+  children: IngredientView[];
+  truncated: boolean;
+}
+
+function ingredientView(node: IngredientNode, depth: number): IngredientView {
+  const children = node.manifest?.ingredients ?? [];
+  const cut = depth >= MAX_INGREDIENT_DEPTH;
+  return {
+    title: node.title,
+    format: node.format,
+    relationship: node.relationship,
+    state: node.state,
+    failures: node.codes.failure,
+    manifest: node.manifest
+      ? {
+          label: node.manifest.label,
+          claimGenerator: node.manifest.claimGenerator,
+          signer: node.manifest.signer?.subject,
+          aiGenerated: node.manifest.aiGenerated,
+        }
+      : undefined,
+    children: cut ? [] : children.map((child) => ingredientView(child, depth + 1)),
+    truncated: cut && children.length > 0,
+  };
+}
+
+function manifestView(manifest: ManifestSummary) {
+  return {
+    ...manifest,
+    generator: manifest.claimGenerator ?? manifest.claimGeneratorInfo.map((g) => [g.name, g.version].filter(Boolean).join(' ')).join(', '),
+    aiTypes: manifest.digitalSourceTypes.filter((t) => t.aiGenerated),
+    actions: manifest.actions.map((action) => ({
+      ...action,
+      parameters: action.parameters === undefined ? undefined : JSON.stringify(action.parameters),
+    })),
+    assertions: manifest.assertions.map((assertion) => assertion.label),
+    ingredients: manifest.ingredients.map((node) => ingredientView(node, 1)),
+  };
+}
+
+/** The same code often repeats (one hashedURI.match per assertion): list it once, with a count. */
+function distinctCodes(codes: readonly StatusCode[]): (StatusCode & { count: number })[] {
+  const byCode = new Map<string, StatusCode & { count: number }>();
+  for (const code of codes) {
+    const entry = byCode.get(code.code);
+    if (entry) entry.count++;
+    else byCode.set(code.code, { ...code, count: 1 });
+  }
+  return [...byCode.values()];
+}
+
+function allCodes(codes: StatusCodes): StatusCode[] {
+  return [...codes.failure, ...codes.informational, ...codes.success];
+}
+
+/** Every distinct code of the document with its explanation: the glossary at the end of the report. */
+function glossary(files: readonly FileVerification[]): StatusCode[] {
+  const seen = new Map<string, StatusCode>();
+  const visitIngredients = (nodes: readonly IngredientNode[]) => {
+    for (const node of nodes) {
+      for (const code of allCodes(node.codes)) if (!seen.has(code.code)) seen.set(code.code, code);
+      visitIngredients(node.manifest?.ingredients ?? []);
+    }
+  };
+  for (const file of files) {
+    for (const code of allCodes(file.codes)) if (!seen.has(code.code)) seen.set(code.code, code);
+    visitIngredients(file.activeManifest?.ingredients ?? []);
+  }
+  const order = { failure: 0, informational: 1, success: 2 } as const;
+  return [...seen.values()].sort((a, b) => order[a.kind] - order[b.kind] || a.code.localeCompare(b.code));
+}
+
+async function fileThumbnails(files: readonly FileVerification[], context: ViewContext) {
+  const readable = files.filter((file) => file.error === undefined);
+  const sampled = sampleWithinBudget(readable, context.maxImages, context.seed);
+  const thumbnails = new Map<FileVerification, Thumbnail>();
+  for (const file of sampled.items) {
+    const image = await thumbnail(resolveRecordedPath(file.path, context.baseDir));
+    if (image) thumbnails.set(file, image);
+  }
+  return { thumbnails, omitted: sampled.omitted };
+}
+
+export const provenanceModule: ReportModule<ProvenanceResults> = {
+  schema: 'vigil/provenance',
+  async buildView(result, context) {
+    const { summary } = result;
+    const { thumbnails, omitted } = await fileThumbnails(result.files, context);
+    const files = result.files.map((file, index) => ({
+      anchor: `file-${index + 1}`,
+      path: file.path,
+      sha256: file.sha256,
+      format: file.format,
+      state: file.state ?? 'error',
+      stateMeaning: file.state ? STATE_MEANING[file.state] : undefined,
+      error: file.error,
+      thumbnail: thumbnails.get(file),
+      manifestCount: file.manifestCount,
+      manifest: file.activeManifest ? manifestView(file.activeManifest) : undefined,
+      trustLists: file.trustLists,
+      codes: {
+        failure: distinctCodes(file.codes.failure),
+        informational: distinctCodes(file.codes.informational),
+        success: distinctCodes(file.codes.success),
+      },
+      hasCodes: allCodes(file.codes).length > 0,
+      softBinding: file.softBinding,
+    }));
+
+    const verdict = summary.invalid > 0 ? 'invalid' : summary.files > 0 && summary.trusted === summary.files ? 'trusted' : undefined;
+    const notes: string[] = [];
+    if (omitted > 0) notes.push(`${omitted} file preview(s) were left out to keep this report small (at most ${context.maxImages}, sampled with seed ${context.seed}).`);
+    if (result.trustLists.length === 0) {
+      notes.push('No trust lists were configured, so no signer can be Trusted: intact manifests show as Valid. Pass --trust-anchors name=file.pem to check signers.');
+    }
+
+    const view: ReportView = {
+      partial: 'provenance',
+      kindLabel: 'Provenance verification',
+      title: `C2PA provenance of ${formatNumber(summary.files)} file(s)`,
+      subtitle: 'Content Credentials (C2PA) read and validated with c2pa-rs (WebAssembly build), offline.',
+      verdict,
+      verdictReason:
+        verdict === 'invalid'
+          ? `${summary.invalid} of ${summary.files} file(s) have a provenance record that fails validation.`
+          : verdict === 'trusted'
+            ? 'Every file has an intact provenance record from a trusted signer.'
+            : undefined,
+      summary: [
+        { key: 'files', label: 'Files', value: formatNumber(summary.files), raw: summary.files },
+        { key: 'trusted', label: 'Trusted', value: formatNumber(summary.trusted), raw: summary.trusted },
+        { key: 'valid', label: 'Valid, untrusted signer', value: formatNumber(summary.valid), raw: summary.valid },
+        { key: 'invalid', label: 'Invalid', value: formatNumber(summary.invalid), raw: summary.invalid },
+        { key: 'no-manifest', label: 'No manifest', value: formatNumber(summary.noManifest), raw: summary.noManifest },
+        { key: 'ai-generated', label: 'Declared AI-generated', value: formatNumber(summary.aiGenerated), raw: summary.aiGenerated },
+        { key: 'errors', label: 'Could not be read', value: formatNumber(summary.errors), raw: summary.errors },
+        ...(summary.recovered > 0
+          ? [{ key: 'recovered', label: 'Recovered by soft binding', value: formatNumber(summary.recovered), raw: summary.recovered }]
+          : []),
+      ],
+      sections: [
+        { id: 'files-table', title: 'Files at a glance' },
+        { id: 'trust-lists', title: 'Trust lists' },
+        { id: 'file-details', title: 'File details' },
+        { id: 'codes', title: 'Status codes explained' },
+      ],
+      notes,
+      body: {
+        files,
+        trustLists: result.trustLists,
+        glossary: glossary(result.files),
+        states: Object.entries(STATE_MEANING).map(([state, meaning]) => ({ state, meaning })),
+      },
+      reproducibility: [
+        ...envelopeReproducibility(result),
+        ...result.trustLists.map((list) => ({ label: `Trust list “${list.name}”`, value: `${list.file} (${list.anchors} anchors)`, mono: true })),
+        ...result.files
+          .filter((file) => file.sha256 !== undefined)
+          .slice(0, 50)
+          .map((file) => ({ label: `sha256 of ${file.path}`, value: file.sha256 as string, mono: true })),
+      ],
+      limitations: [
+        'Verification is offline: certificate revocation (OCSP) is not checked and remote manifests are not fetched.',
+        'A valid manifest proves who signed the record and that the file is unchanged since; it does not prove the statements in it are true.',
+        'No manifest is the normal case for most images; stripping a manifest leaves no trace, so its absence is not evidence of anything.',
+        'An AI-generated declaration is made by the signer; content made with AI can lack it.',
+      ],
+    };
+    return view;
+  },
+};
