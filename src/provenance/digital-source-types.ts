@@ -59,3 +59,8 @@ export function describeDigitalSourceType(uri: string): DigitalSourceTypeInfo {
 export function digitalSourceTypeUri(term: string): string {
   return `${IPTC_DIGITAL_SOURCE_TYPE_BASE}${term}`;
 }
+
+/** Whether a term (e.g. trainedAlgorithmicMedia) is in the IPTC vocabulary. */
+export function isDigitalSourceTypeTerm(term: string): boolean {
+  return Object.hasOwn(TERMS, term);
+}

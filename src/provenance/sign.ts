@@ -1,0 +1,285 @@
+import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
+import { sha256Hex, writeFileAtomic } from '../core/files.js';
+import { VIGIL_VERSION } from '../core/version.js';
+import { coseSign1, reserveSizeFor, type CoseSigner } from './cose.js';
+import { digitalSourceTypeUri, isDigitalSourceTypeTerm } from './digital-source-types.js';
+import { buildSignedAsset, readAsset, type EngineReading } from './engine.js';
+import type { ClipFingerprinter } from './fingerprint.js';
+import { requireImageFormat, type SupportedMime } from './formats.js';
+import type { ProvenanceIndex } from './soft-binding.js';
+
+/**
+ * `vigil provenance sign`: embeds a C2PA manifest declaring how the image was made (by default:
+ * created by a generative model) and signs it. The signed output is read back and validated
+ * before the command reports success; a failed check deletes the output.
+ */
+
+export interface SignOptions {
+  input: string;
+  /** Output path; equal to input only with inPlace. */
+  output: string;
+  inPlace?: boolean;
+  signer: CoseSigner;
+  /** "name version" of the generating software (softwareAgent and claim generator). */
+  generator?: string;
+  /** The image this one was edited from (relationship parentOf). */
+  parent?: string;
+  /** Images composited into this one (relationship componentOf). */
+  ingredients?: readonly string[];
+  /** IPTC digitalSourceType term overriding the default. */
+  sourceType?: string;
+  /** Files of custom assertions: {"label": ..., "data": ...} or an array of them. */
+  assertionFiles?: readonly string[];
+  /** c2patool manifest definition file. */
+  manifestFile?: string;
+  title?: string;
+  /** Records the signed image for soft-binding recovery. */
+  index?: ProvenanceIndex;
+  clip?: ClipFingerprinter;
+}
+
+export interface SignResult {
+  input: string;
+  output: string;
+  format: SupportedMime;
+  sha256: string;
+  manifestLabel: string;
+  algorithm: string;
+  signer: string;
+  actions: { action: string; digitalSourceType?: string }[];
+  /** State the read-back verification found (Valid: signer not on a trust list; Trusted otherwise). */
+  state: string;
+  /** Record id in the provenance index, when one was used. */
+  indexRecordId?: string;
+  indexPath?: string;
+}
+
+interface AssertionDefinition {
+  label: string;
+  data: unknown;
+  kind?: string;
+}
+
+/** Labels vigil and c2pa-rs write themselves; user assertions may not use them. */
+const RESERVED_ASSERTION_PREFIXES = ['c2pa.hash.', 'c2pa.signature', 'c2pa.thumbnail', 'c2pa.ingredient'];
+
+async function readJson(path: string, option: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new VigilInputError(`${option} ${path}: cannot read (${errorMessage(error)})`, { subject: path });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new VigilInputError(`${option} ${path}: not valid JSON (${errorMessage(error)})`, { subject: path });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkAssertion(value: unknown, where: string): AssertionDefinition {
+  if (!isObject(value) || typeof value.label !== 'string' || value.label.length === 0 || !('data' in value)) {
+    throw new VigilInputError(`${where}: expected {"label": "...", "data": ...} but received ${JSON.stringify(value)?.slice(0, 80)}`, { subject: where });
+  }
+  if (RESERVED_ASSERTION_PREFIXES.some((prefix) => (value.label as string).startsWith(prefix))) {
+    throw new VigilInputError(`${where}: assertion label ${value.label} is written by the signer itself and cannot be supplied`, { subject: where });
+  }
+  return { label: value.label, data: value.data, ...(typeof value.kind === 'string' ? { kind: value.kind } : {}) };
+}
+
+async function loadAssertionFile(path: string): Promise<AssertionDefinition[]> {
+  const json = await readJson(path, '--assertion');
+  const items = Array.isArray(json) ? json : [json];
+  return items.map((item, index) => checkAssertion(item, `--assertion ${path}${Array.isArray(json) ? `[${index}]` : ''}`));
+}
+
+/** "name version" -> claim generator info; the last space-separated word is the version when it starts with a digit. */
+export function parseGenerator(value: string): { name: string; version?: string } {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) throw invalidArgument('--generator', 'a non-empty "name version" string', value);
+  const match = /^(.*\S)\s+(v?\d[^\s]*)$/.exec(trimmed);
+  return match ? { name: match[1], version: match[2] } : { name: trimmed };
+}
+
+/** c2patool manifest-definition fields vigil accepts; signer fields are refused so credentials come from one place. */
+const MANIFEST_FIELDS = new Set(['claim_generator', 'claim_generator_info', 'title', 'format', 'instance_id', 'assertions', 'ingredients', 'ingredient_paths', 'label', 'vendor', 'claim_version', 'metadata']);
+const SIGNER_FIELDS = new Set(['alg', 'private_key', 'sign_cert', 'ta_url']);
+
+async function loadManifestDefinition(path: string): Promise<{ definition: Record<string, unknown>; ingredientPaths: string[] }> {
+  const json = await readJson(path, '--manifest');
+  if (!isObject(json)) throw new VigilInputError(`--manifest ${path}: expected a JSON object (c2patool manifest definition)`, { subject: path });
+  const definition: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (SIGNER_FIELDS.has(key)) {
+      throw new VigilInputError(
+        `--manifest ${path}: field "${key}" configures the signer; vigil takes credentials only from --cert/--key/--alg and signs without a time-stamp authority`,
+        { subject: path },
+      );
+    }
+    if (!MANIFEST_FIELDS.has(key)) throw new VigilInputError(`--manifest ${path}: unknown field "${key}" (accepted: ${[...MANIFEST_FIELDS].join(', ')})`, { subject: path });
+    definition[key] = value;
+  }
+  if (definition.assertions !== undefined) {
+    if (!Array.isArray(definition.assertions)) throw new VigilInputError(`--manifest ${path}: "assertions" must be an array`, { subject: path });
+    definition.assertions = definition.assertions.map((assertion, index) =>
+      isObject(assertion) && typeof assertion.label === 'string' && assertion.label.startsWith('c2pa.actions')
+        ? assertion
+        : checkAssertion(assertion, `--manifest ${path} assertions[${index}]`),
+    );
+  }
+  const rawPaths = definition.ingredient_paths ?? [];
+  delete definition.ingredient_paths;
+  if (!Array.isArray(rawPaths) || rawPaths.some((entry) => typeof entry !== 'string')) {
+    throw new VigilInputError(`--manifest ${path}: "ingredient_paths" must be an array of file paths`, { subject: path });
+  }
+  // c2patool resolves ingredient paths relative to the manifest file.
+  return { definition, ingredientPaths: (rawPaths as string[]).map((entry) => resolve(dirname(path), entry)) };
+}
+
+interface IngredientFile {
+  path: string;
+  bytes: Uint8Array;
+  mime: SupportedMime;
+  relationship: 'parentOf' | 'componentOf';
+  label: string;
+}
+
+async function loadIngredient(path: string, relationship: IngredientFile['relationship'], label: string, option: string): Promise<IngredientFile> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new VigilInputError(`${option} ${path}: cannot read (${errorMessage(error)})`, { subject: path });
+  }
+  return { path, bytes, mime: requireImageFormat(bytes, `${option} ${path}`), relationship, label };
+}
+
+function defaultActions(
+  ingredients: readonly IngredientFile[],
+  agent: { name: string; version?: string },
+  sourceType: string | undefined,
+): Record<string, unknown>[] {
+  const parent = ingredients.find((ingredient) => ingredient.relationship === 'parentOf');
+  const components = ingredients.filter((ingredient) => ingredient.relationship === 'componentOf');
+  const generated = digitalSourceTypeUri(sourceType ?? (ingredients.length === 0 ? 'trainedAlgorithmicMedia' : 'compositeWithTrainedAlgorithmicMedia'));
+  const placed = components.map((component) => ({ action: 'c2pa.placed', softwareAgent: agent, parameters: { ingredientIds: [component.label] } }));
+  if (parent) {
+    return [
+      { action: 'c2pa.opened', softwareAgent: agent, parameters: { ingredientIds: [parent.label] } },
+      { action: 'c2pa.edited', softwareAgent: agent, digitalSourceType: generated },
+      ...placed,
+    ];
+  }
+  return [{ action: 'c2pa.created', softwareAgent: agent, digitalSourceType: generated }, ...placed];
+}
+
+/** The manifest definition vigil signs: the user's (c2patool format) plus vigil's defaults where absent. */
+async function buildDefinition(options: SignOptions, mime: SupportedMime): Promise<{ definition: Record<string, unknown>; ingredients: IngredientFile[] }> {
+  const fromFile = options.manifestFile ? await loadManifestDefinition(options.manifestFile) : { definition: {}, ingredientPaths: [] };
+  const definition = fromFile.definition;
+  const ingredients: IngredientFile[] = [];
+  if (options.parent) ingredients.push(await loadIngredient(options.parent, 'parentOf', 'parent', '--parent'));
+  for (const [index, path] of [...(options.ingredients ?? []), ...fromFile.ingredientPaths].entries()) {
+    ingredients.push(await loadIngredient(path, 'componentOf', `ingredient-${index + 1}`, '--ingredient'));
+  }
+  if (options.sourceType !== undefined && !isDigitalSourceTypeTerm(options.sourceType)) {
+    throw invalidArgument('--source-type', 'an IPTC digital source type term such as trainedAlgorithmicMedia', options.sourceType);
+  }
+  const vigilInfo = { name: 'vigil', version: VIGIL_VERSION };
+  const agent = options.generator ? parseGenerator(options.generator) : vigilInfo;
+  const existingInfo = Array.isArray(definition.claim_generator_info) ? (definition.claim_generator_info as unknown[]) : [];
+  // C2PA 2.x claims allow exactly one claim_generator_info entry.
+  definition.claim_generator_info = options.generator ? [agent] : existingInfo.length > 0 ? existingInfo.slice(0, 1) : [vigilInfo];
+  delete definition.claim_generator;
+  definition.title = options.title ?? (typeof definition.title === 'string' ? definition.title : basename(options.output));
+  definition.format = mime;
+  const assertions = Array.isArray(definition.assertions) ? [...(definition.assertions as AssertionDefinition[])] : [];
+  for (const file of options.assertionFiles ?? []) assertions.push(...(await loadAssertionFile(file)));
+  if (!assertions.some((assertion) => assertion.label.startsWith('c2pa.actions'))) {
+    assertions.unshift({ label: 'c2pa.actions', data: { actions: defaultActions(ingredients, agent, options.sourceType) } });
+  }
+  definition.assertions = assertions;
+  return { definition, ingredients };
+}
+
+/** Signs an image; writes the output atomically, reads it back and verifies it, records it in the index. */
+export async function signImage(options: SignOptions): Promise<SignResult> {
+  const input = resolve(options.input);
+  const output = resolve(options.output);
+  if (input === output && !options.inPlace) {
+    throw new VigilInputError(`--out ${options.output} is the input file; pass --in-place to overwrite the input`, { subject: '--out' });
+  }
+  let source: Uint8Array;
+  try {
+    source = await readFile(input);
+  } catch (error) {
+    throw new VigilInputError(`${options.input}: cannot read (${errorMessage(error)})`, { subject: options.input });
+  }
+  const mime = requireImageFormat(source, options.input);
+  const { definition, ingredients } = await buildDefinition(options, mime);
+  const reserveSize = reserveSizeFor(options.signer);
+  let signed: Uint8Array;
+  try {
+    signed = await buildSignedAsset({
+      definition,
+      mime,
+      source,
+      ingredients: ingredients.map((ingredient) => ({
+        definition: { title: basename(ingredient.path), relationship: ingredient.relationship, label: ingredient.label },
+        mime: ingredient.mime,
+        bytes: ingredient.bytes,
+      })),
+      signer: {
+        alg: options.signer.algorithm,
+        reserveSize,
+        sign: async (claim) => coseSign1(options.signer, claim, reserveSize),
+      },
+    });
+  } catch (error) {
+    throw new VigilInputError(`${options.input}: signing failed: ${errorMessage(error)}`, { subject: options.input });
+  }
+  await writeFileAtomic(output, signed);
+  let reading: EngineReading;
+  try {
+    const written = await readFile(output);
+    reading = await readAsset(mime, written);
+    const failures = (reading.store.validation_results?.activeManifest?.failure ?? []).filter((entry) => entry.code !== 'signingCredential.untrusted');
+    if (failures.length > 0) throw new Error(`read-back validation failed: ${failures.map((entry) => entry.code).join(', ')}`);
+  } catch (error) {
+    // Never leave a signed file that does not verify (for --in-place the input is already replaced: say so).
+    await rm(output, { force: true });
+    throw new VigilInputError(`${options.output}: ${errorMessage(error)}; the output was deleted${options.inPlace ? ' (the input was overwritten and is lost)' : ''}`, {
+      subject: options.output,
+    });
+  }
+  const manifest = reading.store.active_manifest ? reading.store.manifests[reading.store.active_manifest] : undefined;
+  const actions = (manifest?.assertions ?? [])
+    .filter((assertion) => assertion.label.startsWith('c2pa.actions'))
+    .flatMap((assertion) => ((assertion.data as { actions?: Record<string, unknown>[] }).actions ?? []))
+    .map((action) => ({
+      action: String(action.action),
+      ...(typeof action.digitalSourceType === 'string' ? { digitalSourceType: action.digitalSourceType } : {}),
+    }));
+  const sha256 = sha256Hex(signed);
+  const indexRecordId = options.index
+    ? await options.index.record({ signedPath: output, sha256, format: mime, reading, bytes: signed, clip: options.clip })
+    : undefined;
+  return {
+    input,
+    output,
+    format: mime,
+    sha256,
+    manifestLabel: reading.store.active_manifest ?? '',
+    algorithm: options.signer.algorithm,
+    signer: options.signer.chain[0].subject.replace(/\n/g, ', '),
+    actions,
+    state: reading.store.validation_state ?? 'Valid',
+    ...(indexRecordId === undefined ? {} : { indexRecordId, indexPath: options.index?.path }),
+  };
+}

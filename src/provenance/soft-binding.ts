@@ -1,0 +1,155 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { VigilInputError, errorMessage } from '../core/errors.js';
+import type { EngineReading } from './engine.js';
+import { cosineSimilarity, phash, phashSimilarity, phashVariants, type ClipFingerprinter } from './fingerprint.js';
+import type { SoftBindingLookup, SoftBindingMatch } from './result.js';
+import { bucketCodes, summarizeActiveManifest } from './summarize.js';
+
+/**
+ * The local provenance index: every image vigil signs is recorded with its perceptual fingerprints
+ * and its manifest, so a copy whose manifest was stripped (re-encoded, resized, lightly cropped)
+ * can be traced back to the signed original. This is a lookup aid, not a C2PA validation: a match
+ * says "this looks like an image we signed", never that the copy is unmodified.
+ */
+
+export const DEFAULT_INDEX_PATH = join(homedir(), '.vigil', 'provenance.db');
+
+/**
+ * pHash similarity at or above which two images match: at most 10 of 64 bits differ. Chosen on
+ * the fixtures: every re-encoded / half-size / 0.9-center-cropped copy scored >= 0.84375, and no
+ * pair of distinct fixture images scored above 0.8125 (docs/provenance.md has the numbers).
+ */
+export const PHASH_MATCH_THRESHOLD = 0.84;
+/** CLIP cosine similarity at or above which two images match (used only when both have embeddings of the same model). */
+export const CLIP_MATCH_THRESHOLD = 0.95;
+
+export interface IndexRecordInput {
+  signedPath: string;
+  sha256: string;
+  format: string;
+  reading: EngineReading;
+  bytes: Uint8Array;
+  clip?: ClipFingerprinter;
+}
+
+interface RecordRow {
+  id: string;
+  created_at: string;
+  signed_path: string;
+  sha256: string;
+  phashes: string;
+  clip_model: string | null;
+  clip_embedding: Buffer | null;
+  reading: string;
+}
+
+export class ProvenanceIndex {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {}
+
+  /** Opens (creating if needed) the index at path. */
+  static open(path: string = DEFAULT_INDEX_PATH): ProvenanceIndex {
+    let db: Database.Database;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.exec(`CREATE TABLE IF NOT EXISTS signed_images (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        signed_path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        format TEXT NOT NULL,
+        manifest_label TEXT,
+        phashes TEXT NOT NULL,
+        clip_model TEXT,
+        clip_embedding BLOB,
+        reading TEXT NOT NULL
+      )`);
+    } catch (error) {
+      throw new VigilInputError(`--index ${path}: cannot open the provenance index (${errorMessage(error)})`, { subject: path });
+    }
+    return new ProvenanceIndex(db, path);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  get size(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM signed_images').get() as { n: number }).n;
+  }
+
+  /** Records a freshly signed image; returns its record id. */
+  async record(input: IndexRecordInput): Promise<string> {
+    const id = randomUUID();
+    const phashes = await phashVariants(input.bytes, input.signedPath);
+    const embedding = input.clip ? await input.clip.embed(input.bytes, input.signedPath) : undefined;
+    this.db
+      .prepare(
+        `INSERT INTO signed_images (id, created_at, signed_path, sha256, format, manifest_label, phashes, clip_model, clip_embedding, reading)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        new Date().toISOString(),
+        input.signedPath,
+        input.sha256,
+        input.format,
+        input.reading.store.active_manifest ?? null,
+        phashes.join(','),
+        input.clip?.modelId ?? null,
+        embedding ? Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength) : null,
+        JSON.stringify(input.reading),
+      );
+    return id;
+  }
+
+  /**
+   * The signed original most similar to the image, if any reaches the threshold. With a CLIP
+   * fingerprinter, records embedded by the same model are compared by cosine similarity as well,
+   * and the stronger evidence (relative to its threshold) is reported.
+   */
+  async lookup(bytes: Uint8Array, options: { clip?: ClipFingerprinter; subject?: string } = {}): Promise<SoftBindingLookup> {
+    const query = await phash(bytes, options.subject);
+    const queryEmbedding = options.clip ? await options.clip.embed(bytes, options.subject ?? '(image)') : undefined;
+    let best: { row: RecordRow; similarity: number; threshold: number; method: 'phash' | 'clip'; margin: number } | undefined;
+    for (const row of this.db.prepare('SELECT * FROM signed_images').iterate() as IterableIterator<RecordRow>) {
+      const candidates: { similarity: number; threshold: number; method: 'phash' | 'clip' }[] = [
+        { similarity: Math.max(...row.phashes.split(',').map((hash) => phashSimilarity(query, hash))), threshold: PHASH_MATCH_THRESHOLD, method: 'phash' },
+      ];
+      if (queryEmbedding && row.clip_embedding && row.clip_model === options.clip?.modelId) {
+        const stored = new Float32Array(row.clip_embedding.buffer.slice(row.clip_embedding.byteOffset, row.clip_embedding.byteOffset + row.clip_embedding.byteLength));
+        candidates.push({ similarity: cosineSimilarity(queryEmbedding, stored), threshold: CLIP_MATCH_THRESHOLD, method: 'clip' });
+      }
+      for (const candidate of candidates) {
+        const margin = candidate.similarity - candidate.threshold;
+        if (margin >= 0 && (best === undefined || margin > best.margin)) best = { row, ...candidate, margin };
+      }
+    }
+    return { index: this.path, ...(best === undefined ? {} : { match: toMatch(best.row, best.similarity, best.threshold, best.method) }) };
+  }
+}
+
+function toMatch(row: RecordRow, similarity: number, threshold: number, method: 'phash' | 'clip'): SoftBindingMatch {
+  const reading = JSON.parse(row.reading) as EngineReading;
+  const codes = bucketCodes(reading.store.validation_results?.activeManifest);
+  const manifest = summarizeActiveManifest(reading.store, reading.crJson, codes, []);
+  if (!manifest) throw new Error(`provenance index record ${row.id} has no active manifest`);
+  return {
+    recordId: row.id,
+    similarity: Math.round(similarity * 1e4) / 1e4,
+    threshold,
+    method,
+    signedAt: row.created_at,
+    signedPath: row.signed_path,
+    originalSha256: row.sha256,
+    manifest,
+  };
+}
