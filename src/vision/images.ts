@@ -104,8 +104,8 @@ export async function preprocessImage(
   let width: number;
   let height: number;
   try {
-    image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'error' });
-    const meta = await image.metadata();
+    // The header is read without the limit so the error can state the size; decoding keeps it.
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('no image dimensions');
     if (meta.width * meta.height > pixelLimit) {
       throw new VigilInputError(
@@ -117,6 +117,7 @@ export async function preprocessImage(
     const swapped = (meta.orientation ?? 1) >= 5;
     width = swapped ? meta.height : meta.width;
     height = swapped ? meta.width : meta.height;
+    image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'error' });
   } catch (error) {
     if (error instanceof VigilInputError) throw error;
     throw new VigilInputError(`${name}: cannot decode image (${errorMessage(error)})`, { subject: name, cause: error });

@@ -81,7 +81,11 @@ export function parsePreprocessorConfig(raw: unknown, file: string, squareByDefa
     rescaleFactor: positive('rescale_factor', 1 / 255),
     doNormalize: bool('do_normalize', true),
     imageMean: triple('image_mean', IMAGENET_STANDARD),
-    imageStd: triple('image_std', IMAGENET_STANDARD),
+    imageStd: triple('image_std', IMAGENET_STANDARD).map((v) => (v > 0 ? v : fail('image_std', 'three positive numbers'))) as [
+      number,
+      number,
+      number,
+    ],
     inputSize,
   };
 }
