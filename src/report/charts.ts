@@ -137,7 +137,13 @@ export interface HistogramValue {
 /** A stacked histogram of scores in [0, 1] with optional vertical threshold rules. */
 export function histogramSpec(
   scores: readonly HistogramValue[],
-  options: { scoreTitle: string; bins?: number; thresholds?: { value: number; label: string }[] },
+  options: {
+    scoreTitle: string;
+    bins?: number;
+    thresholds?: { value: number; label: string }[];
+    /** Fixed colours per series (e.g. verdict colours matching the badges). */
+    colors?: { domain: string[]; range: string[] };
+  },
 ): Record<string, unknown> {
   const layers: Record<string, unknown>[] = [
     {
@@ -150,8 +156,14 @@ export function histogramSpec(
           bin: { maxbins: options.bins ?? 20, extent: [0, 1] },
           title: options.scoreTitle,
         },
-        y: { aggregate: 'count', type: 'quantitative', title: 'Files' },
-        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+        y: { aggregate: 'count', type: 'quantitative', title: 'Files', axis: { tickMinStep: 1, format: 'd' } },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          title: null,
+          legend: { orient: 'bottom' },
+          ...(options.colors ? { scale: options.colors } : {}),
+        },
       },
     },
   ];

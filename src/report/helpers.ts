@@ -24,6 +24,12 @@ export function formatNumber(value: unknown, digits = 3): string {
   return value.toFixed(digits);
 }
 
+/** Always `digits` decimals (metric values: 1 is "1.000", like its neighbours in a column). */
+export function formatDecimal(value: unknown, digits = 3): string {
+  if (!isNumber(value)) return MISSING;
+  return value.toFixed(digits);
+}
+
 /** A proportion in [0, 1] as a percentage ("12.5%"). */
 export function formatPercent(value: unknown, digits = 1): string {
   if (!isNumber(value)) return MISSING;
@@ -33,7 +39,7 @@ export function formatPercent(value: unknown, digits = 1): string {
 /** A confidence interval as "[low, high]" in the same unit as its point estimate. */
 export function formatInterval(low: unknown, high: unknown, asPercent = false, digits?: number): string {
   if (!isNumber(low) || !isNumber(high)) return MISSING;
-  const format = asPercent ? (v: number) => formatPercent(v, digits ?? 1) : (v: number) => formatNumber(v, digits ?? 3);
+  const format = asPercent ? (v: number) => formatPercent(v, digits ?? 1) : (v: number) => formatDecimal(v, digits ?? 3);
   return `[${format(low)}, ${format(high)}]`;
 }
 
@@ -93,6 +99,10 @@ export function registerHelpers(hb: Handlebars): void {
   hb.registerHelper('number', (...list: unknown[]) => {
     const [value, digits] = args(list);
     return formatNumber(value, isNumber(digits) ? digits : 3);
+  });
+  hb.registerHelper('decimal', (...list: unknown[]) => {
+    const [value, digits] = args(list);
+    return formatDecimal(value, isNumber(digits) ? digits : 3);
   });
   hb.registerHelper('percent', (...list: unknown[]) => {
     const [value, digits] = args(list);

@@ -22,11 +22,21 @@ export const THUMBNAIL_EDGE = 128;
  * Downscales an image file into a data URI. Returns undefined when the file is missing or is not
  * a readable image: a report re-rendered on another machine should still render, without it.
  */
-export async function thumbnail(path: string, maxEdge = THUMBNAIL_EDGE): Promise<Thumbnail | undefined> {
+export async function thumbnail(
+  path: string,
+  maxEdge = THUMBNAIL_EDGE,
+  options: { enlargePixelated?: boolean } = {},
+): Promise<Thumbnail | undefined> {
   try {
     const { data, info } = await sharp(path, { limitInputPixels: 100_000_000 })
       .rotate()
-      .resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true })
+      // Evidence maps (a 14×14 patch-error grid) are enlarged with nearest neighbour, so each
+      // patch stays a crisp square; photos are only ever shrunk.
+      .resize(maxEdge, maxEdge, {
+        fit: 'inside',
+        withoutEnlargement: !options.enlargePixelated,
+        kernel: options.enlargePixelated ? 'nearest' : 'lanczos3',
+      })
       .flatten({ background: '#ffffff' })
       .jpeg({ quality: 72, mozjpeg: true })
       .toBuffer({ resolveWithObject: true });

@@ -5,6 +5,17 @@
  */
 import { resultEnvelope } from '../../src/core/results.js';
 import type { BiasResult, FeatureResult, GroupMetrics, MetricValue } from '../../src/bias/result.js';
+import type {
+  EvalGroup,
+  MetricEstimate,
+  MetricKey,
+  ProbeSummary,
+  ScorerMetrics,
+  ScreenEvalResults,
+  ScreenFileResult,
+  ScreenRunResults,
+  Verdict,
+} from '../../src/screen/result.js';
 
 export const XSS = {
   label: '<img src=x onerror="window.__xss=1">',
@@ -30,7 +41,6 @@ function groupMetrics(count: number, accuracy: number, selection: number, byLabe
 
 function feature(attribute: string, components: string[], groups: [string, number, number, number][]): FeatureResult {
   const total = groups.reduce((sum, [, n]) => sum + n, 0);
-  const labels = ['doctor', 'nurse', XSS.label];
   const by_group: Record<string, GroupMetrics> = {};
   for (const [name, n, acc, sel] of groups) {
     by_group[name] = groupMetrics(n, acc, sel, { doctor: 1 - sel - 0.1, nurse: sel, [XSS.label]: 0.1 });
@@ -51,7 +61,6 @@ function feature(attribute: string, components: string[], groups: [string, numbe
     },
     largest_disparity: { metric: 'selection_rate', difference: 0.21, groups: [eligible[0][0], eligible[eligible.length - 1][0]] },
     tests: [{ metric: 'selection_rate', method: 'chi_square', statistic: 9.4, df: 2, p_value: 0.009, p_value_holm: 0.018, significant: true }],
-    ...(labels.length ? {} : {}),
   };
 }
 
@@ -135,5 +144,131 @@ export function biasDocument(): BiasResult {
     ],
     verdict: 'fail',
     limitations: ['Tiny synthetic probe set.'],
+  };
+}
+
+const metricEstimates = (auc: number): Record<MetricKey, MetricEstimate> => {
+  const e = (value: number, half = 0.03): MetricEstimate => ({ value, ci: [Math.max(0, value - half), Math.min(1, value + half)] });
+  return {
+    auc: e(auc),
+    ap: e(auc - 0.02),
+    eer: e(1 - auc),
+    accuracy: e(auc - 0.05),
+    tpr_at_1pct_fpr: e(auc - 0.3, 0.1),
+    tpr_at_5pct_fpr: e(auc - 0.15, 0.08),
+    tpr_at_threshold: e(auc - 0.1),
+    fpr_at_threshold: e(0.04, 0.02),
+  };
+};
+
+const scorer = (auc: number, real = 40, fake = 40): ScorerMetrics => ({ real, fake, threshold: 0.5, metrics: metricEstimates(auc) });
+
+const PROBE: ProbeSummary = {
+  path: 'fixtures/screen/probe.json',
+  createdAt: '2026-11-20T09:00:00.000Z',
+  trainingSetSha256: 'd'.repeat(64),
+  signals: ['spectral', 'clip-probe', 'mae-recon', 'metadata'],
+  clipModelSha256: 'e'.repeat(64),
+  maeModelSha256: 'f'.repeat(64),
+  targetFpr: 0.01,
+  uncertainFpr: 0.05,
+};
+
+export function screenEvalDocument(): ScreenEvalResults {
+  const group = (generator: string, fused: number): EvalGroup => ({
+    generator,
+    real: 40,
+    fake: generator === 'all' ? 80 : 40,
+    scorers: { fused: scorer(fused), spectral: scorer(fused - 0.05), 'clip-probe': scorer(fused - 0.1), 'mae-recon': scorer(0.61), metadata: scorer(0.55) },
+  });
+  return {
+    ...resultEnvelope('screen-eval', new Date('2026-11-20T11:00:00Z')),
+    schema: 'vigil/screen-eval',
+    probe: PROBE,
+    dataset: {
+      realDirs: ['fixtures/screen/heldout/real'],
+      generators: [
+        { name: 'nnconv', dirs: ['fixtures/screen/heldout/fake/nnconv'], files: 40 },
+        { name: XSS.label, dirs: ['fixtures/screen/heldout/fake/evil'], files: 40 },
+      ],
+      realFiles: 40,
+    },
+    bootstrap: { resamples: 1000, confidence: 0.95, seed: 3 },
+    signals: ['spectral', 'clip-probe', 'mae-recon', 'metadata'],
+    conditions: [
+      { perturbation: 'none', description: 'original files', groups: [group('all', 0.93), group('nnconv', 0.97), group(XSS.label, 0.88)] },
+      { perturbation: 'jpeg-q75', description: 'JPEG quality 75', groups: [group('all', 0.81)] },
+      { perturbation: 'blur-1', description: 'Gaussian blur σ=1', groups: [group('all', 0.7)] },
+    ],
+    errors: [{ perturbation: 'none', file: XSS.file, error: 'unsupported image format' }],
+  };
+}
+
+/** A screening run whose evidence images are the given files (spectrum, heatmap, the image itself). */
+export function screenDocument(images: { image: string; spectrum: string; heatmap: string }): ScreenRunResults {
+  const thresholds = { likelySynthetic: 0.8, uncertain: 0.5 };
+  const file = (name: string, score: number, verdict: Verdict): ScreenFileResult => ({
+    file: name,
+    sha256: '1'.repeat(64),
+    media: 'image',
+    status: 'ok',
+    error: null,
+    format: 'png',
+    width: 64,
+    height: 64,
+    score,
+    verdict,
+    reasons: [`spectral peaks at ${XSS.label}`],
+    signalsRun: ['spectral', 'mae-recon', 'metadata'],
+    signalsMissing: [{ signal: 'clip-probe', reason: 'no CLIP model' }],
+    thresholds,
+    signals: {
+      spectral: { score, raw: 2.1, tile: 64, tiles: 1, evidence: images.spectrum },
+      'mae-recon': { score: 0.6, raw: -1.2, reconstructionError: 0.0123, masks: 4, evidence: images.heatmap },
+      metadata: {
+        score: 0.5,
+        raw: 0,
+        cue: 'fingerprint',
+        declared: false,
+        findings: [`PNG parameters chunk: ${XSS.generator}`],
+        facts: {
+          format: 'png',
+          digitalSourceTypes: [],
+          claimGenerator: XSS.generator,
+          c2paError: null,
+          generatorTextChunks: [{ key: 'parameters', value: XSS.generator }],
+          software: null,
+          cameraMake: null,
+          cameraModel: null,
+        },
+      },
+    },
+  });
+  const files: ScreenFileResult[] = [
+    file(images.image, 0.97, 'likely-synthetic'),
+    file(XSS.file, 0.62, 'uncertain'),
+    file('photo-1.jpg', 0.12, 'no-evidence'),
+    file('photo-2.jpg', 0.08, 'no-evidence'),
+    {
+      ...file('broken.png', 0, 'no-evidence'),
+      status: 'error',
+      error: 'Input buffer contains unsupported image format',
+      score: null,
+      verdict: null,
+      signals: {},
+      signalsRun: [],
+      signalsMissing: [],
+      reasons: [],
+      thresholds: null,
+    },
+  ];
+  return {
+    ...resultEnvelope('screen', new Date('2026-11-20T12:00:00Z')),
+    schema: 'vigil/screen',
+    probe: PROBE,
+    signalsRequested: ['spectral', 'clip-probe', 'mae-recon', 'metadata'],
+    files,
+    summary: { files: 5, errors: 1, verdicts: { 'likely-synthetic': 1, uncertain: 1, 'no-evidence': 2 } },
+    csv: 'triage.csv',
   };
 }

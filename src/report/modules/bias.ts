@@ -7,7 +7,7 @@ import type {
   ThresholdVerdict,
 } from '../../bias/result.js';
 import { chartFigure, intervalBarsSpec, type ChartFigure } from '../charts.js';
-import { formatNumber, formatPercent } from '../helpers.js';
+import { formatDecimal, formatNumber, formatPercent } from '../helpers.js';
 import { envelopeReproducibility, type ReportView, type ReproducibilityItem, type ViewContext } from '../view.js';
 import { biasExamples, type ExampleGroup } from './bias-examples.js';
 import { metricMeta } from './metrics.js';
@@ -93,7 +93,7 @@ async function featureCharts(
       }));
     if (bars.length === 0) continue;
     const overall = metricValue(feature.overall, key)?.value ?? undefined;
-    const describe = (value: number) => (meta.percent ? formatPercent(value) : formatNumber(value));
+    const describe = (value: number) => (meta.percent ? formatPercent(value) : formatDecimal(value));
     const alt = `${meta.label} by ${feature.attribute} in ${audit.title}: ${bars
       .map((bar) => `${bar.label} ${describe(bar.value)}`)
       .join('; ')}${overall !== undefined ? `; overall ${describe(overall)}` : ''}.`;

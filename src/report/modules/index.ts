@@ -2,8 +2,10 @@ import { biasModule } from './bias.js';
 import { demoModule } from './demo.js';
 import type { ReportModule } from './module.js';
 import { provenanceModule } from './provenance.js';
+import { screenEvalModule } from './screen-eval.js';
+import { screenModule } from './screen.js';
 
 /** Every results schema the report layer renders, by schema name. */
 export const REPORT_MODULES: Record<string, ReportModule<never>> = Object.fromEntries(
-  [biasModule, provenanceModule, demoModule].map((module) => [module.schema, module as ReportModule<never>]),
+  [biasModule, screenModule, screenEvalModule, provenanceModule, demoModule].map((module) => [module.schema, module as ReportModule<never>]),
 );

@@ -55,6 +55,8 @@ const METRICS: Record<string, MetricMeta> = {
   eer: { label: 'EER', percent: true, better: 'lower', description: 'Equal error rate: where the false positive rate equals the false negative rate.' },
   tpr_at_1pct_fpr: { label: 'TPR @ 1% FPR', percent: true, better: 'higher', description: 'Share of synthetic images caught when 1% of real images are wrongly flagged.' },
   tpr_at_5pct_fpr: { label: 'TPR @ 5% FPR', percent: true, better: 'higher', description: 'Share of synthetic images caught when 5% of real images are wrongly flagged.' },
+  tpr_at_threshold: { label: 'TPR at threshold', percent: true, better: 'higher', description: 'Share of synthetic images at or above the operating threshold.' },
+  fpr_at_threshold: { label: 'FPR at threshold', percent: true, better: 'lower', description: 'Share of real images wrongly at or above the operating threshold.' },
 };
 
 const SUFFIXES: [string, string][] = [

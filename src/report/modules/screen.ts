@@ -1,0 +1,197 @@
+import type { ProbeSummary, ScreenFileResult, ScreenRunResults } from '../../screen/result.js';
+import { chartFigure, histogramSpec, PALETTE, type ChartFigure } from '../charts.js';
+import { formatDecimal, formatNumber, formatPercent, verdictInfo } from '../helpers.js';
+import { resolveRecordedPath, sampleWithinBudget, thumbnail, type Thumbnail } from '../images.js';
+import { envelopeReproducibility, type ReproducibilityItem, type ReportView, type ViewContext } from '../view.js';
+import type { ReportModule } from './module.js';
+
+/** Verdicts that get an evidence card: everything the screen did not clear. */
+const FLAGGED = new Set(['likely-synthetic', 'uncertain']);
+
+/** Longest edge of evidence images: large enough to see spectral peaks and patch errors. */
+const EVIDENCE_EDGE = 192;
+
+/** Badge colours of the verdicts (helpers.ts tones), reused by the histogram. */
+const VERDICT_COLORS = {
+  domain: [verdictInfo('likely-synthetic').text, verdictInfo('uncertain').text, verdictInfo('no-evidence').text],
+  range: [PALETTE[1], PALETTE[4], PALETTE[0]],
+};
+
+/** Images per evidence card at most: the file itself, the spectrum and the MAE heatmap. */
+const IMAGES_PER_CARD = 3;
+
+export const SIGNAL_TITLES: Record<string, string> = {
+  spectral: 'Spectral',
+  'clip-probe': 'CLIP probe',
+  'mae-recon': 'MAE reconstruction',
+  metadata: 'Metadata',
+};
+
+export const SCREEN_LIMITATIONS = [
+  'Scores are probabilities under the class balance of the training set; the share of synthetic images in your uploads changes what a score means.',
+  '“No evidence” never means authentic: generators not represented in training, or images re-encoded, resized or cropped, can evade every signal.',
+  'The thresholds were set for a target false-positive rate on held-out real images of the training distribution; other kinds of real images (screenshots, scans, heavy edits) can have a higher false-positive rate.',
+  'Metadata cues are easy to strip or forge; only a valid C2PA declaration is trustworthy, and only about who signed it.',
+];
+
+export function probeReproducibility(probe: ProbeSummary): ReproducibilityItem[] {
+  return [
+    { label: 'Probe', value: probe.path, mono: true },
+    { label: 'Probe trained', value: probe.createdAt },
+    { label: 'Probe training-set sha256', value: probe.trainingSetSha256, mono: true },
+    ...(probe.clipModelSha256 ? [{ label: 'CLIP model sha256', value: probe.clipModelSha256, mono: true }] : []),
+    ...(probe.maeModelSha256 ? [{ label: 'MAE model sha256', value: probe.maeModelSha256, mono: true }] : []),
+    {
+      label: 'Operating points',
+      value: `likely-synthetic at ${formatPercent(probe.targetFpr)} and uncertain at ${formatPercent(probe.uncertainFpr)} false-positive rate on held-out real images`,
+    },
+    { label: 'Probe signals', value: probe.signals.map((s) => SIGNAL_TITLES[s] ?? s).join(', ') },
+  ];
+}
+
+interface EvidenceCard {
+  file: string;
+  anchor: string;
+  verdict: string;
+  score: number | null;
+  reasons: string[];
+  signals: { id: string; title: string; score: number; detail: string }[];
+  findings: string[];
+  image?: Thumbnail;
+  spectrum?: Thumbnail;
+  heatmap?: Thumbnail;
+}
+
+function signalRows(file: ScreenFileResult): EvidenceCard['signals'] {
+  const rows: EvidenceCard['signals'] = [];
+  const { spectral, metadata } = file.signals;
+  const clip = file.signals['clip-probe'];
+  const mae = file.signals['mae-recon'];
+  if (spectral) rows.push({ id: 'spectral', title: SIGNAL_TITLES.spectral, score: spectral.score, detail: `log-odds ${formatDecimal(spectral.raw, 2)} over ${spectral.tiles} tile(s) of ${spectral.tile} px` });
+  if (clip) rows.push({ id: 'clip-probe', title: SIGNAL_TITLES['clip-probe'], score: clip.score, detail: `log-odds ${formatDecimal(clip.raw, 2)}` });
+  if (mae) {
+    rows.push({
+      id: 'mae-recon',
+      title: SIGNAL_TITLES['mae-recon'],
+      score: mae.score,
+      detail: `reconstruction error ${formatDecimal(mae.reconstructionError, 4)} (z ${formatDecimal(mae.raw, 2)} vs real photos), ${mae.masks} mask(s)`,
+    });
+  }
+  if (metadata) rows.push({ id: 'metadata', title: SIGNAL_TITLES.metadata, score: metadata.score, detail: `cue: ${metadata.cue}${metadata.declared ? ' (declared AI-generated)' : ''}` });
+  return rows;
+}
+
+async function evidenceCards(files: readonly ScreenFileResult[], context: ViewContext): Promise<{ cards: EvidenceCard[]; omitted: number }> {
+  const flagged = files.filter((file) => file.status === 'ok' && file.verdict !== null && FLAGGED.has(file.verdict));
+  const budget = Math.floor(context.maxImages / IMAGES_PER_CARD);
+  // Sampling would hide the highest scores; the files are sorted by score, so keep the top ones.
+  const shown = flagged.slice(0, budget);
+  const load = async (path: string | null | undefined, enlargePixelated = false) =>
+    path ? thumbnail(resolveRecordedPath(path, context.baseDir), EVIDENCE_EDGE, { enlargePixelated }) : undefined;
+  const cards: EvidenceCard[] = [];
+  for (const [index, file] of shown.entries()) {
+    cards.push({
+      file: file.file,
+      anchor: `evidence-${index + 1}`,
+      verdict: file.verdict as string,
+      score: file.score,
+      reasons: file.reasons,
+      signals: signalRows(file),
+      findings: file.signals.metadata?.findings ?? [],
+      image: await load(file.file),
+      spectrum: await load(file.signals.spectral?.evidence, true),
+      heatmap: await load(file.signals['mae-recon']?.evidence, true),
+    });
+  }
+  return { cards, omitted: flagged.length - shown.length };
+}
+
+async function scoreHistogram(result: ScreenRunResults, context: ViewContext): Promise<ChartFigure | undefined> {
+  const scored = result.files.filter((file) => file.score !== null);
+  if (!context.charts || scored.length === 0) return undefined;
+  // Thresholds depend on which signals ran; draw them only when every file shares the same ones.
+  const thresholdKeys = new Set(scored.map((file) => JSON.stringify(file.thresholds)));
+  const thresholds = thresholdKeys.size === 1 ? scored[0].thresholds : null;
+  const spec = histogramSpec(
+    scored.map((file) => ({ score: file.score as number, series: verdictInfo(file.verdict).text })),
+    {
+      scoreTitle: 'P(synthetic)',
+      colors: VERDICT_COLORS,
+      thresholds: thresholds
+        ? [
+            { value: thresholds.uncertain, label: 'uncertain threshold' },
+            { value: thresholds.likelySynthetic, label: 'likely-synthetic threshold' },
+          ]
+        : [],
+    },
+  );
+  const counts = Object.entries(result.summary.verdicts)
+    .map(([verdict, n]) => `${n} ${verdictInfo(verdict).text.toLowerCase()}`)
+    .join(', ');
+  return chartFigure(
+    spec,
+    `Histogram of fused P(synthetic) over ${scored.length} files: ${counts}.`,
+    thresholds
+      ? `Fused P(synthetic) of every screened file, coloured by verdict; dashed lines: the uncertain (${formatDecimal(thresholds.uncertain)}) and likely-synthetic (${formatDecimal(thresholds.likelySynthetic)}) thresholds.`
+      : 'Fused P(synthetic) of every screened file, coloured by verdict (thresholds differ between files because different signals ran).',
+  );
+}
+
+export const screenModule: ReportModule<ScreenRunResults> = {
+  schema: 'vigil/screen',
+  async buildView(result, context) {
+    const signals = result.signalsRequested;
+    const triage = result.files.map((file, index) => ({
+      rank: index + 1,
+      file: file.file,
+      status: file.status,
+      error: file.error,
+      media: file.media,
+      verdict: file.verdict ?? 'error',
+      score: file.score,
+      reason: file.reasons[0],
+      signalScores: signals.map((id) => ({ id, score: file.signals[id]?.score ?? null })),
+      missing: file.signalsMissing.map((m) => `${SIGNAL_TITLES[m.signal] ?? m.signal}: ${m.reason}`),
+      video: file.video
+        ? { framesScored: file.video.framesScored, framesSampled: file.video.framesSampled, timeline: file.video.timeline }
+        : undefined,
+    }));
+    const { cards, omitted } = await evidenceCards(result.files, context);
+    const notes: string[] = [];
+    if (omitted > 0) {
+      notes.push(`Evidence is shown for the ${cards.length} highest-scoring flagged files; ${omitted} more flagged file(s) are in the triage table only (image budget ${context.maxImages}).`);
+    }
+    const { verdicts } = result.summary;
+    const view: ReportView = {
+      partial: 'screen',
+      kindLabel: 'Synthetic-media screening',
+      title: `Screening of ${formatNumber(result.summary.files)} file(s)`,
+      subtitle: `Signals: ${signals.map((s) => SIGNAL_TITLES[s] ?? s).join(', ')}. Scores are the calibrated probability that a file is synthetic (AI-generated).`,
+      summary: [
+        { key: 'files', label: 'Files', value: formatNumber(result.summary.files), raw: result.summary.files },
+        { key: 'likely-synthetic', label: 'Likely synthetic', value: formatNumber(verdicts['likely-synthetic']), raw: verdicts['likely-synthetic'] },
+        { key: 'uncertain', label: 'Uncertain', value: formatNumber(verdicts.uncertain), raw: verdicts.uncertain },
+        { key: 'no-evidence', label: 'No evidence', value: formatNumber(verdicts['no-evidence']), raw: verdicts['no-evidence'] },
+        { key: 'errors', label: 'Could not be screened', value: formatNumber(result.summary.errors), raw: result.summary.errors },
+      ],
+      sections: [
+        { id: 'triage', title: 'Triage' },
+        { id: 'scores', title: 'Score distribution' },
+        { id: 'evidence', title: 'Evidence for flagged files' },
+      ],
+      notes,
+      body: {
+        signals: signals.map((id) => ({ id, title: SIGNAL_TITLES[id] ?? id })),
+        triage,
+        histogram: await scoreHistogram(result, context),
+        cards,
+        csv: result.csv,
+        targetFpr: result.probe.targetFpr,
+        uncertainFpr: result.probe.uncertainFpr,
+      },
+      reproducibility: [...envelopeReproducibility(result), ...probeReproducibility(result.probe)],
+      limitations: SCREEN_LIMITATIONS,
+    };
+    return view;
+  },
+};
