@@ -207,8 +207,18 @@ export interface BiasResult extends ResultEnvelope {
     n_excluded: number;
     problems: { line: number | null; column: string | null; value: string | null; message: string }[];
   } | null;
-  /** Predictions CSV of a bring-your-own-model run. */
-  predictions: { path: string; sha256: string; n_rows: number; columns: Record<string, string | string[] | null> } | null;
+  /** Predictions CSV of a bring-your-own-model run (the first `predictions` audit of a spec). */
+  predictions: {
+    path: string;
+    sha256: string;
+    /** Rows that entered the metrics. */
+    n_rows: number;
+    /** Rows left out because of problems (listed in `problems`). */
+    n_excluded: number;
+    /** Column roles: sensitive, label, prediction, score. */
+    columns: Record<string, string | string[] | null>;
+    problems: { line: number | null; column: string | null; value: string | null; message: string }[];
+  } | null;
   settings: {
     seed: number;
     n_boot: number;

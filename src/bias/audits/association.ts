@@ -1,0 +1,103 @@
+/**
+ * `association`: image-text embedding association test (WEAT form, iEAT style): are images of group
+ * X closer to concept set A (and images of group Y to B) than the other way round? Effect size with
+ * a bootstrap interval and a permutation p-value; per-group mean association s(w) with intervals.
+ */
+import { SeededRandom } from '../../core/random.js';
+import { VigilInputError } from '../../core/errors.js';
+import { associationScores, associationTest, effectSizeFromScores } from '../metrics/association.js';
+import { holmAdjust, percentileInterval } from '../metrics/stats.js';
+import type { AssociationResult, AuditResult } from '../result.js';
+import { analyze, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import type { EmbeddedImage, FailedImage } from './inputs.js';
+
+export const meta: AuditMeta = {
+  kind: 'association',
+  title: 'Image-text association test (WEAT / iEAT)',
+  description:
+    'Effect size and permutation p-value of the differential association of two groups’ images with two concept prompt sets, plus each group’s mean association s(w) = mean cos(w, A) − mean cos(w, B).',
+};
+
+export interface AssociationParameters {
+  id: string;
+  attribute: string;
+  x_group: string;
+  y_group: string;
+  /** Two named prompt sets, A first. */
+  concepts: Record<string, string[]>;
+}
+
+/** s(w, A, B) for every image (pure). */
+export function observeAssociation(images: readonly EmbeddedImage[], conceptA: readonly Float32Array[], conceptB: readonly Float32Array[]): Observation[] {
+  const scores = associationScores(
+    images.map((i) => i.embedding),
+    conceptA,
+    conceptB,
+  );
+  return images.map(({ row }, i) => ({ file: row.file, sha256: row.sha256, attributes: row.attributes, values: { association: scores[i] }, scores: {} }));
+}
+
+/** Effect size with a stratified bootstrap interval (X and Y resampled separately). */
+export function associationWithInterval(scores: Float64Array, nX: number, settings: AuditSettings): { test: ReturnType<typeof associationTest>; ci: [number, number] } {
+  const test = associationTest(scores, nX, settings.nPermutations, settings.seed);
+  const nY = scores.length - nX;
+  const rng = new SeededRandom(settings.seed + 1);
+  const replicates = new Float64Array(settings.nBoot);
+  const sample = new Float64Array(scores.length);
+  for (let b = 0; b < settings.nBoot; b++) {
+    for (let i = 0; i < nX; i++) sample[i] = scores[rng.int(nX)];
+    for (let i = 0; i < nY; i++) sample[nX + i] = scores[nX + rng.int(nY)];
+    replicates[b] = effectSizeFromScores(sample, nX);
+  }
+  const ci = settings.nBoot > 0 ? percentileInterval(replicates, 0, 1, settings.nBoot, settings.ciLevel) : ([Number.NaN, Number.NaN] as [number, number]);
+  return { test, ci };
+}
+
+export function auditAssociation(
+  observations: readonly Observation[],
+  parameters: AssociationParameters,
+  settings: AuditSettings,
+  failures: FailedImage[],
+  inference: AuditResult['inference'],
+): AuditResult {
+  const [aName, bName] = Object.keys(parameters.concepts);
+  const x = observations.filter((o) => o.attributes[parameters.attribute] === parameters.x_group);
+  const y = observations.filter((o) => o.attributes[parameters.attribute] === parameters.y_group);
+  for (const [group, rows] of [
+    [parameters.x_group, x],
+    [parameters.y_group, y],
+  ] as const) {
+    if (rows.length < 2) {
+      throw new VigilInputError(`Association audit ${parameters.id}: group "${group}" of ${parameters.attribute} has ${rows.length} image(s); at least 2 are needed`);
+    }
+  }
+  const scores = Float64Array.from([...x, ...y], (o) => o.values.association);
+  const { test, ci } = associationWithInterval(scores, x.length, settings);
+  const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+  const association: AssociationResult = {
+    attribute: parameters.attribute,
+    x_group: parameters.x_group,
+    y_group: parameters.y_group,
+    a_concept: aName,
+    b_concept: bName,
+    n_x: x.length,
+    n_y: y.length,
+    effect_size: { value: finite(test.effect_size), ci: [finite(ci[0]), finite(ci[1])] },
+    p_value: test.p_value,
+    p_value_holm: holmAdjust([test.p_value])[0],
+    n_permutations: test.n_permutations,
+  };
+  return {
+    id: parameters.id,
+    kind: 'association',
+    title: meta.title,
+    description: meta.description,
+    parameters: { ...parameters },
+    disclosure: { concepts: parameters.concepts },
+    n_observations: observations.length,
+    features: analyze(observations, settings, { label: parameters.id }),
+    associations: [association],
+    failures,
+    inference,
+  };
+}

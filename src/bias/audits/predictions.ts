@@ -1,0 +1,120 @@
+/**
+ * `predictions`: any of the metrics on a user-supplied predictions CSV (bring your own model, e.g.
+ * the outputs of a cloud API). One row per observation with the sensitive columns, and any of a
+ * ground-truth column, a predicted-label column and a score column (ranked for MaxSkew/NDKL).
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { VigilInputError, errorMessage } from '../../core/errors.js';
+import { sha256Hex } from '../../core/files.js';
+import type { AuditResult } from '../result.js';
+import { analyze, defaultPositive, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+
+export const meta: AuditMeta = {
+  kind: 'predictions',
+  title: 'Predictions audit (bring your own model)',
+  description:
+    'Disaggregated selection rates, accuracy, TPR/FPR and ranking skew of predictions made elsewhere, per sensitive group and intersection, with stratified bootstrap intervals.',
+};
+
+export interface PredictionColumns {
+  /** Ground-truth label column. */
+  label?: string;
+  /** Predicted label column. */
+  prediction?: string;
+  /** Numeric score column (ranked, descending, for skew metrics; its mean is `mean_score`). */
+  score?: string;
+}
+
+export interface PredictionsInput {
+  path: string;
+  sha256: string;
+  observations: Observation[];
+  nRowsRead: number;
+  problems: { line: number | null; column: string | null; value: string | null; message: string }[];
+}
+
+/** Reads the CSV, listing every bad row (empty sensitive or label value, non-numeric score). */
+export async function readPredictions(path: string, sensitive: readonly string[], columns: PredictionColumns): Promise<PredictionsInput> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new VigilInputError(`Predictions file ${path} cannot be read: ${errorMessage(error)}`, { subject: path });
+  }
+  let records: { record: Record<string, string>; info: { lines: number } }[];
+  try {
+    records = parse(bytes, { columns: true, bom: true, skip_empty_lines: true, info: true, trim: true });
+  } catch (error) {
+    throw new VigilInputError(`Predictions file ${path} is not valid CSV: ${errorMessage(error)}`, { subject: path });
+  }
+  if (records.length === 0) throw new VigilInputError(`Predictions file ${path} has no rows`, { subject: path });
+  const header = Object.keys(records[0].record);
+  const wanted = [...sensitive, columns.label, columns.prediction, columns.score].filter((c): c is string => c !== undefined);
+  const missing = wanted.filter((c) => !header.includes(c));
+  if (missing.length > 0) {
+    throw new VigilInputError(`Predictions file ${path} has no column(s) ${missing.join(', ')}; its columns are ${header.join(', ')}`, { subject: path });
+  }
+  const fileColumn = ['file', 'file_name', 'id'].find((c) => header.includes(c));
+  const problems: PredictionsInput['problems'] = [];
+  const observations: Observation[] = [];
+  for (const { record, info } of records) {
+    const line = info.lines;
+    let ok = true;
+    for (const column of [...sensitive, columns.label, columns.prediction].filter((c): c is string => c !== undefined)) {
+      if ((record[column] ?? '') === '') {
+        problems.push({ line, column, value: '', message: `empty value in column "${column}"` });
+        ok = false;
+      }
+    }
+    let score = Number.NaN;
+    if (columns.score !== undefined) {
+      const text = record[columns.score] ?? '';
+      score = text === '' ? Number.NaN : Number(text);
+      if (!Number.isFinite(score)) {
+        problems.push({ line, column: columns.score, value: text, message: 'expected a finite number' });
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    observations.push({
+      file: fileColumn ? record[fileColumn] : `line ${line}`,
+      sha256: null,
+      attributes: Object.fromEntries(sensitive.map((c) => [c, record[c]])),
+      ...(columns.label !== undefined ? { truth: record[columns.label] } : {}),
+      ...(columns.prediction !== undefined ? { prediction: record[columns.prediction] } : {}),
+      values: columns.score !== undefined ? { score } : {},
+      scores: columns.score !== undefined ? { [columns.score]: score } : {},
+    });
+  }
+  return { path, sha256: sha256Hex(bytes), observations, nRowsRead: records.length, problems };
+}
+
+export interface PredictionsParameters extends PredictionColumns {
+  id: string;
+  file: string;
+  k?: number[];
+  positive_labels?: string[];
+}
+
+/** Pure: metrics of the observations read from a predictions file. */
+export function auditPredictions(input: PredictionsInput, parameters: PredictionsParameters, settings: AuditSettings): AuditResult {
+  const ks = parameters.score !== undefined ? (parameters.k ?? [10, 50, 100]) : [];
+  const classes = [
+    ...new Set(input.observations.flatMap((o) => [...(o.truth !== undefined ? [o.truth] : []), ...(o.prediction !== undefined ? [o.prediction] : [])])),
+  ];
+  const positive = parameters.prediction !== undefined ? (parameters.positive_labels ?? defaultPositive(classes)) : undefined;
+  const features = analyze(input.observations, settings, { positive, ks, label: parameters.id });
+  return {
+    id: parameters.id,
+    kind: 'predictions',
+    title: meta.title,
+    description: meta.description,
+    parameters: { ...parameters, k: ks },
+    disclosure: positive ? { positive_labels: positive } : {},
+    n_observations: input.observations.length,
+    features,
+    failures: [],
+    inference: null,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * `zero-shot`: CLIP chooses among a label set (prompt templates ensembled); per group, the
+ * distribution of predicted labels, label-rate disparities, and the rate of labels the spec flags
+ * as harmful (Agarwal et al. 2021, "Evaluating CLIP", FairFace crime/non-human label audit).
+ */
+import type { AuditResult } from '../result.js';
+import { ensemble, zeroShotIndex } from './clip.js';
+import { analyze, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import type { EmbeddedImage, FailedImage } from './inputs.js';
+
+export const meta: AuditMeta = {
+  kind: 'zero-shot',
+  title: 'Zero-shot label distribution and harmful-label rates',
+  description:
+    'CLIP zero-shot predictions over a label set, disaggregated by sensitive group: selection rate of every label, demographic parity, and the combined rate of harmful labels (selection_rate) per group.',
+};
+
+export interface ZeroShotParameters {
+  id: string;
+  labels: string[];
+  templates: string[];
+  harmful_labels: string[];
+}
+
+/** Zero-shot prediction of every image (pure: embeddings in, observations out). */
+export function observeZeroShot(images: readonly EmbeddedImage[], labels: readonly string[], templates: readonly string[], promptEmbeddings: readonly Float32Array[]): Observation[] {
+  const labelEmbeddings = ensemble(promptEmbeddings, labels.length, templates.length);
+  return images.map(({ row, embedding }) => ({
+    file: row.file,
+    sha256: row.sha256,
+    attributes: row.attributes,
+    prediction: labels[zeroShotIndex(embedding, labelEmbeddings)],
+    values: {},
+    scores: {},
+  }));
+}
+
+export function auditZeroShot(
+  observations: readonly Observation[],
+  parameters: ZeroShotParameters,
+  settings: AuditSettings,
+  failures: FailedImage[],
+  inference: AuditResult['inference'],
+): AuditResult {
+  const positive = parameters.harmful_labels.length > 0 ? parameters.harmful_labels : undefined;
+  return {
+    id: parameters.id,
+    kind: 'zero-shot',
+    title: meta.title,
+    description: meta.description,
+    parameters: { ...parameters },
+    disclosure: {
+      labels: parameters.labels,
+      templates: parameters.templates,
+      harmful_labels: parameters.harmful_labels,
+      ...(positive ? { positive_labels: positive } : {}),
+    },
+    n_observations: observations.length,
+    features: analyze(observations, settings, { classes: parameters.labels, positive, label: parameters.id }),
+    failures,
+    inference,
+  };
+}

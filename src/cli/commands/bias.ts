@@ -1,0 +1,211 @@
+/**
+ * `vigil bias <spec>` runs an audit spec; `vigil bias --predictions preds.csv ...` audits
+ * predictions made elsewhere with no spec; `vigil probes check <path>` validates a probe set.
+ */
+import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { VigilInputError, invalidArgument } from '../../core/errors.js';
+import { formatProblem, loadProbeSet, PROBE_FORMATS, type ProbeFormat } from '../../probes/index.js';
+import { writeBiasOutputs } from '../../bias/output.js';
+import type { BiasResult, MetricValue } from '../../bias/result.js';
+import { runBias } from '../../bias/run.js';
+import { loadSpec, validateSpec, type LoadedSpec } from '../../bias/spec.js';
+import { EXIT, action, commaList, printJson } from '../run.js';
+
+interface BiasOptions {
+  out?: string;
+  json?: boolean;
+  predictions?: string;
+  sensitive?: string;
+  intersect: string[];
+  label?: string;
+  pred?: string;
+  score?: string;
+  k?: string;
+  posLabel?: string;
+  threshold: string[];
+  seed?: string;
+  nBoot?: string;
+  minGroupSize?: string;
+  cacheDir?: string;
+  cache: boolean;
+}
+
+function integer(option: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw invalidArgument(option, `an integer ≥ ${min}`, text);
+  return value;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The in-memory spec of a `--predictions` run (validated like a spec file). */
+function predictionsSpec(options: BiasOptions): LoadedSpec {
+  if (!options.sensitive) throw invalidArgument('--sensitive', 'a comma-separated list of sensitive columns', undefined);
+  if (!options.pred && !options.score) throw new VigilInputError('--predictions needs --pred <column>, --score <column>, or both');
+  const ks = options.k === undefined ? undefined : commaList(options.k).map((k) => integer('--k', k, 1) as number);
+  if (ks && !options.score) throw new VigilInputError('--k needs --score <column> (skew metrics rank by score)');
+  const document = {
+    name: `predictions ${basename(options.predictions as string)}`,
+    sensitive: commaList(options.sensitive),
+    intersections: options.intersect.map((combo) => combo.split(/[:×]/).map((s) => s.trim()).filter(Boolean)),
+    ...(options.seed !== undefined ? { seed: integer('--seed', options.seed, 0) } : {}),
+    ...(options.nBoot !== undefined ? { n_boot: integer('--n-boot', options.nBoot, 0) } : {}),
+    ...(options.minGroupSize !== undefined ? { min_group_size: integer('--min-group-size', options.minGroupSize, 1) } : {}),
+    audits: [
+      {
+        kind: 'predictions',
+        file: resolve(options.predictions as string),
+        ...(options.label ? { label: options.label } : {}),
+        ...(options.pred ? { prediction: options.pred } : {}),
+        ...(options.score ? { score: options.score } : {}),
+        ...(ks ? { k: ks } : {}),
+        ...(options.posLabel ? { positive_labels: commaList(options.posLabel) } : {}),
+      },
+    ],
+    thresholds: options.threshold,
+  };
+  return validateSpec(document, 'the --predictions options', process.cwd(), '');
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'audit';
+}
+
+function fmt(m: MetricValue | undefined): string {
+  if (!m || m.value === null) return 'n/a';
+  const n = (x: number | null) => (x === null ? '?' : x.toFixed(3));
+  return `${n(m.value)} [${n(m.ci[0])}, ${n(m.ci[1])}]`;
+}
+
+const HEADLINE = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'equalized_odds_ratio', 'accuracy_difference', 'mean_reconstruction_error_difference', 'mean_association_difference'];
+
+function printSummary(result: BiasResult, paths: { results: string; observations: string } | null): void {
+  const lines = [`vigil bias: ${result.name}`];
+  for (const audit of result.audits) {
+    lines.push(`  ${audit.id} (${audit.kind}): ${audit.n_observations} observations${audit.failures.length ? `, ${audit.failures.length} failed` : ''}`);
+    for (const f of audit.features) {
+      const small = f.groups.filter((g) => g.insufficient_data).length;
+      lines.push(`    ${f.attribute}: ${f.groups.length} groups${small ? ` (${small} with insufficient data)` : ''}`);
+      for (const key of HEADLINE) {
+        const d = f.disparities[key];
+        if (d) lines.push(`      ${key} ${fmt(d)}${d.groups ? `  ${d.groups.join(' vs ')}` : ''}${d.label ? ` (label ${d.label})` : ''}`);
+      }
+      for (const [query, perK] of Object.entries(f.skew ?? {})) {
+        for (const [k, t] of Object.entries(perK)) {
+          lines.push(`      "${query}" @${k}: max_skew ${fmt(t.uniform.max_skew)} (${t.uniform.max_skew.group})  ndkl ${fmt(t.uniform.ndkl)}  [uniform]`);
+        }
+      }
+    }
+    for (const a of audit.associations ?? []) {
+      lines.push(`    ${a.attribute}: ${a.x_group}/${a.y_group} × ${a.a_concept}/${a.b_concept}: effect size ${fmt(a.effect_size)}, p = ${a.p_value.toPrecision(3)}`);
+    }
+  }
+  if (result.verdicts.length > 0) {
+    lines.push('  thresholds:');
+    for (const v of result.verdicts) {
+      lines.push(`    ${v.status.toUpperCase().padEnd(4)} ${v.threshold}  ${v.audit}/${v.attribute}${v.scope ? ` ${v.scope}` : ''}: ${v.reason}`);
+    }
+  }
+  lines.push(`  verdict: ${result.verdict.toUpperCase()}`);
+  if (paths) lines.push(`  wrote ${paths.results}`, `  wrote ${paths.observations}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('bias')
+    .description('Bias audit: run an audit spec (audits/*.yaml), or audit a predictions CSV with --predictions')
+    .argument('[spec]', 'audit spec (.yaml or .json)')
+    .option('--out <dir>', 'write results.json and observations.csv here (default reports/bias-<name>; with --json only when given)')
+    .option('--json', 'print the results document on stdout')
+    .option('--predictions <csv>', 'audit a predictions CSV (bring your own model); no spec needed')
+    .option('--sensitive <columns>', 'sensitive attribute columns, comma-separated (with --predictions)')
+    .option('--intersect <a:b>', 'an intersection of sensitive columns, e.g. gender:race (repeatable)', collect, [])
+    .option('--label <column>', 'ground-truth column (with --predictions)')
+    .option('--pred <column>', 'predicted-label column (with --predictions)')
+    .option('--score <column>', 'score column to rank by for MaxSkew/MinSkew/NDKL (with --predictions)')
+    .option('--k <list>', 'cutoffs of the skew metrics, comma-separated (default 10,50,100)')
+    .option('--pos-label <labels>', 'positive label(s) for selection rate/TPR/FPR (default: 1, true, yes or positive when binary)')
+    .option('--threshold <check>', 'a threshold such as "demographic_parity_ratio >= 0.8" (repeatable)', collect, [])
+    .option('--seed <n>', 'random seed of the bootstrap and permutation tests (overrides the spec)')
+    .option('--n-boot <n>', 'bootstrap replicates (overrides the spec; default 1000)')
+    .option('--min-group-size <n>', 'groups smaller than this are flagged insufficient data (default 30)')
+    .option('--cache-dir <dir>', 'observation cache folder (default $VIGIL_CACHE_DIR or .vigil-cache)')
+    .option('--no-cache', 'do not read or write the observation cache')
+    .action(
+      action(async (specPath: string | undefined, options: BiasOptions) => {
+        if (specPath && options.predictions) throw new VigilInputError('Give either an audit spec or --predictions, not both');
+        if (!specPath && !options.predictions) throw new VigilInputError('Give an audit spec (e.g. audits/predictions.yaml) or --predictions <csv>');
+        let loaded: LoadedSpec;
+        if (options.predictions) loaded = predictionsSpec(options);
+        else {
+          for (const flag of ['sensitive', 'label', 'pred', 'score', 'k', 'posLabel'] as const) {
+            if (options[flag] !== undefined) throw new VigilInputError(`--${flag === 'posLabel' ? 'pos-label' : flag} applies only with --predictions; put it in the spec`);
+          }
+          if (options.intersect.length > 0 || options.threshold.length > 0) throw new VigilInputError('--intersect and --threshold apply only with --predictions; put them in the spec');
+          loaded = await loadSpec(specPath as string);
+          const seed = integer('--seed', options.seed, 0);
+          const nBoot = integer('--n-boot', options.nBoot, 0);
+          const minGroupSize = integer('--min-group-size', options.minGroupSize, 1);
+          if (seed !== undefined) loaded.spec.seed = seed;
+          if (nBoot !== undefined) loaded.spec.n_boot = nBoot;
+          if (minGroupSize !== undefined) loaded.spec.min_group_size = minGroupSize;
+        }
+        const quiet = Boolean(options.json) || !process.stderr.isTTY;
+        const cacheDir = options.cache === false ? false : options.cacheDir;
+        const { result, observations } = await runBias(loaded, { quiet, ...(cacheDir !== undefined ? { cacheDir } : {}) });
+        const outDir = options.out ?? (options.json ? undefined : resolve('reports', `bias-${slug(result.name)}`));
+        const paths = outDir ? await writeBiasOutputs(outDir, result, observations) : null;
+        if (options.json) printJson(result);
+        else printSummary(result, paths);
+        return result.verdict === 'fail' ? EXIT.verdictFail : EXIT.ok;
+      }),
+    );
+
+  program
+    .command('probes')
+    .description('Probe sets: validate images and labels')
+    .command('check')
+    .description('List every problem of a probe set (line, column, value); exit 2 when there are problems')
+    .argument('<path>', 'probe-set folder or labels file')
+    .option('--format <format>', `one of ${PROBE_FORMATS.join(', ')}`, 'auto')
+    .option('--sensitive <columns>', 'columns that must exist and be non-empty, comma-separated')
+    .option('--label-column <column>', 'ground-truth column')
+    .option('--json', 'print the check as JSON')
+    .action(
+      action(async (path: string, options: { format: string; sensitive?: string; labelColumn?: string; json?: boolean }) => {
+        if (!(PROBE_FORMATS as readonly string[]).includes(options.format)) throw invalidArgument('--format', `one of ${PROBE_FORMATS.join(', ')}`, options.format);
+        const probe = await loadProbeSet(path, {
+          format: options.format as ProbeFormat | 'auto',
+          required: options.sensitive ? commaList(options.sensitive) : [],
+          ...(options.labelColumn ? { labelColumn: options.labelColumn } : {}),
+          quiet: Boolean(options.json),
+        });
+        const summary = {
+          root: probe.root,
+          format: probe.format,
+          source: probe.source,
+          attributes: probe.attributes,
+          label_column: probe.labelColumn,
+          n_rows_read: probe.nRowsRead,
+          n_valid: probe.rows.length,
+          manifest_sha256: probe.manifestSha256,
+          problems: probe.problems,
+        };
+        if (options.json) printJson(summary);
+        else {
+          const lines = [
+            `${probe.source} (${probe.format}): ${probe.rows.length} of ${probe.nRowsRead} rows valid; attributes ${probe.attributes.join(', ')}${probe.labelColumn ? `; label ${probe.labelColumn}` : ''}`,
+            `manifest sha256 ${probe.manifestSha256}`,
+            ...probe.problems.map((p) => `  ${formatProblem(p)}`),
+          ];
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        return probe.problems.length > 0 ? EXIT.inputError : EXIT.ok;
+      }),
+    );
+}
