@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerBias } from './bias.js';
 import { register as registerProvenance } from './provenance.js';
 import { register as registerVision } from './vision.js';
 
@@ -6,6 +7,7 @@ import { register as registerVision } from './vision.js';
  * Every command group registers here (one line each). Keep this list sorted.
  */
 export function registerCommands(program: Command): void {
+  registerBias(program);
   registerProvenance(program);
   registerVision(program);
 }
