@@ -40,12 +40,14 @@ export async function embedTexts(model: ClipModel, texts: readonly string[]): Pr
   requireClip(model, 'embedTexts');
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalidArgument('texts', 'an array of strings', texts);
   if (texts.length === 0) return [];
+  // textFeeds has thrown already for a folder with only an image tower (no tokenizer, no text session).
   const feeds: Record<string, ort.Tensor> = textFeeds(model, texts);
+  const textSession = model.textSession!;
   if (model.combined) {
     const { height, width } = model.preprocessing.inputSize;
     feeds.pixel_values = new ort.Tensor('float32', new Float32Array(3 * height * width), [1, 3, height, width]);
   }
-  const result = await model.textSession.run(feeds, ['text_embeds']);
+  const result = await textSession.run(feeds, ['text_embeds']);
   return splitRows(result.text_embeds, texts.length, 'text_embeds', model).map(normalize);
 }
 

@@ -29,7 +29,12 @@ const clipTokenizers = new WeakMap<ClipModel, TextTokenizer>();
 
 export function tokenizerOf(model: ClipModel): TextTokenizer {
   const tokenizer = clipTokenizers.get(model);
-  if (!tokenizer) throw new Error('CLIP model was not created by loadModel');
+  if (!tokenizer) {
+    throw new VigilInputError(
+      `Model folder ${model.dir} has only an image tower: text needs ${FILES.text} and ${FILES.tokenizer}`,
+      { subject: model.dir },
+    );
+  }
   return tokenizer;
 }
 
@@ -48,7 +53,8 @@ const OPTIONAL_CLIP_FILES = ['tokenizer_config.json', 'special_tokens_map.json']
 /**
  * Loads and validates a model folder in the Hugging Face / Optimum ONNX layout. The kind is
  * detected from the files: a tokenizer.json or onnx/vision_model.onnx (or config model_type clip)
- * means CLIP; config model_type vit_mae means MAE; otherwise a ViT classifier. Every problem is reported naming the folder, the file and what was expected.
+ * means CLIP (onnx/vision_model.onnx alone is an image tower: embeddings, no text); config
+ * model_type vit_mae means MAE; otherwise a ViT classifier. Every problem is reported naming the folder, the file and what was expected.
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<VisionModel> {
   if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', 'a model folder path', dir);
@@ -148,7 +154,9 @@ async function loadVit(parts: LoadedParts): Promise<VitModel> {
 async function loadClip(parts: LoadedParts): Promise<ClipModel> {
   const { folder, config } = parts;
   const separate = folder.has(FILES.vision) || folder.has(FILES.text);
-  if (separate) {
+  // An image tower alone (vision_model.onnx, no text tower, no tokenizer) embeds images; text needs both.
+  const imageOnly = folder.has(FILES.vision) && !folder.has(FILES.text) && !folder.has(FILES.tokenizer);
+  if (separate && !imageOnly) {
     for (const file of [FILES.vision, FILES.text]) {
       if (!folder.has(file)) {
         throw new VigilInputError(
@@ -157,27 +165,30 @@ async function loadClip(parts: LoadedParts): Promise<ClipModel> {
         );
       }
     }
-  } else if (!folder.has(FILES.model)) {
+  } else if (!separate && !folder.has(FILES.model)) {
     throw new VigilInputError(
       `Model folder ${folder.dir}: missing ${FILES.vision} and ${FILES.text} (or a combined ${FILES.model}) for CLIP`,
       { subject: folder.label(FILES.vision) },
     );
   }
-  if (!folder.has(FILES.tokenizer)) {
+  if (!imageOnly && !folder.has(FILES.tokenizer)) {
     throw new VigilInputError(`Model folder ${folder.dir}: missing ${FILES.tokenizer} (CLIP needs its tokenizer)`, {
       subject: folder.label(FILES.tokenizer),
     });
   }
 
   let visionSession: InferenceSession;
-  let textSession: InferenceSession;
+  let textSession: InferenceSession | null = null;
   let provider: ExecutionProvider;
   let graphs: GraphInfo[];
   if (separate) {
     ({ session: visionSession, provider } = await folder.session(FILES.vision, parts.settings));
-    // The text tower follows the provider the vision tower got, so `auto` resolves once.
-    ({ session: textSession } = await folder.session(FILES.text, { ...parts.settings, device: provider }));
-    graphs = [graphInfo(FILES.vision, visionSession), graphInfo(FILES.text, textSession)];
+    graphs = [graphInfo(FILES.vision, visionSession)];
+    if (!imageOnly) {
+      // The text tower follows the provider the vision tower got, so `auto` resolves once.
+      ({ session: textSession } = await folder.session(FILES.text, { ...parts.settings, device: provider }));
+      graphs.push(graphInfo(FILES.text, textSession));
+    }
   } else {
     ({ session: visionSession, provider } = await folder.session(FILES.model, parts.settings));
     textSession = visionSession;
@@ -186,28 +197,30 @@ async function loadClip(parts: LoadedParts): Promise<ClipModel> {
   const visionCheck = new GraphCheck(folder, graphs[0]);
   visionCheck.pixelInput(parts.preprocessing);
   const imageEmbeds = visionCheck.output('image_embeds', 2);
-  const textCheck = new GraphCheck(folder, graphs[graphs.length - 1]);
-  const inputIds = textCheck.input('input_ids', 2);
-  const textEmbeds = textCheck.output('text_embeds', 2);
   const imageDim = imageEmbeds.shape[1];
-  const textDim = textEmbeds.shape[1];
-  if (typeof imageDim === 'number' && typeof textDim === 'number' && imageDim !== textDim) {
-    throw new VigilInputError(
-      `Model folder ${folder.dir}: image_embeds width ${imageDim} differs from text_embeds width ${textDim}`,
-      { subject: folder.label(graphs[0].file) },
-    );
-  }
   const projection = typeof config.projection_dim === 'number' ? config.projection_dim : undefined;
   const embeddingSize = typeof imageDim === 'number' ? imageDim : (projection ?? 0);
 
-  const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
-  const contextLength =
-    typeof textConfig.max_position_embeddings === 'number' ? textConfig.max_position_embeddings : CLIP_CONTEXT_LENGTH;
-  const fixedLength = typeof inputIds.shape[1] === 'number' ? inputIds.shape[1] : null;
-  const tokenizer = new TextTokenizer(await folder.json(FILES.tokenizer), folder.label(FILES.tokenizer), {
-    contextLength,
-    fixedLength,
-  });
+  let tokenizer: TextTokenizer | null = null;
+  if (textSession !== null) {
+    const textCheck = new GraphCheck(folder, graphs[graphs.length - 1]);
+    const inputIds = textCheck.input('input_ids', 2);
+    const textDim = textCheck.output('text_embeds', 2).shape[1];
+    if (typeof imageDim === 'number' && typeof textDim === 'number' && imageDim !== textDim) {
+      throw new VigilInputError(
+        `Model folder ${folder.dir}: image_embeds width ${imageDim} differs from text_embeds width ${textDim}`,
+        { subject: folder.label(graphs[0].file) },
+      );
+    }
+    const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
+    const contextLength =
+      typeof textConfig.max_position_embeddings === 'number' ? textConfig.max_position_embeddings : CLIP_CONTEXT_LENGTH;
+    const fixedLength = typeof inputIds.shape[1] === 'number' ? inputIds.shape[1] : null;
+    tokenizer = new TextTokenizer(await folder.json(FILES.tokenizer), folder.label(FILES.tokenizer), {
+      contextLength,
+      fixedLength,
+    });
+  }
 
   const logitScaleValue = config.logit_scale;
   if (logitScaleValue !== undefined && (typeof logitScaleValue !== 'number' || !Number.isFinite(logitScaleValue))) {
@@ -219,20 +232,20 @@ async function loadClip(parts: LoadedParts): Promise<ClipModel> {
   // config.json carries the learned log-scale; CLIP clamps the scale at 100, its trained value.
   const logitScale = typeof logitScaleValue === 'number' ? Math.min(Math.exp(logitScaleValue), 100) : 100;
 
-  const onnxFiles = separate ? [FILES.vision, FILES.text] : [FILES.model];
-  const optional = OPTIONAL_CLIP_FILES.filter((f) => folder.has(f));
-  const files = await folder.hash([...onnxFiles, FILES.tokenizer, FILES.config, FILES.preprocessor, ...optional]);
+  const onnxFiles = separate ? graphs.map((g) => g.file) : [FILES.model];
+  const textFiles = tokenizer === null ? [] : [FILES.tokenizer, ...OPTIONAL_CLIP_FILES.filter((f) => folder.has(f))];
+  const files = await folder.hash([...onnxFiles, ...textFiles, FILES.config, FILES.preprocessor]);
   const model: ClipModel = {
     kind: 'clip',
-    ...baseModel(parts, files, graphs, provider, [visionSession, textSession]),
+    ...baseModel(parts, files, graphs, provider, textSession === null ? [visionSession] : [visionSession, textSession]),
     visionSession,
     textSession,
     combined: !separate,
     logitScale,
-    contextLength: tokenizer.maxLength,
+    contextLength: tokenizer?.maxLength ?? 0,
     embeddingSize,
   };
-  clipTokenizers.set(model, tokenizer);
+  if (tokenizer !== null) clipTokenizers.set(model, tokenizer);
   return model;
 }
 

@@ -120,13 +120,16 @@ export interface ClipModel extends ModelBase {
   kind: 'clip';
   /** Image tower (`onnx/vision_model.onnx`, or the combined `onnx/model.onnx`). */
   visionSession: InferenceSession;
-  /** Text tower (`onnx/text_model.onnx`, or the combined `onnx/model.onnx`). */
-  textSession: InferenceSession;
+  /**
+   * Text tower (`onnx/text_model.onnx`, or the combined `onnx/model.onnx`); null for a folder with
+   * only an image tower (`onnx/vision_model.onnx` and no tokenizer), which embeds images only.
+   */
+  textSession: InferenceSession | null;
   /** True when both towers come from the combined `onnx/model.onnx`. */
   combined: boolean;
   /** exp(logit_scale) from config.json (CLIP's learned temperature); 100 when absent. */
   logitScale: number;
-  /** Text context length (77 for CLIP unless config says otherwise). */
+  /** Text context length (77 for CLIP unless config says otherwise); 0 without a text tower. */
   contextLength: number;
   embeddingSize: number;
 }

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VigilInputError } from '../../src/core/errors.js';
 import { sha256File } from '../../src/core/files.js';
-import { describeModel, loadModel } from '../../src/vision/index.js';
-import { TINY, tempDir } from './helpers.js';
+import sharp from 'sharp';
+import { describeModel, embedImages, embedTexts, loadModel } from '../../src/vision/index.js';
+import { collect, TINY, tempDir } from './helpers.js';
 
 const scratch = tempDir('models');
 afterAll(() => scratch.remove());
@@ -74,6 +75,20 @@ describe('loadModel', () => {
     expect(after.sha256).not.toBe(before.sha256);
     expect(after.preprocessingKey).not.toBe(before.preprocessingKey);
     await Promise.all([before.release(), after.release()]);
+  });
+
+  it('loads an image tower alone (vision_model.onnx without text tower and tokenizer) for embeddings only', async () => {
+    const dir = copyOf('clip');
+    rmSync(join(dir, 'onnx/text_model.onnx'));
+    rmSync(join(dir, 'tokenizer.json'));
+    const model = await loadModel(dir);
+    if (model.kind !== 'clip') throw new Error('expected clip');
+    expect(model.textSession).toBeNull();
+    expect(describeModel(model).files.map((f) => f.path).sort()).toEqual(['config.json', 'onnx/vision_model.onnx', 'preprocessor_config.json']);
+    const [obs] = await collect(embedImages(model, [{ name: 'x.png', bytes: await sharp({ create: { width: 32, height: 32, channels: 3, background: '#fff' } }).png().toBuffer() }], { cacheDir: false }));
+    expect(obs.error).toBeUndefined();
+    await expect(embedTexts(model, ['red'])).rejects.toThrow(`Model folder ${dir} has only an image tower: text needs onnx/text_model.onnx and tokenizer.json`);
+    await model.release();
   });
 
   it('rejects a missing folder', async () => {
