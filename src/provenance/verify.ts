@@ -137,6 +137,7 @@ export interface ProvenanceDigest {
   /** digitalSourceType URIs declared by the active manifest's actions, verbatim. */
   digitalSourceTypes: string[];
   aiGenerated: boolean;
+  /** The claim generator string (claim v1), or "name version" of the claim generator info (v2). */
   claimGenerator?: string;
 }
 
@@ -144,10 +145,12 @@ export interface ProvenanceDigest {
 export async function readProvenance(bytes: Uint8Array, path = '(bytes)'): Promise<ProvenanceDigest> {
   const result = await verifyBytes(bytes, path);
   const manifest = result.activeManifest;
+  const info = manifest?.claimGeneratorInfo[0];
+  const claimGenerator = manifest?.claimGenerator ?? (info ? [info.name, info.version].filter(Boolean).join(' ') : undefined);
   return {
     state: result.state,
     digitalSourceTypes: (manifest?.digitalSourceTypes ?? []).map((type) => type.uri),
     aiGenerated: manifest?.aiGenerated ?? false,
-    ...(manifest?.claimGenerator === undefined ? {} : { claimGenerator: manifest.claimGenerator }),
+    ...(claimGenerator ? { claimGenerator } : {}),
   };
 }

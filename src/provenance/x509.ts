@@ -125,6 +125,27 @@ export interface CertificateSpec {
   isCa: boolean;
   /** Extended key usages (end-entity certificates only). */
   extendedKeyUsages?: readonly string[];
+  /**
+   * keyUsage bits; default digitalSignature for end-entity certificates, keyCertSign + cRLSign for
+   * CAs. An empty list leaves the extension out.
+   */
+  keyUsages?: readonly KeyUsage[];
+}
+
+/** keyUsage bit numbers (RFC 5280 section 4.2.1.3). */
+const KEY_USAGE_BITS = { digitalSignature: 0, nonRepudiation: 1, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
+
+export type KeyUsage = keyof typeof KEY_USAGE_BITS;
+
+/** DER BIT STRING of named bits: trailing zero bits are declared unused, as DER requires. */
+function keyUsageBits(usages: readonly KeyUsage[]): Buffer {
+  let byte = 0;
+  let highest = 0;
+  for (const usage of usages) {
+    byte |= 0x80 >> KEY_USAGE_BITS[usage];
+    highest = Math.max(highest, KEY_USAGE_BITS[usage]);
+  }
+  return der.bitStringWithUnused(Buffer.from([byte]), 7 - highest);
 }
 
 /** Builds and signs an X.509 v3 certificate with the extensions the C2PA certificate profile requires. */
@@ -132,14 +153,13 @@ export function buildCertificate(spec: CertificateSpec): X509Certificate {
   const { algorithm, digest } = certificateSignatureAlgorithm(spec.issuerPrivateKey);
   const serial = randomBytes(16);
   serial[0] &= 0x7f; // positive, and at most 20 octets as RFC 5280 requires
-  // keyUsage bits: digitalSignature (bit 0) for signers; keyCertSign (5) + cRLSign (6) for CAs.
-  const keyUsage = spec.isCa ? der.bitStringWithUnused(Buffer.from([0x06]), 1) : der.bitStringWithUnused(Buffer.from([0x80]), 7);
-  const extensions = [
-    extension(OID.basicConstraints, true, spec.isCa ? der.sequence(der.boolean(true)) : der.sequence()),
-    extension(OID.keyUsage, true, keyUsage),
+  const keyUsages = spec.keyUsages ?? (spec.isCa ? ['keyCertSign', 'cRLSign'] : ['digitalSignature']);
+  const extensions = [extension(OID.basicConstraints, true, spec.isCa ? der.sequence(der.boolean(true)) : der.sequence())];
+  if (keyUsages.length > 0) extensions.push(extension(OID.keyUsage, true, keyUsageBits(keyUsages)));
+  extensions.push(
     extension(OID.subjectKeyIdentifier, false, der.octetString(keyIdentifier(spec.subjectPublicKey))),
     extension(OID.authorityKeyIdentifier, false, der.sequence(der.implicit(0, keyIdentifier(spec.issuerPublicKey)))),
-  ];
+  );
   if (spec.extendedKeyUsages && spec.extendedKeyUsages.length > 0) {
     extensions.push(extension(OID.extendedKeyUsage, false, der.sequence(...spec.extendedKeyUsages.map((oid) => der.oid(oid)))));
   }

@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { SeededRandom } from '../../src/core/random.js';
+import { loadSigningCredentials } from '../../src/provenance/credentials.js';
+import type { CoseSigner } from '../../src/provenance/cose.js';
+import { generateDevCredentials, type KeygenResult } from '../../src/provenance/keygen.js';
+import { loadTrustList, type TrustList } from '../../src/provenance/trust.js';
+
+export const CONFORMANCE_DIR = process.env.VIGIL_C2PA_CONFORMANCE ?? join(process.cwd(), '..', 'shared', 'conformance', 'c2pa-rs');
+
+export async function tempDir(prefix = 'vigil-provenance-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
+
+/**
+ * A photo-like test image: a smooth random colour field (low-resolution noise upscaled) plus fine
+ * grain, so perceptual hashes behave as on real photos. Deterministic for a seed.
+ */
+export async function syntheticImage(seed: number, format: ImageFormat = 'jpeg', width = 192, height = 144): Promise<Buffer> {
+  const random = new SeededRandom(seed);
+  const coarse = Buffer.alloc(8 * 6 * 3);
+  for (let i = 0; i < coarse.length; i++) coarse[i] = random.int(256);
+  const smooth = await sharp(coarse, { raw: { width: 8, height: 6, channels: 3 } })
+    .resize(width, height, { kernel: 'cubic' })
+    .raw()
+    .toBuffer();
+  for (let i = 0; i < smooth.length; i++) smooth[i] = Math.max(0, Math.min(255, smooth[i] + Math.round(random.normal() * 6)));
+  const image = sharp(smooth, { raw: { width, height, channels: 3 } });
+  if (format === 'png') return image.png().toBuffer();
+  if (format === 'webp') return image.webp({ quality: 90 }).toBuffer();
+  return image.jpeg({ quality: 90 }).toBuffer();
+}
+
+export interface DevCredentials {
+  keygen: KeygenResult;
+  signer: CoseSigner;
+  trustList: TrustList;
+}
+
+export async function devCredentials(dir: string, algorithm = 'es256'): Promise<DevCredentials> {
+  const keygen = await generateDevCredentials({ outDir: dir, algorithm });
+  const signer = await loadSigningCredentials({ certPath: keygen.files.signerChain, keyPath: keygen.files.signerKey });
+  return { keygen, signer, trustList: await loadTrustList('dev', keygen.files.caCert) };
+}
