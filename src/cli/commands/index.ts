@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerBias } from './bias.js';
 import { register as registerProvenance } from './provenance.js';
+import { register as registerScreen } from './screen.js';
 import { register as registerVision } from './vision.js';
 
 /**
@@ -9,5 +10,6 @@ import { register as registerVision } from './vision.js';
 export function registerCommands(program: Command): void {
   registerBias(program);
   registerProvenance(program);
+  registerScreen(program);
   registerVision(program);
 }

@@ -1,0 +1,282 @@
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { invalidArgument } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import { createProgress } from '../../core/progress.js';
+import { DEVICES } from '../../vision/session.js';
+import type { Device } from '../../vision/types.js';
+import { evaluate } from '../../screen/eval.js';
+import { VERDICTS, type Verdict } from '../../screen/fusion.js';
+import { DEFAULT_PROBE_PATH, saveProbe } from '../../screen/probe.js';
+import type { ScreenEvalResults, ScreenTrainSummary } from '../../screen/result.js';
+import { runScreen, triageCsv } from '../../screen/run.js';
+import { createScreener, type ScreenerOptions } from '../../screen/screener.js';
+import { SIGNALS } from '../../screen/signals/index.js';
+import { isSignalId, SIGNAL_IDS, type SignalId } from '../../screen/signals/types.js';
+import { trainProbe } from '../../screen/train.js';
+import { action, commaList, EXIT, printJson } from '../run.js';
+
+interface ScreenerFlags {
+  probe?: string;
+  signals?: string;
+  clip?: string;
+  mae?: string;
+  device: string;
+  cache: boolean;
+  cacheDir?: string;
+}
+
+function positiveNumber(flag: string, value: string, integer: boolean): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw invalidArgument(flag, integer ? 'a positive integer' : 'a positive number', value);
+  }
+  return n;
+}
+
+function rate(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n < 1)) throw invalidArgument(flag, 'a rate in (0, 1), e.g. 0.01', value);
+  return n;
+}
+
+function parseSignals(value: string | undefined): SignalId[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = commaList(value);
+  for (const id of ids) if (!isSignalId(id)) throw invalidArgument('--signals', `a comma list of ${SIGNAL_IDS.join(', ')}`, id);
+  if (ids.length === 0) throw invalidArgument('--signals', `a comma list of ${SIGNAL_IDS.join(', ')}`, value);
+  return ids as SignalId[];
+}
+
+function device(value: string): Device {
+  if (!(DEVICES as readonly string[]).includes(value)) throw invalidArgument('--device', `one of ${DEVICES.join(', ')}`, value);
+  return value as Device;
+}
+
+function screenerOptions(flags: ScreenerFlags): ScreenerOptions {
+  return {
+    probePath: flags.probe,
+    signals: parseSignals(flags.signals),
+    clipDir: flags.clip,
+    maeDir: flags.mae,
+    device: device(flags.device),
+    cacheDir: flags.cache ? flags.cacheDir : false,
+  };
+}
+
+function screenerFlags(command: Command): Command {
+  return command
+    .option('--probe <file>', `probe from "vigil screen train" (default: the shipped ${DEFAULT_PROBE_PATH.split('/').slice(-3).join('/')})`)
+    .option('--signals <list>', `signals to run, comma-separated: ${SIGNAL_IDS.join(', ')} (default: all the probe has)`)
+    .option('--clip <dir>', "CLIP model folder (default: the probe's; must be the model it was trained with)")
+    .option('--mae <dir>', "MAE model folder (default: the probe's)")
+    .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'cpu')
+    .option('--cache-dir <dir>', 'vision observation cache folder (default: $VIGIL_CACHE_DIR or .vigil-cache)')
+    .option('--no-cache', 'neither read nor write the observation cache');
+}
+
+function printScreenTable(results: Awaited<ReturnType<typeof runScreen>>): void {
+  for (const file of results.files) {
+    if (file.status === 'error') {
+      console.log(`${'error'.padEnd(16)} ${'-'.padStart(6)}  ${file.file}  (${file.error})`);
+      continue;
+    }
+    console.log(`${file.verdict!.padEnd(16)} ${file.score!.toFixed(3).padStart(6)}  ${file.file}  (${file.reasons[0]})`);
+  }
+  const v = results.summary.verdicts;
+  console.log(`\n${results.summary.files} files: ${v['likely-synthetic']} likely-synthetic, ${v.uncertain} uncertain, ${v['no-evidence']} no-evidence, ${results.summary.errors} errors`);
+}
+
+function printEvalTable(results: ScreenEvalResults): void {
+  const fmt = (e: { value: number; ci: [number, number] } | undefined): string => (e ? `${e.value.toFixed(3)} [${e.ci[0].toFixed(2)},${e.ci[1].toFixed(2)}]` : '-');
+  console.log(`real ${results.dataset.realFiles}; ${results.dataset.generators.map((g) => `${g.name} ${g.files}`).join(', ')}; ${results.bootstrap.confidence * 100}% bootstrap CIs (${results.bootstrap.resamples} resamples)`);
+  for (const condition of results.conditions) {
+    console.log(`\n[${condition.perturbation}] ${condition.description}`);
+    console.log(['generator', 'scorer', 'auc', 'ap', 'eer', 'accuracy', 'tpr@1%fpr', 'tpr@5%fpr'].join('\t'));
+    for (const group of condition.groups) {
+      for (const [scorer, m] of Object.entries(group.scorers)) {
+        if (!m) continue;
+        const x = m.metrics;
+        console.log([group.generator, scorer, fmt(x.auc), fmt(x.ap), fmt(x.eer), fmt(x.accuracy), fmt(x.tpr_at_1pct_fpr), fmt(x.tpr_at_5pct_fpr)].join('\t'));
+      }
+    }
+  }
+  if (results.errors.length > 0) console.log(`\n${results.errors.length} files could not be scored (see results.json errors)`);
+}
+
+export function register(program: Command): void {
+  const screen = program
+    .command('screen')
+    .description(
+      'Screen images and videos for synthetic-media artifacts; train and evaluate the screener. ' +
+        '"vigil screen <paths...>" is "vigil screen files <paths...>".',
+    );
+  screenerFlags(
+    screen
+      // The default subcommand, so `screen` and its subcommands keep their own --out/--json.
+      .command('files', { isDefault: true })
+      .description(
+        'Screen images and videos (signals: ' +
+          SIGNAL_IDS.map((id) => `${id} = ${SIGNALS[id].title}`).join('; ') +
+          '). Verdicts: likely-synthetic, uncertain, no-evidence (never "authentic").',
+      )
+      .argument('<paths...>', 'image files, folders, globs or videos (mp4, mov, webm, mkv, ...)')
+      .option('--out <dir>', 'write results.json, triage.csv and evidence images to this folder')
+      .option('--json', 'print the results document on stdout')
+      .option('--csv', 'print the triage CSV (sorted by score) on stdout')
+      .option('--fps <n>', 'video: frames sampled per second', '2')
+      .option('--top-k <n>', "video: frames averaged into the video's score (the highest-scoring ones)", '3')
+      .option('--max-frames <n>', 'video: stop after this many sampled frames')
+      .option('--ffmpeg <path>', 'video: ffmpeg executable', 'ffmpeg')
+      .option('--fail-on <verdict>', `exit 1 when any file gets this verdict or a stronger one (${VERDICTS.slice(0, 2).join(', ')})`),
+  ).action(
+    action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string }) => {
+      if (flags.json && flags.csv) throw invalidArgument('--json/--csv', 'at most one of them', 'both');
+      const failOn = flags.failOn;
+      if (failOn !== undefined && !(['likely-synthetic', 'uncertain'] as string[]).includes(failOn)) {
+        throw invalidArgument('--fail-on', 'likely-synthetic or uncertain', failOn);
+      }
+      const video = {
+        fps: positiveNumber('--fps', flags.fps, false),
+        topK: positiveNumber('--top-k', flags.topK, true),
+        maxFrames: flags.maxFrames === undefined ? undefined : positiveNumber('--max-frames', flags.maxFrames, true),
+        ffmpeg: flags.ffmpeg,
+      };
+      const screener = await createScreener(screenerOptions(flags));
+      const progress = createProgress('screen', { quiet: flags.json || flags.csv });
+      let results;
+      try {
+        results = await runScreen(screener, paths, {
+          outDir: flags.out === undefined ? undefined : resolve(flags.out),
+          video,
+          onItem: () => progress.increment(),
+          onTotal: (n) => progress.setTotal(n),
+        });
+      } finally {
+        progress.stop();
+        await screener.release();
+      }
+      if (flags.out !== undefined) {
+        results.csv = 'triage.csv';
+        await writeFileAtomic(join(flags.out, 'triage.csv'), triageCsv(results));
+        await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+      }
+      if (flags.json) printJson(results);
+      else if (flags.csv) process.stdout.write(triageCsv(results));
+      else {
+        printScreenTable(results);
+        if (flags.out !== undefined) console.log(`results: ${join(flags.out, 'results.json')}, triage: ${join(flags.out, 'triage.csv')}`);
+      }
+      if (results.summary.errors === results.summary.files) return EXIT.inputError;
+      if (failOn !== undefined) {
+        const failing: Verdict[] = failOn === 'uncertain' ? ['likely-synthetic', 'uncertain'] : ['likely-synthetic'];
+        if (results.files.some((f) => f.verdict !== null && failing.includes(f.verdict))) return EXIT.verdictFail;
+      }
+      return EXIT.ok;
+    }),
+  );
+
+  screen
+    .command('train')
+    .description('Train the screening probe: spectral model, CLIP probe, MAE normalisation, calibration, fusion and thresholds')
+    .requiredOption('--real <dirs>', 'folders of real (captured) images, comma-separated')
+    .requiredOption('--fake <dirs>', 'folders of synthetic images, comma-separated')
+    .requiredOption('--out <file>', 'probe file to write (JSON)')
+    .option('--model <dir>', 'CLIP model folder for the clip-probe signal (omit to train without it)')
+    .option('--mae <dir>', 'MAE model folder for the mae-recon signal (omit to train without it)')
+    .option('--seed <n>', 'seed of the cross-validation folds and MAE masks', '0')
+    .option('--folds <n>', 'cross-validation folds (C selection, held-out calibration and thresholds)', '5')
+    .option('--target-fpr <rate>', 'false-positive rate of likely-synthetic on real images', '0.01')
+    .option('--uncertain-fpr <rate>', 'false-positive rate of uncertain-or-worse on real images', '0.1')
+    .option('--masks <n>', 'MAE masks averaged per image', '4')
+    .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'cpu')
+    .option('--cache-dir <dir>', 'vision observation cache folder')
+    .option('--no-cache', 'neither read nor write the observation cache')
+    .option('--json', 'print the training summary as JSON')
+    .action(
+      action(async (flags: { real: string; fake: string; out: string; model?: string; mae?: string; seed: string; folds: string; targetFpr: string; uncertainFpr: string; masks: string; device: string; cache: boolean; cacheDir?: string; json?: boolean }) => {
+        const seed = Number(flags.seed);
+        if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
+        const progress = createProgress('train', { quiet: flags.json });
+        let probe;
+        try {
+          probe = await trainProbe({
+            realDirs: commaList(flags.real),
+            fakeDirs: commaList(flags.fake),
+            clipDir: flags.model,
+            maeDir: flags.mae,
+            seed,
+            folds: positiveNumber('--folds', flags.folds, true),
+            targetFpr: rate('--target-fpr', flags.targetFpr),
+            uncertainFpr: rate('--uncertain-fpr', flags.uncertainFpr),
+            maeMasks: positiveNumber('--masks', flags.masks, true),
+            device: device(flags.device),
+            cacheDir: flags.cache ? flags.cacheDir : false,
+            onItem: () => progress.increment(),
+            onTotal: (n) => progress.setTotal(n),
+          });
+        } finally {
+          progress.stop();
+        }
+        await saveProbe(flags.out, probe);
+        const full = probe.fusion.subsets.find((s) => s.signals.length === probe.signals.length)!;
+        const summary: ScreenTrainSummary = {
+          probe: flags.out,
+          trainingSet: { sha256: probe.trainingSet.sha256, real: probe.trainingSet.real, fake: probe.trainingSet.fake, skipped: probe.trainingSet.skipped.length },
+          signals: probe.signals,
+          validation: probe.validation,
+          thresholds: full.thresholds,
+        };
+        if (flags.json) {
+          printJson(summary);
+          return EXIT.ok;
+        }
+        console.log(`trained ${probe.signals.join(', ')} on ${probe.trainingSet.real} real + ${probe.trainingSet.fake} fake images (${probe.trainingSet.skipped.length} skipped) -> ${flags.out}`);
+        console.log('out-of-fold validation:\tauc\tap\teer\ttpr@1%fpr\ttpr@5%fpr');
+        for (const [id, m] of Object.entries(probe.validation)) {
+          if (m) console.log(`  ${id}\t${m.auc.toFixed(3)}\t${m.ap.toFixed(3)}\t${m.eer.toFixed(3)}\t${m.tpr_at_1pct_fpr.toFixed(3)}\t${m.tpr_at_5pct_fpr.toFixed(3)}`);
+        }
+        console.log(`thresholds: likely-synthetic > ${full.thresholds.likelySynthetic.toFixed(4)} (${probe.fusion.targetFpr * 100}% FPR), uncertain > ${full.thresholds.uncertain.toFixed(4)} (${probe.fusion.uncertainFpr * 100}% FPR)`);
+        return EXIT.ok;
+      }),
+    );
+
+  screenerFlags(
+    screen
+      .command('eval')
+      .description('Measure the screener on labeled folders: AUC, AP, EER, accuracy, TPR at 1%/5% FPR per signal, fused and per generator, with bootstrap CIs')
+      .requiredOption('--real <dirs>', 'folders of real images, comma-separated')
+      .requiredOption('--fake <dirs>', 'folders of synthetic images, comma-separated: one generator per folder, or per subfolder of a folder without images of its own')
+      .option('--robustness', 'also re-score after JPEG q90/75/50, resize 0.5, centre crop 0.9 and Gaussian blur sigma 1')
+      .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals', '1000')
+      .option('--confidence <level>', 'confidence level of the intervals', '0.95')
+      .option('--seed <n>', 'bootstrap seed', '0')
+      .option('--out <dir>', 'write results.json to this folder')
+      .option('--json', 'print the results document on stdout'),
+  ).action(
+    action(async (flags: ScreenerFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean }) => {
+      const seed = Number(flags.seed);
+      if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
+      const screener = await createScreener(screenerOptions(flags));
+      const progress = createProgress('eval', { quiet: flags.json });
+      let results;
+      try {
+        results = await evaluate(screener, {
+          realDirs: commaList(flags.real),
+          fakeDirs: commaList(flags.fake),
+          robustness: flags.robustness === true,
+          bootstrap: { resamples: positiveNumber('--bootstrap', flags.bootstrap, true), confidence: rate('--confidence', flags.confidence), seed },
+          onItem: () => progress.increment(),
+          onTotal: (n) => progress.setTotal(n),
+        });
+      } finally {
+        progress.stop();
+        await screener.release();
+      }
+      if (flags.out !== undefined) await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+      if (flags.json) printJson(results);
+      else printEvalTable(results);
+      return EXIT.ok;
+    }),
+  );
+}

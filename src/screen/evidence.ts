@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { writeFileAtomic } from '../core/files.js';
+
+/**
+ * Evidence images: what a reviewer looks at to see why a signal fired. Written beside results.json
+ * under evidence/, referenced by relative path.
+ */
+
+/** File-system-safe stem of an untrusted file name. */
+export function safeStem(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? 'image';
+  return base.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'image';
+}
+
+/** The log power spectrum (DC centred) as an 8-bit greyscale PNG stretched to its 1st..99.9th percentile, at least 256 px wide. */
+export async function spectrumPng(logPower: Float32Array, size: number): Promise<Buffer> {
+  const sorted = Float32Array.from(logPower).sort();
+  const low = sorted[Math.floor(sorted.length * 0.01)];
+  const high = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.999))];
+  const pixels = new Uint8Array(size * size);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.round(255 * Math.min(1, Math.max(0, (logPower[i] - low) / (high - low || 1))));
+  const scale = Math.max(1, Math.ceil(256 / size));
+  return sharp(pixels, { raw: { width: size, height: size, channels: 1 } })
+    .resize(size * scale, size * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+}
+
+/** Per-patch error grid as a heat PNG (black → red → yellow, relative to the image's largest patch error; grey = never masked). */
+export async function heatmapPng(patchErrors: Float32Array, grid: number): Promise<Buffer> {
+  let max = 0;
+  for (const v of patchErrors) if (Number.isFinite(v)) max = Math.max(max, v);
+  const pixels = new Uint8Array(grid * grid * 3);
+  for (let i = 0; i < grid * grid; i++) {
+    const v = patchErrors[i];
+    if (!Number.isFinite(v)) {
+      pixels.set([96, 96, 96], i * 3);
+      continue;
+    }
+    const t = max > 0 ? v / max : 0;
+    pixels.set([Math.round(255 * Math.min(1, 2 * t)), Math.round(255 * Math.max(0, 2 * t - 1)), 0], i * 3);
+  }
+  const scale = Math.max(1, Math.ceil(224 / grid));
+  return sharp(pixels, { raw: { width: grid, height: grid, channels: 3 } })
+    .resize(grid * scale, grid * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+}
+
+/** Writes an evidence image and returns its path relative to the results folder. */
+export async function writeEvidence(outDir: string, fileName: string, png: Buffer): Promise<string> {
+  const relative = `evidence/${fileName}`;
+  await writeFileAtomic(join(outDir, relative), png);
+  return relative;
+}

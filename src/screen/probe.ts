@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { VigilInputError, errorMessage } from '../core/errors.js';
+import { writeFileAtomic } from '../core/files.js';
+import { PACKAGE_ROOT } from '../core/version.js';
+import type { FusionModel } from './fusion.js';
+import type { MetricValues } from './metrics.js';
+import type { ClipProbe } from './signals/clip-probe.js';
+import type { MaeReconModel } from './signals/mae-recon.js';
+import type { SpectralModel } from './signals/spectral.js';
+import { SIGNAL_IDS, type SignalId } from './signals/types.js';
+
+/**
+ * The probe file written by `vigil screen train`: every trained part of the screener (spectral
+ * model, CLIP probe, MAE normalisation, per-signal calibration, fusion and its thresholds) plus
+ * what it was trained on. `vigil screen` and `vigil screen eval` load it.
+ */
+export interface ScreenProbe {
+  format: 'vigil-screen-probe';
+  formatVersion: 1;
+  createdAt: string;
+  vigilVersion: string;
+  /** Seed of the cross-validation folds. */
+  seed: number;
+  folds: number;
+  trainingSet: {
+    /** sha256 over the sorted "label<TAB>image sha256" lines: identifies the exact training images. */
+    sha256: string;
+    real: number;
+    fake: number;
+    /** Folders as given to train (relative to the vigil package when inside it). */
+    realDirs: string[];
+    fakeDirs: string[];
+    /** Images that could not be used, with the reason. */
+    skipped: { file: string; error: string }[];
+  };
+  /** Signals trained, in SIGNAL_IDS order. */
+  signals: SignalId[];
+  spectral: SpectralModel | null;
+  clipProbe: ClipProbe | null;
+  maeRecon: MaeReconModel | null;
+  fusion: FusionModel;
+  /**
+   * Out-of-fold metrics on the training set per trained signal (threshold 0.5) and for the fused
+   * score of all trained signals (at its likely-synthetic threshold).
+   */
+  validation: Partial<Record<SignalId | 'fused', MetricValues>>;
+}
+
+export const DEFAULT_PROBE_PATH = join(PACKAGE_ROOT, 'fixtures', 'screen', 'default-probe.json');
+
+/** Paths inside the vigil package are stored relative to it, so the shipped probe works from any clone. */
+export function portablePath(path: string): string {
+  const rel = relative(PACKAGE_ROOT, resolve(path));
+  return rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
+}
+
+export function resolvePortablePath(path: string): string {
+  return isAbsolute(path) ? path : join(PACKAGE_ROOT, path);
+}
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const logisticSchema = z.object({
+  mean: z.array(finite),
+  scale: z.array(finite),
+  weights: z.array(finite),
+  bias: finite,
+  c: finite,
+});
+const plattSchema = z.object({ a: finite, b: finite });
+const metricsSchema = z.record(z.string(), z.number());
+const probeSchema = z.object({
+  format: z.literal('vigil-screen-probe'),
+  formatVersion: z.literal(1),
+  createdAt: z.string(),
+  vigilVersion: z.string(),
+  seed: z.number().int(),
+  folds: z.number().int().min(2),
+  trainingSet: z.object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    real: z.number().int(),
+    fake: z.number().int(),
+    realDirs: z.array(z.string()),
+    fakeDirs: z.array(z.string()),
+    skipped: z.array(z.object({ file: z.string(), error: z.string() })),
+  }),
+  signals: z.array(z.enum(SIGNAL_IDS)).min(1),
+  spectral: z
+    .object({ featureNames: z.array(z.string()), model: logisticSchema, calibration: plattSchema })
+    .nullable(),
+  clipProbe: z
+    .object({
+      clipModelSha256: z.string(),
+      clipModelDir: z.string(),
+      embeddingSize: z.number().int().positive(),
+      model: logisticSchema,
+      calibration: plattSchema,
+      cGrid: z.array(z.object({ c: finite, logLoss: z.number() })),
+      validation: metricsSchema,
+    })
+    .nullable(),
+  maeRecon: z
+    .object({
+      maeModelSha256: z.string(),
+      maeModelDir: z.string(),
+      masks: z.number().int().positive(),
+      seed: z.number().int(),
+      realLogErrorMean: finite,
+      realLogErrorStd: finite.refine((v) => v > 0, 'must be positive'),
+      calibration: plattSchema,
+    })
+    .nullable(),
+  fusion: z.object({
+    targetFpr: finite,
+    uncertainFpr: finite,
+    subsets: z.array(
+      z.object({
+        signals: z.array(z.enum(SIGNAL_IDS)).min(1),
+        model: logisticSchema,
+        thresholds: z.object({ likelySynthetic: finite, uncertain: finite }),
+      }),
+    ),
+  }),
+  validation: z.record(z.string(), metricsSchema),
+});
+
+/** Loads and validates a probe file; any problem is an input error naming the file and the field. */
+export async function loadProbe(path: string): Promise<ScreenProbe> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new VigilInputError(`probe ${path}: cannot read (${errorMessage(error)})`, { subject: path, cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new VigilInputError(`probe ${path}: not valid JSON (${errorMessage(error)})`, { subject: path, cause: error });
+  }
+  const parsed = probeSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new VigilInputError(`probe ${path}: field ${issue.path.join('.') || '(root)'}: ${issue.message}`, { subject: path });
+  }
+  const probe = parsed.data as ScreenProbe;
+  for (const id of probe.signals) {
+    const missing =
+      (id === 'spectral' && probe.spectral === null) || (id === 'clip-probe' && probe.clipProbe === null) || (id === 'mae-recon' && probe.maeRecon === null);
+    if (missing) throw new VigilInputError(`probe ${path}: field signals lists ${id} but its trained part is null`, { subject: path });
+  }
+  if (probe.clipProbe && probe.clipProbe.model.weights.length !== probe.clipProbe.embeddingSize) {
+    throw new VigilInputError(`probe ${path}: field clipProbe.model.weights has ${probe.clipProbe.model.weights.length} weights for embeddingSize ${probe.clipProbe.embeddingSize}`, { subject: path });
+  }
+  return probe;
+}
+
+export async function saveProbe(path: string, probe: ScreenProbe): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(probe, null, 1)}\n`);
+}

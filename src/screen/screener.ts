@@ -1,0 +1,257 @@
+import { readFile } from 'node:fs/promises';
+import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
+import { sha256Hex } from '../core/files.js';
+import { embedImages, loadModel, reconstruct, type ClipModel, type Device, type MaeModel } from '../vision/index.js';
+import { heatmapPng, safeStem, spectrumPng, writeEvidence } from './evidence.js';
+import { fuse } from './fusion.js';
+import { decodeGray } from './image.js';
+import { DEFAULT_PROBE_PATH, loadProbe, portablePath, resolvePortablePath, type ScreenProbe } from './probe.js';
+import type { ProbeSummary, ScreenFileResult } from './result.js';
+import { scoreClipProbe } from './signals/clip-probe.js';
+import { scoreMaeRecon } from './signals/mae-recon.js';
+import { readMetadataFacts, scoreMetadata } from './signals/metadata.js';
+import { analyzeSpectrum, scoreSpectral } from './signals/spectral.js';
+import { SIGNAL_IDS, type SignalId } from './signals/types.js';
+
+/** A file path, or image bytes held in memory with the name to report them by. */
+export type ScreenInput = string | { name: string; bytes: Uint8Array };
+
+export interface ScreenerOptions {
+  /** Probe file from `vigil screen train` (default: the probe shipped in fixtures/screen). */
+  probePath?: string;
+  /** Signals to run (default: every signal the probe was trained with). */
+  signals?: readonly SignalId[];
+  /** CLIP / MAE folders (default: the folders recorded in the probe). Must be the models the probe was trained with. */
+  clipDir?: string;
+  maeDir?: string;
+  device?: Device;
+  /** Vision observation cache (see the vision stack; false disables). */
+  cacheDir?: string | false;
+  /** Images per model call. */
+  batchSize?: number;
+}
+
+export interface ScreenBatchOptions {
+  /** Results folder; when set, evidence images are written under <evidenceDir>/evidence/. */
+  evidenceDir?: string;
+  /** Called once per file, for progress bars. */
+  onItem?: () => void;
+}
+
+export interface Screener {
+  probe: ScreenProbe;
+  summary: ProbeSummary;
+  /** Signals this screener runs. */
+  signals: SignalId[];
+  /** Screens files or in-memory images, returning one result per input, in input order. A bad input is recorded, never thrown. */
+  screen(inputs: readonly ScreenInput[], options?: ScreenBatchOptions): Promise<ScreenFileResult[]>;
+  release(): Promise<void>;
+}
+
+/** Images handled per step: bounds memory (bytes held) while keeping model batches full. */
+const CHUNK = 32;
+
+function probeSummary(path: string, probe: ScreenProbe): ProbeSummary {
+  return {
+    path: portablePath(path),
+    createdAt: probe.createdAt,
+    trainingSetSha256: probe.trainingSet.sha256,
+    signals: probe.signals,
+    clipModelSha256: probe.clipProbe?.clipModelSha256 ?? null,
+    maeModelSha256: probe.maeRecon?.maeModelSha256 ?? null,
+    targetFpr: probe.fusion.targetFpr,
+    uncertainFpr: probe.fusion.uncertainFpr,
+  };
+}
+
+/** Loads a model folder and checks it is the one the probe was trained with. */
+async function loadMatchingModel<K extends 'clip' | 'mae'>(
+  kind: K,
+  dir: string,
+  expectedSha256: string,
+  probePath: string,
+  options: ScreenerOptions,
+): Promise<K extends 'clip' ? ClipModel : MaeModel> {
+  const model = await loadModel(dir, { device: options.device ?? 'cpu' });
+  if (model.kind !== kind) {
+    await model.release();
+    throw new VigilInputError(`${dir}: expected a ${kind.toUpperCase()} model folder but found a ${model.kind} model`, { subject: dir });
+  }
+  if (model.sha256 !== expectedSha256) {
+    await model.release();
+    throw new VigilInputError(
+      `${kind.toUpperCase()} model ${dir} (sha256 ${model.sha256.slice(0, 12)}…) is not the model probe ${probePath} was trained with ` +
+        `(sha256 ${expectedSha256.slice(0, 12)}…); use that model or retrain the probe with vigil screen train`,
+      { subject: dir },
+    );
+  }
+  return model as K extends 'clip' ? ClipModel : MaeModel;
+}
+
+export async function createScreener(options: ScreenerOptions = {}): Promise<Screener> {
+  const probePath = options.probePath ?? DEFAULT_PROBE_PATH;
+  const probe = await loadProbe(probePath);
+  const requested = options.signals ?? probe.signals;
+  if (requested.length === 0) throw invalidArgument('signals', `one or more of ${probe.signals.join(', ')}`, 'none');
+  for (const id of requested) {
+    if (!probe.signals.includes(id)) {
+      throw invalidArgument('signals', `signals probe ${probePath} was trained with (${probe.signals.join(', ')})`, id);
+    }
+  }
+  const signals = SIGNAL_IDS.filter((id) => requested.includes(id));
+  const clip = signals.includes('clip-probe')
+    ? await loadMatchingModel('clip', options.clipDir ?? resolvePortablePath(probe.clipProbe!.clipModelDir), probe.clipProbe!.clipModelSha256, probePath, options)
+    : undefined;
+  let mae: MaeModel | undefined;
+  try {
+    mae = signals.includes('mae-recon')
+      ? await loadMatchingModel('mae', options.maeDir ?? resolvePortablePath(probe.maeRecon!.maeModelDir), probe.maeRecon!.maeModelSha256, probePath, options)
+      : undefined;
+  } catch (error) {
+    await clip?.release();
+    throw error;
+  }
+  const runOptions = { cacheDir: options.cacheDir, batchSize: options.batchSize };
+  let evidenceCounter = 0;
+
+  async function screenChunk(inputs: readonly ScreenInput[], batch: ScreenBatchOptions): Promise<ScreenFileResult[]> {
+    const items = await Promise.all(
+      inputs.map(async (input) => {
+        const name = typeof input === 'string' ? input : input.name;
+        const result: ScreenFileResult = {
+          file: name,
+          sha256: null,
+          media: 'image',
+          status: 'ok',
+          error: null,
+          format: null,
+          width: null,
+          height: null,
+          score: null,
+          verdict: null,
+          reasons: [],
+          signalsRun: [],
+          signalsMissing: [],
+          thresholds: null,
+          signals: {},
+        };
+        const scores: Partial<Record<SignalId, number>> = {};
+        const item = { result, scores, bytes: undefined as Uint8Array | undefined, declared: false, index: evidenceCounter++ };
+        try {
+          const bytes = typeof input === 'string' ? await readFile(input) : input.bytes;
+          item.bytes = bytes;
+          result.sha256 = sha256Hex(bytes);
+          const image = await decodeGray(bytes, name);
+          Object.assign(result, { format: image.format, width: image.width, height: image.height });
+          if (signals.includes('spectral')) {
+            try {
+              const analysis = analyzeSpectrum(image);
+              const score = scoreSpectral(analysis, probe.spectral!);
+              const evidence = batch.evidenceDir
+                ? await writeEvidence(batch.evidenceDir, `${String(item.index).padStart(4, '0')}-${safeStem(name)}-spectrum.png`, await spectrumPng(analysis.logPower, analysis.tile))
+                : null;
+              result.signals.spectral = { ...score, tile: analysis.tile, tiles: analysis.tiles, evidence };
+              scores.spectral = score.score;
+            } catch (error) {
+              result.signalsMissing.push({ signal: 'spectral', reason: errorMessage(error) });
+            }
+          }
+          if (signals.includes('metadata')) {
+            const facts = await readMetadataFacts(bytes);
+            const score = scoreMetadata(facts);
+            result.signals.metadata = { ...score, facts };
+            scores.metadata = score.score;
+            item.declared = score.declared;
+          }
+        } catch (error) {
+          result.status = 'error';
+          result.error = errorMessage(error);
+          item.bytes = undefined;
+        }
+        return item;
+      }),
+    );
+    const decodable = items.filter((item) => item.bytes !== undefined);
+    const modelInputs = decodable.map((item) => ({ name: item.result.file, bytes: item.bytes! }));
+    if (clip && modelInputs.length > 0) {
+      let i = 0;
+      for await (const observation of embedImages(clip, modelInputs, runOptions)) {
+        const item = decodable[i++];
+        if (observation.error !== undefined) {
+          item.result.signalsMissing.push({ signal: 'clip-probe', reason: observation.error });
+          continue;
+        }
+        const score = scoreClipProbe(observation.embedding, probe.clipProbe!);
+        item.result.signals['clip-probe'] = score;
+        item.scores['clip-probe'] = score.score;
+      }
+    }
+    if (mae && modelInputs.length > 0) {
+      const model = probe.maeRecon!;
+      const grid = Math.round(Math.sqrt(mae.numPatches));
+      let i = 0;
+      for await (const observation of reconstruct(mae, modelInputs, { ...runOptions, seed: model.seed, masks: model.masks })) {
+        const item = decodable[i++];
+        if (observation.error !== undefined) {
+          item.result.signalsMissing.push({ signal: 'mae-recon', reason: observation.error });
+          continue;
+        }
+        const score = scoreMaeRecon(observation.reconstructionError, model);
+        const evidence = batch.evidenceDir
+          ? await writeEvidence(batch.evidenceDir, `${String(item.index).padStart(4, '0')}-${safeStem(item.result.file)}-mae-error.png`, await heatmapPng(observation.patchErrors, grid))
+          : null;
+        item.result.signals['mae-recon'] = { ...score, masks: observation.masks, evidence };
+        item.scores['mae-recon'] = score.score;
+      }
+    }
+    for (const item of items) {
+      batch.onItem?.();
+      if (item.result.status === 'error') continue;
+      finishResult(item.result, item.scores, item.declared);
+    }
+    return items.map((item) => item.result);
+  }
+
+  return {
+    probe,
+    summary: probeSummary(probePath, probe),
+    signals,
+    async screen(inputs, batch = {}) {
+      const results: ScreenFileResult[] = [];
+      for (let start = 0; start < inputs.length; start += CHUNK) results.push(...(await screenChunk(inputs.slice(start, start + CHUNK), batch)));
+      return results;
+    },
+    async release() {
+      await clip?.release();
+      await mae?.release();
+    },
+  };
+
+  /** Fuses the signal scores into the file's score, verdict and reasons. */
+  function finishResult(result: ScreenFileResult, scores: Partial<Record<SignalId, number>>, declared: boolean): void {
+    result.signalsRun = SIGNAL_IDS.filter((id) => scores[id] !== undefined);
+    if (result.signalsRun.length === 0) {
+      result.status = 'error';
+      result.error = `no signal could score this image (${result.signalsMissing.map((m) => `${m.signal}: ${m.reason}`).join('; ')})`;
+      return;
+    }
+    const fused = fuse(probe.fusion, scores, declared);
+    result.score = fused.probability;
+    result.verdict = fused.verdict;
+    result.thresholds = fused.thresholds;
+    const metadata = result.signals.metadata;
+    if (declared && metadata) result.reasons.push(`metadata declares AI generation: ${metadata.findings[0]}`);
+    const p = fused.probability.toFixed(3);
+    if (fused.verdict === 'likely-synthetic' && !declared) {
+      result.reasons.push(`fused P(synthetic) ${p} above the likely-synthetic threshold ${fused.thresholds.likelySynthetic.toFixed(3)} (set for ${probe.fusion.targetFpr * 100}% FPR)`);
+    } else if (fused.verdict === 'uncertain') {
+      result.reasons.push(`fused P(synthetic) ${p} above the uncertain threshold ${fused.thresholds.uncertain.toFixed(3)} (set for ${probe.fusion.uncertainFpr * 100}% FPR)`);
+    } else if (fused.verdict === 'no-evidence') {
+      result.reasons.push(`fused P(synthetic) ${p}: the signals found no evidence of synthesis (this does not establish authenticity)`);
+    }
+    const ranked = [...result.signalsRun].sort((a, b) => scores[b]! - scores[a]!);
+    result.reasons.push(ranked.map((id) => `${id} ${scores[id]!.toFixed(3)}`).join(', '));
+    if (metadata && !declared) result.reasons.push(...metadata.findings.map((f) => `metadata: ${f}`));
+    if (result.signalsMissing.length > 0) result.reasons.push(`not run: ${result.signalsMissing.map((m) => m.signal).join(', ')}`);
+  }
+}
