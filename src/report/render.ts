@@ -43,12 +43,12 @@ function checkEnvelope(results: unknown): ResultEnvelope {
   return results as ResultEnvelope;
 }
 
-function viewContext(options: RenderOptions, charts: boolean): ViewContext {
+function viewContext(options: RenderOptions, visuals: boolean): ViewContext {
   const maxImages = options.maxImages ?? DEFAULT_MAX_IMAGES;
   if (!Number.isInteger(maxImages) || maxImages < 0) throw invalidArgument('maxImages', 'a non-negative integer', maxImages);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw invalidArgument('seed', 'an integer', seed);
-  return { baseDir: options.baseDir, includeExamples: options.includeExamples ?? true, maxImages, seed, charts };
+  return { baseDir: options.baseDir, includeExamples: visuals && (options.includeExamples ?? true), maxImages: visuals ? maxImages : 0, seed, visuals };
 }
 
 /** Builds the layout view of any vigil results document (shared by every output format). */
@@ -80,7 +80,7 @@ export async function renderReport(results: unknown, options: RenderOptions = {}
 
 /** The same report as Markdown (tables and text; charts and images left out). */
 export async function renderMarkdown(results: unknown, options: RenderOptions = {}): Promise<string> {
-  const view = await buildLayoutView(results, { ...viewContext(options, false), includeExamples: false, maxImages: 0 });
+  const view = await buildLayoutView(results, viewContext(options, false));
   return loadTemplates('markdown', options.templatesDir).render(view);
 }
 

@@ -89,7 +89,8 @@ export function loadTemplates(format: TemplateFormat, overrideDir?: string): Tem
   for (const [relativePath, path] of files) {
     const partialsDir = join(format, 'partials');
     if (relativePath.startsWith(partialsDir) && relativePath.endsWith('.hbs')) {
-      hb.registerPartial(basename(relativePath, '.hbs'), readFileSync(path, 'utf8'));
+      // A partial is an inline fragment: its file's final newline would break Markdown table rows.
+      hb.registerPartial(basename(relativePath, '.hbs'), readFileSync(path, 'utf8').replace(/\r?\n$/, ''));
     } else if (relativePath.endsWith('.css')) {
       // Style sheets are static text; a partial keeps them overridable like the rest.
       hb.registerPartial(basename(relativePath, '.css'), readFileSync(path, 'utf8'));

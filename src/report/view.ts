@@ -53,8 +53,8 @@ export interface ViewContext {
   maxImages: number;
   /** Seed for choosing which images to show when there are more than maxImages. */
   seed: number;
-  /** Charts as inline SVG (markdown output leaves them out). */
-  charts: boolean;
+  /** Charts as inline SVG and embedded images (Markdown output has neither). */
+  visuals: boolean;
 }
 
 /** Reproducibility lines every report has, from the envelope. */

@@ -77,7 +77,7 @@ async function featureCharts(
   ciLevel: number,
   context: ViewContext,
 ): Promise<ChartFigure[]> {
-  if (!context.charts) return [];
+  if (!context.visuals) return [];
   const charts: ChartFigure[] = [];
   for (const key of metricKeys) {
     const meta = metricMeta(key);
@@ -194,8 +194,13 @@ async function featureView(
   };
 }
 
+/** Comparison operators as their mathematical signs, which read better than ">=" (and need no escaping). */
+export function readableThreshold(threshold: string): string {
+  return threshold.replace(/>=/g, '≥').replace(/<=/g, '≤');
+}
+
 function verdictRow(verdict: ThresholdVerdict) {
-  return { ...verdict, metricLabel: metricMeta(verdict.metric).label, percent: metricMeta(verdict.metric).percent };
+  return { ...verdict, threshold: readableThreshold(verdict.threshold), metricLabel: metricMeta(verdict.metric).label, percent: metricMeta(verdict.metric).percent };
 }
 
 function countStatuses(verdicts: readonly ThresholdVerdict[]): Record<'pass' | 'warn' | 'fail', number> {
@@ -274,9 +279,11 @@ export const biasModule: ReportModule<BiasResult> = {
       .map((f) => ({ attribute: f.attribute, groups: f.groups, minGroupSize: result.settings.min_group_size }));
     const smallGroups = composition.flatMap((c) => c.groups.filter((g) => g.insufficient_data).map((g) => `${c.attribute}=${g.name}`));
 
-    const examples: { groups: ExampleGroup[]; omitted: number; note?: string } = context.includeExamples
-      ? await biasExamples(result, flagged, context)
-      : { groups: [], omitted: 0, note: 'Example images were left out of this report on request (--no-examples).' };
+    const examples: { groups: ExampleGroup[]; omitted: number; note?: string } = !context.visuals
+      ? { groups: [], omitted: 0 }
+      : context.includeExamples
+        ? await biasExamples(result, flagged, context)
+        : { groups: [], omitted: 0, note: 'Example images were left out of this report on request (--no-examples).' };
 
     const counts = countStatuses(result.verdicts);
     const notes: string[] = [];

@@ -140,7 +140,7 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
 
     const verdict = summary.invalid > 0 ? 'invalid' : summary.files > 0 && summary.trusted === summary.files ? 'trusted' : undefined;
     const notes: string[] = [];
-    if (omitted > 0) notes.push(`${omitted} file preview(s) were left out to keep this report small (at most ${context.maxImages}, sampled with seed ${context.seed}).`);
+    if (omitted > 0 && context.visuals) notes.push(`${omitted} file preview(s) were left out to keep this report small (at most ${context.maxImages}, sampled with seed ${context.seed}).`);
     if (result.trustLists.length === 0) {
       notes.push('No trust lists were configured, so no signer can be Trusted: intact manifests show as Valid. Pass --trust-anchors name=file.pem to check signers.');
     }

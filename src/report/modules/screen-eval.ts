@@ -34,7 +34,7 @@ async function aucChart(
   const bars = rows
     .filter((row) => row.scorer !== undefined)
     .map((row) => ({ label: row.label, value: row.scorer!.metrics.auc.value, low: row.scorer!.metrics.auc.ci[0], high: row.scorer!.metrics.auc.ci[1] }));
-  if (!context.charts || bars.length === 0) return undefined;
+  if (!context.visuals || bars.length === 0) return undefined;
   const alt = `Fused AUC ${what}: ${bars.map((bar) => `${bar.label} ${formatDecimal(bar.value)}`).join('; ')}.`;
   return chartFigure(
     intervalBarsSpec(bars, { valueTitle: 'AUC (fused)', reference: 0.5, referenceLabel: 'chance' }),

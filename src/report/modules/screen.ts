@@ -1,7 +1,7 @@
 import type { ProbeSummary, ScreenFileResult, ScreenRunResults } from '../../screen/result.js';
 import { chartFigure, histogramSpec, PALETTE, type ChartFigure } from '../charts.js';
 import { formatDecimal, formatNumber, formatPercent, verdictInfo } from '../helpers.js';
-import { resolveRecordedPath, sampleWithinBudget, thumbnail, type Thumbnail } from '../images.js';
+import { resolveRecordedPath, thumbnail, type Thumbnail } from '../images.js';
 import { envelopeReproducibility, type ReproducibilityItem, type ReportView, type ViewContext } from '../view.js';
 import type { ReportModule } from './module.js';
 
@@ -108,7 +108,7 @@ async function evidenceCards(files: readonly ScreenFileResult[], context: ViewCo
 
 async function scoreHistogram(result: ScreenRunResults, context: ViewContext): Promise<ChartFigure | undefined> {
   const scored = result.files.filter((file) => file.score !== null);
-  if (!context.charts || scored.length === 0) return undefined;
+  if (!context.visuals || scored.length === 0) return undefined;
   // Thresholds depend on which signals ran; draw them only when every file shares the same ones.
   const thresholdKeys = new Set(scored.map((file) => JSON.stringify(file.thresholds)));
   const thresholds = thresholdKeys.size === 1 ? scored[0].thresholds : null;
@@ -158,7 +158,7 @@ export const screenModule: ReportModule<ScreenRunResults> = {
     }));
     const { cards, omitted } = await evidenceCards(result.files, context);
     const notes: string[] = [];
-    if (omitted > 0) {
+    if (omitted > 0 && context.visuals) {
       notes.push(`Evidence is shown for the ${cards.length} highest-scoring flagged files; ${omitted} more flagged file(s) are in the triage table only (image budget ${context.maxImages}).`);
     }
     const { verdicts } = result.summary;
