@@ -1,15 +1,7 @@
 import type { Job } from 'bullmq';
+import type { RedisCommands } from './redis.js';
 import { DEAD_LETTER_LIMIT, keys, type DeadLetter, type JobData, type JobResult } from './protocol.js';
 
-/** The Redis commands used here (BullMQ's bundled ioredis client). */
-interface RedisCommands {
-  sadd(key: string, member: string): Promise<number>;
-  srem(key: string, member: string): Promise<number>;
-  lpush(key: string, value: string): Promise<number>;
-  ltrim(key: string, start: number, stop: number): Promise<unknown>;
-  lrange(key: string, start: number, stop: number): Promise<string[]>;
-  llen(key: string): Promise<number>;
-}
 
 /**
  * Adds a job that failed for good to the dead-letter list, once. Workers see failures thrown by a

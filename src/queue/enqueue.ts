@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import { sha256File } from '../core/files.js';
 import { createProgress } from '../core/progress.js';
+import { redisCommands, type RedisCommands } from './redis.js';
 import { forgetDeadLetter, recordDeadLetter } from './dead-letters.js';
 import {
   KEY_TTL_SECONDS,
@@ -141,9 +142,8 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
   }
 }
 
-type RedisClient = Awaited<Queue['client']>;
 
-async function connect(queue: Queue, displayUrl: string): Promise<RedisClient> {
+async function connect(queue: Queue, displayUrl: string): Promise<RedisCommands> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
@@ -152,7 +152,7 @@ async function connect(queue: Queue, displayUrl: string): Promise<RedisClient> {
     );
   });
   try {
-    const client = await Promise.race([queue.client, timeout]);
+    const client = await Promise.race([redisCommands(queue), timeout]);
     await Promise.race([client.ping(), timeout]);
     return client;
   } finally {
@@ -166,7 +166,7 @@ async function connect(queue: Queue, displayUrl: string): Promise<RedisClient> {
  */
 async function submit(
   queue: Queue<JobData, JobResult>,
-  client: RedisClient,
+  client: RedisCommands,
   job: { jobId: string; data: JobData; path: string; attempts: number; backoffMs: number },
 ): Promise<JobResult | undefined> {
   const existing = await queue.getJob(job.jobId);
@@ -201,7 +201,7 @@ async function submit(
 /** The job's result once it has finished, undefined while it runs, 'gone' if it disappeared. */
 async function finishedResult(
   queue: Queue<JobData, JobResult>,
-  client: RedisClient,
+  client: RedisCommands,
   jobId: string,
 ): Promise<JobResult | undefined | 'gone'> {
   const job: Job<JobData, JobResult> | undefined = await queue.getJob(jobId);

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { errorMessage, invalidArgument } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
+import { redisCommands } from './redis.js';
 import { recordDeadLetter } from './dead-letters.js';
 import { QUEUE_NAME, keys, type JobData, type JobKind, type JobResult } from './protocol.js';
 
@@ -46,7 +47,7 @@ export function startWorker(options: WorkerOptions): Worker<JobData, JobResult> 
     QUEUE_NAME,
     async (job) => {
       const { kind, sha256, fileName, optionsHash } = job.data;
-      const client = await worker.client;
+      const client = await redisCommands(worker);
       const bytes = await client.getBuffer(keys.blob(job.id as string));
       if (bytes === null) {
         throw new UnrecoverableError(`the bytes of ${fileName} are no longer in Redis (expired or deleted); run the enqueuing command again`);
@@ -80,7 +81,7 @@ export function startWorker(options: WorkerOptions): Worker<JobData, JobResult> 
   worker.on('completed', (job, result) => {
     // The bytes are dropped only after the job is marked complete: a worker dying before that
     // leaves them for the retry.
-    void worker.client.then((client) => client.del(keys.blob(job.id as string))).catch(() => {});
+    void redisCommands(worker).then((client) => client.del(keys.blob(job.id as string))).catch(() => {});
     options.onJobDone?.({ job, outcome: 'completed', detail: result.ok ? 'scored' : `input error: ${result.error}` });
   });
   worker.on('failed', (job, error) => {
@@ -88,7 +89,7 @@ export function startWorker(options: WorkerOptions): Worker<JobData, JobResult> 
     void (async () => {
       const final = (await job.getState()) === 'failed';
       if (final) {
-        const client = await worker.client;
+        const client = await redisCommands(worker);
         await recordDeadLetter(client, job);
         await client.del(keys.blob(job.id as string));
       }

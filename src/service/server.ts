@@ -27,11 +27,13 @@ type Readiness =
   | { state: 'failed'; reason: string }
   | { state: 'draining' };
 
-interface RouteFlags {
-  /** Requires `Authorization: Bearer <key>`. */
-  auth?: boolean;
-  /** Takes an admission place (inference route). */
-  inference?: boolean;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Requires `Authorization: Bearer <key>`. */
+    auth?: boolean;
+    /** Takes an admission place (inference route). */
+    inference?: boolean;
+  }
 }
 
 interface RequestState {
@@ -113,7 +115,7 @@ export function createService(options: ServiceOptions): VigilService {
   };
 
   app.addHook('onRequest', async (request, reply) => {
-    const flags = (request.routeOptions.config ?? {}) as RouteFlags;
+    const flags = request.routeOptions.config ?? {};
     const state = stateOf(request);
     const startedAt = process.hrtime.bigint();
     reply.raw.on('close', () => {
@@ -189,7 +191,7 @@ export function createService(options: ServiceOptions): VigilService {
 
   app.get('/openapi.json', async () => openApiDocument(limits));
 
-  app.get('/metrics', { config: { auth: true } satisfies RouteFlags }, async (_request, reply) => {
+  app.get('/metrics', { config: { auth: true } }, async (_request, reply) => {
     void reply.header('Content-Type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
@@ -221,7 +223,7 @@ export function createService(options: ServiceOptions): VigilService {
     );
   };
 
-  const inferenceConfig = { config: { auth: true, inference: true } satisfies RouteFlags };
+  const inferenceConfig = { config: { auth: true, inference: true } };
   app.post('/v1/screen', inferenceConfig, inferenceRoute('screen'));
   app.post('/v1/provenance/verify', inferenceConfig, inferenceRoute('verify'));
 

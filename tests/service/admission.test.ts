@@ -67,7 +67,7 @@ describe('vigil serve under load', () => {
     const url = await listen(service);
     const image = await sampleImage();
     const responses = await Promise.all(
-      Array.from({ length: 10 }, () => fetch(`${url}/v1/screen`, { method: 'POST', headers: auth, body: image })),
+      Array.from({ length: 10 }, () => fetch(`${url}/v1/screen`, { method: 'POST', headers: auth, body: new Uint8Array(image) })),
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200)).toHaveLength(3);
@@ -83,7 +83,7 @@ describe('vigil serve under load', () => {
     const engines = new RecordingEngines(500);
     service = await startTestService(engines);
     const url = await listen(service);
-    const inFlight = fetch(`${url}/v1/screen`, { method: 'POST', headers: auth, body: await sampleImage() });
+    const inFlight = fetch(`${url}/v1/screen`, { method: 'POST', headers: auth, body: new Uint8Array(await sampleImage()) });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const drained = service.drain();
     const response = await inFlight;

@@ -8,6 +8,7 @@ import { parseQueueUrl, redactQueueUrl } from '../../src/queue/connection.js';
 import { readDeadLetters } from '../../src/queue/dead-letters.js';
 import { runQueuedBatch } from '../../src/queue/enqueue.js';
 import { QUEUE_NAME, canonicalJson, keys } from '../../src/queue/protocol.js';
+import { redisCommands } from '../../src/queue/redis.js';
 import { startWorker, type ProcessorLoaders } from '../../src/queue/worker.js';
 import { startRedis, type RedisHandle } from './redis-server.js';
 
@@ -76,7 +77,7 @@ describe('runQueuedBatch with workers', () => {
       expect(calls).toHaveLength(6);
 
       // Finished jobs' bytes are not left in Redis.
-      const client = await worker.client;
+      const client = await redisCommands(worker);
       expect(await client.keys(keys.blob('*'))).toEqual([]);
     } finally {
       await worker.close();
@@ -108,7 +109,7 @@ describe('runQueuedBatch with workers', () => {
       expect(outcomes[1].result.ok).toBe(true);
       expect(calls.filter((c) => c === 'crash me')).toHaveLength(3);
       const queue = new Queue(QUEUE_NAME, { connection });
-      const letters = await readDeadLetters(await queue.client, 10);
+      const letters = await readDeadLetters(await redisCommands(queue), 10);
       await queue.close();
       expect(letters.total).toBe(1);
       expect(letters.newest[0]).toMatchObject({ fileName: join(dir, 'crash.png'), attemptsMade: 3, sha256: sha256Hex('crash me') });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as registerBias } from './bias.js';
 import { register as registerProvenance } from './provenance.js';
 import { register as registerScreen } from './screen.js';
+import { register as registerServe } from './serve.js';
 import { register as registerVision } from './vision.js';
 
 /**
@@ -11,5 +12,6 @@ export function registerCommands(program: Command): void {
   registerBias(program);
   registerProvenance(program);
   registerScreen(program);
+  registerServe(program);
   registerVision(program);
 }
