@@ -106,6 +106,13 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   'cawg.x509.credential.trusted': "The creator identity's certificate is on a trust list.",
   'cawg.x509.credential.untrusted':
     "The creator identity (CAWG) is signed with a certificate that is not on any trust list you configured: who the creator is, is not vouched for.",
+  'cawg.x509.signature.validated': 'The creator identity (CAWG) signature is mathematically valid.',
+  'cawg.ica.credential_valid': 'The creator identity claims aggregation credential is valid.',
+  'cawg.identity.hard_binding_missing': 'The creator identity does not cover the hard binding to the content.',
+  'cawg.identity.assertion.mismatch': 'The creator identity refers to assertions that do not match the manifest.',
+  'cawg.identity.assertion.duplicate': 'The creator identity refers to the same assertion more than once.',
+  'cawg.identity.sig_type.unknown': 'The creator identity uses a signature type this validator does not know.',
+  'cawg.identity.pad.invalid': 'The creator identity padding is not all zeros, so it may hide data.',
   'cawg.x509.credential.invalid': "The creator identity's certificate is not acceptable.",
   'cawg.x509.credential.revoked': "The creator identity's certificate was revoked.",
   'cawg.x509.signature.outsideValidity': "The creator identity was signed outside its certificate's validity.",
