@@ -1,0 +1,104 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSpec, validateSpec } from '../../src/bias/spec.js';
+import { evaluateThresholds, judge, overallVerdict, parseThreshold } from '../../src/bias/thresholds.js';
+import type { AuditResult, FeatureResult } from '../../src/bias/result.js';
+
+const base = {
+  name: 'demo',
+  model: 'fixtures/models/clip',
+  probe_set: { path: 'fixtures/probes/planted' },
+  sensitive: ['gender'],
+  audits: [{ kind: 'zero-shot', labels: ['doctor', 'nurse'] }],
+};
+
+function errorOf(document: unknown): string {
+  try {
+    validateSpec(document, 'spec.yaml', '/tmp', 'x');
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected the spec to be rejected');
+}
+
+describe('audit spec validation', () => {
+  it('applies defaults', () => {
+    const { spec } = validateSpec(base, 'spec.yaml', '/tmp', 'x');
+    expect(spec).toMatchObject({ seed: 0, n_boot: 1000, min_group_size: 30, ci_level: 0.95, device: 'cpu' });
+    expect(spec.audits[0]).toMatchObject({ templates: ['a photo of a {label}.'], harmful_labels: [] });
+  });
+
+  it('names every wrong field with its path', () => {
+    const message = errorOf({ ...base, n_boot: 'many', seed: 1.5, audits: [{ kind: 'zero-shot', labels: 'doctor' }, { kind: 'nope' }] });
+    expect(message).toMatch(/^spec\.yaml is not a valid audit spec:/);
+    expect(message).toMatch(/n_boot: .*number/i);
+    expect(message).toMatch(/seed: .*int/i);
+    expect(message).toMatch(/audits\.0\.labels: .*array/i);
+    expect(message).toMatch(/audits\.1\.kind/);
+  });
+
+  it('rejects unknown keys, bad templates, unknown harmful labels and bad thresholds', () => {
+    expect(errorOf({ ...base, sensitve: ['x'] })).toMatch(/sensitve/);
+    const message = errorOf({
+      ...base,
+      intersections: [['gender', 'race']],
+      audits: [{ kind: 'zero-shot', labels: ['a', 'b'], templates: ['a photo'], harmful_labels: ['c'] }],
+      thresholds: ['demographic_parity_ratio >= 0.8', 'fairness >= 1', { check: 'max_skew <= 0.3' }],
+    });
+    expect(message).toMatch(/audits\.0\.templates\.0: expected a template containing \{label\} but received "a photo"/);
+    expect(message).toMatch(/audits\.0\.harmful_labels: c not among labels/);
+    expect(message).toMatch(/intersections\.0: race not among sensitive/);
+    expect(message).toMatch(/thresholds\.1: unknown metric "fairness"/);
+    expect(message).toMatch(/thresholds\.2: max_skew needs a cutoff/);
+    expect(message).not.toMatch(/thresholds\.0/);
+  });
+
+  it('model audits need a model; predictions audits do not', () => {
+    expect(errorOf({ ...base, model: undefined })).toMatch(/model: audit kind zero-shot/);
+    expect(() => validateSpec({ name: 'p', sensitive: ['g'], audits: [{ kind: 'predictions', file: 'p.csv', prediction: 'yhat' }] }, 's', '/tmp', 'x')).not.toThrow();
+  });
+
+  it('reports YAML syntax errors with the file name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-spec-'));
+    await writeFile(join(dir, 'bad.yaml'), 'name: [unclosed\n');
+    await expect(loadSpec(join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml is not valid YAML/);
+  });
+});
+
+describe('thresholds', () => {
+  it('parses metric, cutoff, target and operator', () => {
+    expect(parseThreshold({ check: 'ndkl@50:proportional <= 0.1' })).toMatchObject({ metric: 'ndkl', k: 50, target: 'proportional', op: '<=', bound: 0.1 });
+    expect(parseThreshold({ check: 'demographic_parity_ratio>=0.8' })).toMatchObject({ metric: 'demographic_parity_ratio', op: '>=', bound: 0.8 });
+    expect(() => parseThreshold({ check: 'accuracy >= 0.8', warn: 0.7 })).toThrow(/stricter/);
+  });
+
+  it('judges pass, warn (interval crosses, warn margin, no data) and fail', () => {
+    const t = parseThreshold({ check: 'demographic_parity_ratio >= 0.8', warn: 0.9 });
+    expect(judge(0.95, [0.91, 0.99], t).status).toBe('pass');
+    expect(judge(0.95, [0.78, 0.99], t).status).toBe('warn');
+    expect(judge(0.85, [0.81, 0.89], t).status).toBe('warn');
+    expect(judge(0.79, [0.7, 0.85], t).status).toBe('fail');
+    expect(judge(null, null, t).status).toBe('warn');
+  });
+
+  it('judges per-group metrics on the worst eligible group and ignores small groups', () => {
+    const metric = (value: number) => ({ value, ci: [value - 0.01, value + 0.01] as [number, number] });
+    const feature = {
+      attribute: 'gender',
+      eligible_groups: ['a', 'b'],
+      by_group: { a: { count: 50, accuracy: metric(0.9) }, b: { count: 50, accuracy: metric(0.75) }, c: { count: 3, accuracy: metric(0.1) } },
+      disparities: {},
+    } as unknown as FeatureResult;
+    const audit = { id: 'cls', kind: 'classification', features: [feature] } as unknown as AuditResult;
+    const verdicts = evaluateThresholds([parseThreshold({ check: 'accuracy >= 0.7' }), parseThreshold({ check: 'accuracy >= 0.8' })], [audit]);
+    expect(verdicts.map((v) => [v.status, v.scope, v.value])).toEqual([
+      ['pass', 'b', 0.75],
+      ['fail', 'b', 0.75],
+    ]);
+    expect(overallVerdict(verdicts)).toBe('fail');
+    const missing = evaluateThresholds([parseThreshold({ check: 'equalized_odds_ratio >= 0.8' })], [audit]);
+    expect(missing[0]).toMatchObject({ status: 'warn', reason: expect.stringMatching(/no audit computed/) });
+  });
+});
