@@ -37,7 +37,8 @@ export function phashOfPixels(pixels: Uint8Array): string {
     for (let u = 0; u < LOW; u++) {
       let sum = 0;
       for (let y = 0; y < HASH_SIDE; y++) sum += rows[y * LOW + u] * COSINE[v * HASH_SIDE + y];
-      coefficients[v * LOW + u] = sum;
+      // Rounded so floating-point noise on flat regions does not turn into random bits.
+      coefficients[v * LOW + u] = Math.round(sum * 1e6) / 1e6;
     }
   }
   // The DC term (overall brightness) would dominate the median; leave it out of the threshold.
