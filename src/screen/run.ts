@@ -16,7 +16,8 @@ export interface ScreenRunOptions {
   onTotal?: (total: number) => void;
 }
 
-function errorResult(file: string, error: string, sha256: string | null = null): ScreenFileResult {
+/** The record of a file that could not be screened. */
+export function errorResult(file: string, error: string, sha256: string | null = null): ScreenFileResult {
   return {
     file,
     sha256,

@@ -51,7 +51,7 @@ export interface Screener {
 /** Images handled per step: bounds memory (bytes held) while keeping model batches full. */
 const CHUNK = 32;
 
-function probeSummary(path: string, probe: ScreenProbe): ProbeSummary {
+export function probeSummary(path: string, probe: ScreenProbe): ProbeSummary {
   return {
     path: portablePath(path),
     createdAt: probe.createdAt,
@@ -88,17 +88,22 @@ async function loadMatchingModel<K extends 'clip' | 'mae'>(
   return model as K extends 'clip' ? ClipModel : MaeModel;
 }
 
-export async function createScreener(options: ScreenerOptions = {}): Promise<Screener> {
-  const probePath = options.probePath ?? DEFAULT_PROBE_PATH;
-  const probe = await loadProbe(probePath);
-  const requested = options.signals ?? probe.signals;
-  if (requested.length === 0) throw invalidArgument('signals', `one or more of ${probe.signals.join(', ')}`, 'none');
-  for (const id of requested) {
+/** The signals a run uses: those requested (default: all the probe has), each of which the probe must have trained. */
+export function selectSignals(probe: ScreenProbe, requested: readonly SignalId[] | undefined, probePath: string): SignalId[] {
+  const wanted = requested ?? probe.signals;
+  if (wanted.length === 0) throw invalidArgument('signals', `one or more of ${probe.signals.join(', ')}`, 'none');
+  for (const id of wanted) {
     if (!probe.signals.includes(id)) {
       throw invalidArgument('signals', `signals probe ${probePath} was trained with (${probe.signals.join(', ')})`, id);
     }
   }
-  const signals = SIGNAL_IDS.filter((id) => requested.includes(id));
+  return SIGNAL_IDS.filter((id) => wanted.includes(id));
+}
+
+export async function createScreener(options: ScreenerOptions = {}): Promise<Screener> {
+  const probePath = options.probePath ?? DEFAULT_PROBE_PATH;
+  const probe = await loadProbe(probePath);
+  const signals = selectSignals(probe, options.signals, probePath);
   const clip = signals.includes('clip-probe')
     ? await loadMatchingModel('clip', options.clipDir ?? resolvePortablePath(probe.clipProbe!.clipModelDir), probe.clipProbe!.clipModelSha256, probePath, options)
     : undefined;
@@ -131,7 +136,7 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
           verdict: null,
           reasons: [],
           signalsRun: [],
-          signalsMissing: [],
+          signalsMissing: probe.signals.filter((id) => !signals.includes(id)).map((signal) => ({ signal, reason: 'not requested (--signals)' })),
           thresholds: null,
           signals: {},
         };

@@ -134,6 +134,10 @@ export async function readMetadataFacts(bytes: Uint8Array): Promise<MetadataFact
       if (uri !== null) facts.digitalSourceTypes.push({ ...describeDigitalSourceType(uri), source: 'xmp' });
     }
   }
+  // Manifests often repeat the type across actions (created, then edited); report each once.
+  facts.digitalSourceTypes = facts.digitalSourceTypes.filter(
+    (t, i, all) => all.findIndex((u) => u.uri === t.uri && u.source === t.source) === i,
+  );
   facts.software = text(tags?.Software) ?? text(tags?.CreatorTool);
   facts.cameraMake = text(tags?.Make);
   facts.cameraModel = text(tags?.Model);
