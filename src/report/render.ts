@@ -74,14 +74,14 @@ export async function buildLayoutView(results: unknown, context: ViewContext): P
  * scripts and nothing fetched. Rendering reads the document only (and the image files it names).
  */
 export async function renderReport(results: unknown, options: RenderOptions = {}): Promise<string> {
-  const view = await buildLayoutView(results, viewContext(options, true));
-  return loadTemplates('html', options.templatesDir).render(view);
+  const templates = loadTemplates('html', options.templatesDir);
+  return templates.render(await buildLayoutView(results, viewContext(options, true)));
 }
 
 /** The same report as Markdown (tables and text; charts and images left out). */
 export async function renderMarkdown(results: unknown, options: RenderOptions = {}): Promise<string> {
-  const view = await buildLayoutView(results, viewContext(options, false));
-  return loadTemplates('markdown', options.templatesDir).render(view);
+  const templates = loadTemplates('markdown', options.templatesDir);
+  return templates.render(await buildLayoutView(results, viewContext(options, false)));
 }
 
 /**

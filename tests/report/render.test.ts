@@ -1,0 +1,179 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resultEnvelope } from '../../src/core/results.js';
+import { VigilInputError } from '../../src/core/errors.js';
+import { renderMarkdown, renderReport, writeReport } from '../../src/report/render.js';
+import { biasDocument, screenDocument, screenEvalDocument, XSS } from './documents.js';
+
+/** Every way a planted payload could come out live in HTML. */
+function expectNoLivePayload(html: string): void {
+  expect(html).not.toContain('<script>window.__xss');
+  expect(html).not.toContain('<img src=x onerror');
+  expect(html).not.toMatch(/<img[^>]+onerror/i);
+  expect(html).not.toMatch(/<script/i);
+}
+
+/** Self-contained: nothing refers to another origin or file. */
+function expectSelfContained(html: string): void {
+  expect(html).not.toMatch(/\b(?:src|href)="(?:https?:|\/\/|file:)/i);
+  expect(html).not.toMatch(/<link\b/i);
+  expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'/);
+}
+
+let dir: string;
+let evidence: { image: string; spectrum: string; heatmap: string };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-render-'));
+  evidence = { image: join(dir, 'upload.png'), spectrum: join(dir, 'spectrum.png'), heatmap: join(dir, 'heatmap.png') };
+  await sharp({ create: { width: 600, height: 400, channels: 3, background: '#88aacc' } }).png().toFile(evidence.image);
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#202020' } }).png().toFile(evidence.spectrum);
+  await sharp({ create: { width: 14, height: 14, channels: 3, background: '#cc3311' } }).png().toFile(evidence.heatmap);
+});
+
+describe('bias report', () => {
+  it('shows verdicts, group counts with small-group flags, disclosure, CIs, charts and intersections', async () => {
+    const doc = biasDocument();
+    const html = await renderReport(doc);
+    expect(html).toContain('Overall verdict: <span class="badge badge-bad"><span aria-hidden="true">✗</span> Fail</span>');
+    expect(html).toContain('demographic_parity_ratio ≥ 0.8');
+    // Probe-set composition with the small group flagged in words.
+    expect(html).toContain('insufficient data: fewer than 30');
+    // Disclosure of labels and templates.
+    expect(html).toContain('a photo of a {}.');
+    // Metric cell with its CI and raw value for tooling.
+    expect(html).toContain('data-metric="accuracy" data-value="0.74">74.0%<br><span class="small muted">[69.0%, 79.0%]</span>');
+    expect(html).toContain('Intersectional analysis');
+    expect(html).toContain('female × Black');
+    // One SVG chart per scalar metric and feature: 4 metrics × 3 features.
+    expect(html.match(/<svg\b/g)?.length).toBe(12);
+    expect(html).toContain('id="reproducibility"');
+    expect(html).toContain('a'.repeat(64)); // spec hash
+    expect(html).toContain('id="limitations"');
+    expectNoLivePayload(html);
+    expectSelfContained(html);
+    expect(html).toContain('&lt;img src&#x3D;x onerror&#x3D;&quot;window.__xss&#x3D;1&quot;&gt;');
+  });
+
+  it('marks groups a failing verdict points at', async () => {
+    const html = await renderReport(biasDocument());
+    expect(html).toMatch(/<tr class="flagged" data-group="female">/);
+    expect(html).toMatch(/<tr class="flagged" data-group="male">/);
+  });
+
+  it('leaves example images out on request and says so', async () => {
+    const html = await renderReport(biasDocument(), { includeExamples: false });
+    expect(html).toContain('left out of this report on request (--no-examples)');
+  });
+
+  it('shows example images of flagged groups from observations.csv, within the budget', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vigil-bias-examples-'));
+    const probe = join(out, 'probe');
+    mkdirSync(probe);
+    const rows = ['audit,file,sha256,gender,race,truth,prediction'];
+    for (let i = 0; i < 12; i++) {
+      await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0000ff' } }).png().toFile(join(probe, `img-${i}.png`));
+      rows.push(`zero-shot,img-${i}.png,x,${i % 2 ? 'female' : 'male'},${i < 6 ? 'Black' : 'Asian'},,`);
+    }
+    writeFileSync(join(out, 'observations.csv'), `${rows.join('\n')}\n`);
+    const doc = biasDocument();
+    doc.probe_set!.root = probe;
+    // Flagged: gender female and male (failing ratio), race Black and Asian (warning): one image each.
+    const html = await renderReport(doc, { baseDir: out, maxImages: 4, seed: 1 });
+    const images = html.match(/<img src="data:image\/jpeg;base64,[^"]+"/g) ?? [];
+    expect(images.length).toBe(4);
+    for (const heading of ['gender = female', 'gender = male', 'race = Black', 'race = Asian']) {
+      expect(html).toContain(`<h3>${heading}</h3>`);
+    }
+    expect(html).not.toContain('race = White');
+    expect(html).toMatch(/example image\(s\) were left out to keep this report small \(at most 4/);
+  });
+});
+
+describe('screening reports', () => {
+  it('renders the triage table, histogram and evidence with downscaled data URIs', async () => {
+    const html = await renderReport(screenDocument(evidence));
+    expect(html).toContain('Triage table');
+    expect(html).toMatch(/<tr data-file="[^"]*" data-verdict="likely-synthetic">/);
+    expect(html.match(/<svg\b/g)?.length).toBe(1);
+    const images = [...html.matchAll(/<img src="(data:image\/jpeg;base64,[^"]+)" width="(\d+)" height="(\d+)"/g)];
+    // Two flagged files × (image, spectrum, heatmap), the second file's own image missing on disk.
+    expect(images.length).toBe(5);
+    for (const [, , width, height] of images) expect(Math.max(Number(width), Number(height))).toBeLessThanOrEqual(192);
+    // The 14×14 heatmap is enlarged (nearest neighbour) so its patches can be seen.
+    expect(images.some(([, , w]) => w === '192')).toBe(true);
+    expect(html).toContain('Not run: CLIP probe: no CLIP model');
+    expect(html).toContain('Input buffer contains unsupported image format');
+    expectNoLivePayload(html);
+    expectSelfContained(html);
+  });
+
+  it('keeps the evidence within the image budget and says how many were left out', async () => {
+    const html = await renderReport(screenDocument(evidence), { maxImages: 3 });
+    expect(html).toContain('Evidence is shown for the 1 highest-scoring flagged files; 1 more flagged file(s)');
+  });
+
+  it('renders the evaluation: per-scorer, per-generator and robustness tables with CIs', async () => {
+    const doc = screenEvalDocument();
+    const html = await renderReport(doc);
+    expect(html).toContain('<dd data-key="auc" data-value="0.93">0.930</dd>');
+    expect(html).toMatch(/data-perturbation="jpeg-q75"/);
+    expect(html).toContain('-0.120'); // AUC change under JPEG 75
+    expect(html).toContain('[0.940, 1.000]');
+    expect(html.match(/<svg\b/g)?.length).toBe(2);
+    expectNoLivePayload(html);
+    expectSelfContained(html);
+  });
+});
+
+describe('documents and errors', () => {
+  it('rejects what is not a vigil results document, naming the problem', async () => {
+    await expect(renderReport([])).rejects.toThrow(/Expected a vigil results document/);
+    await expect(renderReport({ schema: 'other/kind', schemaVersion: 1 })).rejects.toThrow(/schema one of vigil\/bias, .* but received schema "other\/kind"/);
+    await expect(renderReport({ ...biasDocument(), schemaVersion: 2 })).rejects.toThrow(/Expected schemaVersion 1/);
+    const truncated = { ...biasDocument(), audits: undefined };
+    await expect(renderReport(truncated)).rejects.toThrow(VigilInputError);
+    await expect(renderReport(truncated)).rejects.toThrow(/vigil\/bias results document is incomplete or malformed/);
+  });
+
+  it('writeReport writes report.html next to results.json, atomically', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vigil-write-'));
+    const path = await writeReport(screenEvalDocument(), out);
+    expect(path).toBe(join(out, 'report.html'));
+    expect(readFileSync(path, 'utf8')).toMatch(/^<!DOCTYPE html>/);
+    expect(readdirSync(out)).toEqual(['report.html']);
+  });
+
+  it('renders the demo index with links to each report', async () => {
+    const html = await renderReport({
+      ...resultEnvelope('demo'),
+      seconds: 42,
+      reports: [{ schema: 'vigil/bias', title: 'Bias', description: 'd', report: 'bias/report.html', results: 'bias/results.json', verdict: 'fail', highlights: [], seconds: 1 }],
+    });
+    expect(html).toContain('<a href="bias/report.html">Bias</a>');
+  });
+
+  it('renders Markdown with intact tables and escaped data', async () => {
+    const md = await renderMarkdown(biasDocument());
+    const tableLines = md.split('\n').filter((line) => line.startsWith('|'));
+    expect(tableLines.length).toBeGreaterThan(20);
+    // Every row of a table has the same number of cells as its header.
+    let columns = 0;
+    for (const line of md.split('\n')) {
+      if (!line.startsWith('|')) {
+        columns = 0;
+        continue;
+      }
+      const cells = line.split('|').length;
+      if (columns === 0) columns = cells;
+      expect(cells, line).toBe(columns);
+    }
+    expect(md).not.toContain('<img src=x');
+    expect(md).toContain('| ✗ Fail | demographic_parity_ratio ≥ 0.8 |');
+    expect(existsSync(dir)).toBe(true);
+    expect(XSS.label).toContain('<img');
+  });
+});
