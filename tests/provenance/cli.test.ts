@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ProvenanceResults } from '../../src/provenance/result.js';
+import { syntheticImage, tempDir } from './helpers.js';
+
+const exec = promisify(execFile);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with HOME pointed at the workspace, so the default provenance index is a temp file. */
+async function vigil(home: string, ...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'provenance', ...args], {
+      cwd: process.cwd(),
+      env: { ...process.env, HOME: home, CI: '1' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('vigil provenance CLI', () => {
+  let workspace: { dir: string; cleanup: () => Promise<void> };
+  const path = (name: string): string => join(workspace.dir, name);
+
+  beforeAll(async () => {
+    workspace = await tempDir();
+    await writeFile(path('generated.jpg'), await syntheticImage(31));
+    await writeFile(path('unrelated.png'), await syntheticImage(32, 'png'));
+    await writeFile(path('notes.txt'), 'not an image');
+  });
+  afterAll(() => workspace.cleanup());
+
+  it('keygen, sign, verify with a named trust list, then recover a stripped copy through the default index', async () => {
+    const keygen = await vigil(workspace.dir, 'keygen', '--out', path('keys'), '--json');
+    expect(keygen.code).toBe(0);
+    expect(JSON.parse(keygen.stdout).files.signerChain).toBe(path('keys/signer.pem'));
+
+    const sign = await vigil(
+      workspace.dir,
+      'sign', path('generated.jpg'), '--out', path('signed.jpg'),
+      '--cert', path('keys/signer.pem'), '--key', path('keys/signer.key.pem'), '--generator', 'diffusion-x 2.1', '--json',
+    );
+    expect(sign.code, sign.stderr).toBe(0);
+    const signResult = JSON.parse(sign.stdout) as { indexPath: string; indexRecordId: string };
+    expect(signResult.indexPath).toBe(join(workspace.dir, '.vigil', 'provenance.db'));
+
+    const verify = await vigil(workspace.dir, 'verify', path('signed.jpg'), '--trust-anchors', `dev=${path('keys/ca.pem')}`, '--json', '--out', path('report'));
+    expect(verify.code, verify.stderr).toBe(0);
+    const results = JSON.parse(verify.stdout) as ProvenanceResults;
+    expect(results.schema).toBe('vigil/provenance');
+    expect(results.files[0].state).toBe('Trusted');
+    expect(results.trustLists).toEqual([{ name: 'dev', file: path('keys/ca.pem'), anchors: 1 }]);
+    expect(JSON.parse(await readFile(path('report/results.json'), 'utf8')).summary).toEqual(results.summary);
+    expect(existsSync(path('report/report.html'))).toBe(true);
+
+    const sharp = (await import('sharp')).default;
+    await writeFile(path('stripped.webp'), await sharp(path('signed.jpg')).resize({ width: 120 }).webp().toBuffer());
+    const text = await vigil(workspace.dir, 'verify', path('stripped.webp'));
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`matches signed original ${signResult.indexRecordId}`);
+    expect(text.stdout).toContain('AI-GENERATED: trainedAlgorithmicMedia');
+  }, 60_000);
+
+  it('exits 1 on an Invalid file, 2 when a file cannot be verified, 0 for NoManifest unless required', async () => {
+    const bytes = Buffer.from(await readFile(path('signed.jpg')));
+    bytes[bytes.indexOf(Buffer.from([0xff, 0xda])) + 60] ^= 1;
+    await writeFile(path('tampered.jpg'), bytes);
+    const invalid = await vigil(workspace.dir, 'verify', path('tampered.jpg'), path('notes.txt'), '--no-index');
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toContain('assertion.dataHash.mismatch');
+    expect(invalid.stdout).toContain('unsupported format');
+
+    const unreadable = await vigil(workspace.dir, 'verify', path('notes.txt'), path('unrelated.png'), '--json');
+    expect(unreadable.code).toBe(2);
+    const results = JSON.parse(unreadable.stdout) as ProvenanceResults;
+    expect(results.files.map((file) => file.state ?? 'error')).toEqual(['error', 'NoManifest']);
+
+    expect((await vigil(workspace.dir, 'verify', path('unrelated.png'))).code).toBe(0);
+    expect((await vigil(workspace.dir, 'verify', path('unrelated.png'), '--require-manifest')).code).toBe(1);
+  }, 60_000);
+
+  it('answers bad arguments with exit 2 and a message naming the parameter', async () => {
+    const badList = await vigil(workspace.dir, 'verify', path('unrelated.png'), '--trust-anchors', 'no-equals-sign');
+    expect(badList.code).toBe(2);
+    expect(badList.stderr).toContain('Expected name=file.pem');
+    const noOut = await vigil(workspace.dir, 'sign', path('generated.jpg'), '--cert', 'c.pem', '--key', 'k.pem');
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toContain('for --out');
+    const badAlg = await vigil(workspace.dir, 'keygen', '--out', path('keys2'), '--alg', 'rs1');
+    expect(badAlg.code).toBe(2);
+    expect(badAlg.stderr).toMatch(/Expected one of es256.* for --alg but received "rs1"/);
+  }, 60_000);
+});
