@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScreen } from '../../src/screen/run.js';
+import { createScreener, type Screener } from '../../src/screen/screener.js';
+import { HELDOUT_FAKE, HELDOUT_REAL, tempDir } from './helpers.js';
+
+const HAVE_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
+let dir: string;
+let cleanup: () => Promise<void>;
+let clip: string;
+let screener: Screener;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('vigil-screen-video-'));
+  screener = await createScreener(); // the shipped default probe
+  if (!HAVE_FFMPEG) return;
+  // 4 s at 2 frames/s: seconds 0-1 real fixture frames, seconds 2-3 transposed-conv fakes.
+  const sources = [
+    ...['001.png', '002.jpg', '003.jpg', '004.jpg'].map((n) => join(HELDOUT_REAL, `real-heldout-${n}`)),
+    ...['001.png', '002.jpg', '003.png', '004.png'].map((n) => join(HELDOUT_FAKE, 'tconv', `tconv-heldout-${n}`)),
+  ];
+  for (const [i, source] of sources.entries()) await sharp(await readFile(source)).png().toFile(join(dir, `frame${String(i).padStart(2, '0')}.png`));
+  clip = join(dir, 'clip.mp4');
+  const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-framerate', '2', '-i', join(dir, 'frame%02d.png'), '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv420p', clip]);
+  if (made.status !== 0) throw new Error(`ffmpeg could not make the test video: ${made.stderr}`);
+});
+
+afterAll(async () => {
+  await screener?.release();
+  await cleanup?.();
+});
+
+describe.runIf(HAVE_FFMPEG)('video screening', () => {
+  it('samples frames, scores them, aggregates max/mean/top-k and gives a per-second timeline', async () => {
+    const results = await runScreen(screener, [clip], { video: { fps: 2, topK: 2 } });
+    const [file] = results.files;
+    expect(file.status).toBe('ok');
+    expect(file.media).toBe('video');
+    const video = file.video!;
+    expect(video.framesSampled).toBe(8);
+    expect(video.framesScored).toBe(8);
+    expect(video.timeline.map((t) => t.second)).toEqual([0, 1, 2, 3]);
+    expect(video.timeline.every((t) => t.frames === 2)).toBe(true);
+    const { max, mean, topKMean, k } = video.aggregates;
+    expect(k).toBe(2);
+    expect(max).toBeGreaterThanOrEqual(topKMean);
+    expect(topKMean).toBeGreaterThanOrEqual(mean);
+    expect(file.score).toBe(topKMean);
+    // the fake half of the clip is where the timeline peaks
+    const firstHalf = Math.max(video.timeline[0].maxScore, video.timeline[1].maxScore);
+    const secondHalf = Math.min(video.timeline[2].maxScore, video.timeline[3].maxScore);
+    expect(secondHalf).toBeGreaterThan(firstHalf);
+    expect(file.reasons[0]).toMatch(/^top-2 frame mean P\(synthetic\)/);
+  });
+
+  it('samples at the requested rate', async () => {
+    const [file] = (await runScreen(screener, [clip], { video: { fps: 1, topK: 3 } })).files;
+    expect(file.video!.framesSampled).toBe(4);
+    expect(file.video!.timeline.every((t) => t.frames === 1)).toBe(true);
+  });
+});
+
+describe('video screening without ffmpeg', () => {
+  it('records a clear error naming ffmpeg and how to get it; other files still screen', async () => {
+    await writeFile(join(dir, 'absent-ffmpeg.mp4'), Buffer.alloc(64));
+    const results = await runScreen(screener, [join(dir, 'absent-ffmpeg.mp4'), join(HELDOUT_REAL, 'real-heldout-001.png')], {
+      video: { fps: 2, topK: 3, ffmpeg: join(dir, 'no-such-ffmpeg') },
+    });
+    const video = results.files.find((f) => f.media === 'video')!;
+    expect(video.status).toBe('error');
+    expect(video.error).toMatch(/absent-ffmpeg\.mp4: video screening needs ffmpeg, and ".*no-such-ffmpeg" was not found \(install it, e\.g\. apt-get install ffmpeg, or pass --ffmpeg <path>\)/);
+    expect(results.files.find((f) => f.media === 'image')!.status).toBe('ok');
+  });
+});
