@@ -1,0 +1,149 @@
+/**
+ * Provenance throughput: verify files/s over the c2pa-rs conformance set and sign files/s, with
+ * the wasm engine initialised once per process (vigil's design). References measured in the same run:
+ * - init per file: a fresh copy of the c2pa-wasm module (imported under a new URL, so a new 9 MB
+ *   WebAssembly instance) for every file, which is what a per-file subprocess or a naive
+ *   "init, read, drop" wrapper pays;
+ * - raw engine, init once: c2pa-rs's Reader / Builder alone, without vigil's format sniffing,
+ *   summaries, trust-list reads, file I/O, read-back verification and index, to show what vigil's
+ *   own work costs on top of c2pa-rs.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
+import { SeededRandom } from '../src/core/random.js';
+import { coseSign1, reserveSizeFor } from '../src/provenance/cose.js';
+import { loadSigningCredentials } from '../src/provenance/credentials.js';
+import { buildSignedAsset, initEngine, readAsset } from '../src/provenance/engine.js';
+import { requireImageFormat } from '../src/provenance/formats.js';
+import { generateDevCredentials } from '../src/provenance/keygen.js';
+import { signImage } from '../src/provenance/sign.js';
+import { verifyBytes } from '../src/provenance/verify.js';
+
+const CONFORMANCE = resolve(process.env.VIGIL_C2PA_CONFORMANCE ?? '../shared/conformance/c2pa-rs');
+const VERIFY_ROUNDS = 3;
+const SIGN_COUNT = 12;
+
+interface Row {
+  name: string;
+  files: number;
+  seconds: number;
+}
+
+function table(title: string, rows: Row[], baseline: string): void {
+  const base = rows.find((row) => row.name === baseline)!;
+  const baseRate = base.files / base.seconds;
+  console.log(`\n${title}`);
+  console.log(`${'variant'.padEnd(46)}${'files'.padStart(7)}${'seconds'.padStart(10)}${'files/s'.padStart(10)}${'ratio'.padStart(10)}   (ratio: files/s relative to ${baseline})`);
+  for (const row of rows) {
+    const rate = row.files / row.seconds;
+    console.log(`${row.name.padEnd(46)}${String(row.files).padStart(7)}${row.seconds.toFixed(2).padStart(10)}${rate.toFixed(1).padStart(10)}${`${(rate / baseRate).toFixed(2)}x`.padStart(10)}`);
+  }
+}
+
+async function timed(fn: () => Promise<number>): Promise<{ seconds: number; files: number }> {
+  const start = performance.now();
+  const files = await fn();
+  return { seconds: (performance.now() - start) / 1000, files };
+}
+
+/** A fresh c2pa-wasm module instance: the same glue file under a new URL is a new ES module. */
+async function freshEngine(copy: number) {
+  const glue = createRequire(import.meta.url).resolve('@contentauth/c2pa-wasm');
+  const module = (await import(`${pathToFileURL(glue).href}?instance=${copy}`)) as typeof import('@contentauth/c2pa-wasm');
+  await module.default({ module_or_path: readFileSync(createRequire(import.meta.url).resolve('@contentauth/c2pa-wasm/c2pa.wasm')) });
+  return module;
+}
+
+async function photo(seed: number): Promise<Buffer> {
+  const random = new SeededRandom(seed);
+  const coarse = Buffer.from(Array.from({ length: 8 * 6 * 3 }, () => random.int(256)));
+  return sharp(coarse, { raw: { width: 8, height: 6, channels: 3 } }).resize(640, 480, { kernel: 'cubic' }).jpeg({ quality: 90 }).toBuffer();
+}
+
+export async function run(): Promise<void> {
+  const names = readdirSync(CONFORMANCE).filter((name) => /\.(jpe?g|png|webp)$/i.test(name)).sort();
+  const assets = names.map((name) => ({ name, bytes: readFileSync(join(CONFORMANCE, name)) }));
+  console.log(`conformance set: ${assets.length} files from ${CONFORMANCE}; ${VERIFY_ROUNDS} rounds each`);
+
+  const initStart = performance.now();
+  await initEngine();
+  console.log(`engine init (once per process): ${(performance.now() - initStart).toFixed(0)} ms`);
+
+  // One untimed pass so JIT warm-up and file caches do not favour whichever variant runs second.
+  for (const asset of assets) {
+    await verifyBytes(asset.bytes, asset.name);
+    await readAsset(requireImageFormat(asset.bytes, asset.name), asset.bytes).catch(() => undefined);
+  }
+  const verifyRows: Row[] = [];
+  const vigilVerify = await timed(async () => {
+    for (let round = 0; round < VERIFY_ROUNDS; round++) for (const asset of assets) await verifyBytes(asset.bytes, asset.name);
+    return VERIFY_ROUNDS * assets.length;
+  });
+  verifyRows.push({ name: 'vigil verifyBytes (init once)', ...vigilVerify });
+  const rawVerify = await timed(async () => {
+    for (let round = 0; round < VERIFY_ROUNDS; round++) {
+      for (const asset of assets) await readAsset(requireImageFormat(asset.bytes, asset.name), asset.bytes).catch(() => undefined);
+    }
+    return VERIFY_ROUNDS * assets.length;
+  });
+  verifyRows.push({ name: 'raw c2pa-rs Reader (init once)', ...rawVerify });
+  let copy = 0;
+  const perFile = await timed(async () => {
+    for (const asset of assets) {
+      const engine = await freshEngine(copy++);
+      try {
+        const reader = await engine.WasmReader.fromBytes(requireImageFormat(asset.bytes, asset.name), asset.bytes);
+        reader.json();
+        reader.free();
+      } catch {
+        // no manifest: the cost is the same
+      }
+    }
+    return assets.length;
+  });
+  verifyRows.push({ name: 'c2pa-rs Reader, init per file (reference)', ...perFile });
+  table('verify', verifyRows, 'c2pa-rs Reader, init per file (reference)');
+
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-provenance-'));
+  try {
+    const keys = await generateDevCredentials({ outDir: join(dir, 'keys') });
+    const signer = await loadSigningCredentials({ certPath: keys.files.signerChain, keyPath: keys.files.signerKey });
+    const inputs: string[] = [];
+    for (let i = 0; i < SIGN_COUNT; i++) {
+      const path = join(dir, `in-${i}.jpg`);
+      writeFileSync(path, await photo(i));
+      inputs.push(path);
+    }
+    console.log(`\nsign: ${SIGN_COUNT} JPEGs of 640x480, es256, dev credentials`);
+    const signRows: Row[] = [];
+    const reserveSize = reserveSizeFor(signer);
+    const definition = { claim_generator_info: [{ name: 'bench', version: '1' }], assertions: [{ label: 'c2pa.actions', data: { actions: [{ action: 'c2pa.created', digitalSourceType: 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia' }] } }] };
+    const rawSignAll = async (): Promise<number> => {
+      for (const input of inputs) {
+        await buildSignedAsset({
+          definition,
+          mime: 'image/jpeg',
+          source: readFileSync(input),
+          ingredients: [],
+          signer: { alg: signer.algorithm, reserveSize, sign: async (claim) => coseSign1(signer, claim, reserveSize) },
+        });
+      }
+      return inputs.length;
+    };
+    const vigilSignAll = async (): Promise<number> => {
+      for (const [i, input] of inputs.entries()) await signImage({ input, output: join(dir, `out-${i}.jpg`), signer });
+      return inputs.length;
+    };
+    await rawSignAll();
+    await vigilSignAll();
+    signRows.push({ name: 'vigil signImage (init once; write+read back)', ...(await timed(vigilSignAll)) });
+    signRows.push({ name: 'raw c2pa-rs Builder (init once)', ...(await timed(rawSignAll)) });
+    table('sign', signRows, 'raw c2pa-rs Builder (init once)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
