@@ -1,8 +1,7 @@
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
 import { readFile } from 'node:fs/promises';
 import { VigilInputError, errorMessage } from '../core/errors.js';
-import { sha256File } from '../core/files.js';
-import { createProgress } from '../core/progress.js';
+import { sha256File, sha256Hex } from '../core/files.js';
 import { redisCommands, type RedisCommands } from './redis.js';
 import { forgetDeadLetter, recordDeadLetter } from './dead-letters.js';
 import {
@@ -24,8 +23,8 @@ export interface QueuedBatchOptions {
   kind: JobKind;
   /** The processing options, identical for every file; workers load their models from them. */
   options: unknown;
-  /** Files in the order the results should keep. */
-  paths: readonly string[];
+  /** File paths, or bytes held in memory with their name, in the order the results keep. */
+  inputs: readonly QueuedInput[];
   /** Jobs outstanding at once: bounds the bytes held in Redis. */
   window?: number;
   /** Attempts per job before it is dead-lettered. */
@@ -35,13 +34,16 @@ export interface QueuedBatchOptions {
   pollMs?: number;
   /** Say so on stderr when nothing has finished for this long. */
   stallNoticeMs?: number;
-  quiet?: boolean;
-  progressLabel?: string;
+  /** Called as inputs finish, with how many just did (for the caller's progress bar). */
+  onSettled?: (count: number) => void;
 }
 
-/** One file's outcome, in input order. */
+export type QueuedInput = string | { name: string; bytes: Uint8Array };
+
+/** One input's outcome, in input order. */
 export interface QueuedFileOutcome {
-  path: string;
+  /** The path, or the in-memory input's name. */
+  name: string;
   /** Absent when the file could not even be read. */
   sha256?: string;
   result: JobResult;
@@ -65,47 +67,52 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
   queue.on('error', () => {
     // Reconnection is BullMQ's job; a lasting outage surfaces as the stall notice below.
   });
-  const progress = createProgress(batch.progressLabel ?? `${batch.kind} via ${batch.displayUrl}`, {
-    quiet: batch.quiet,
-    total: batch.paths.length,
-  });
   try {
     const client = await connect(queue, batch.displayUrl);
     const optionsHash = optionsHashOf(batch.kind, batch.options);
     await client.set(keys.options(optionsHash), canonicalJson(batch.options), 'EX', KEY_TTL_SECONDS);
 
-    const outcomes = new Map<string, QueuedFileOutcome>();
-    const pathsBySha = new Map<string, string[]>();
-    for (const path of batch.paths) {
+    // Input positions by content: equal bytes are one job whose result serves every position.
+    const outcomes: QueuedFileOutcome[] = new Array(batch.inputs.length);
+    const positionsBySha = new Map<string, number[]>();
+    const firstInput = new Map<string, QueuedInput>();
+    for (const [position, input] of batch.inputs.entries()) {
+      const name = typeof input === 'string' ? input : input.name;
       try {
-        const sha256 = await sha256File(path);
-        const paths = pathsBySha.get(sha256);
-        if (paths) paths.push(path);
-        else pathsBySha.set(sha256, [path]);
+        const sha256 = typeof input === 'string' ? await sha256File(input) : sha256Hex(input.bytes);
+        const positions = positionsBySha.get(sha256);
+        if (positions) positions.push(position);
+        else {
+          positionsBySha.set(sha256, [position]);
+          firstInput.set(sha256, input);
+        }
       } catch (error) {
-        outcomes.set(path, { path, result: { ok: false, error: `cannot read ${path}: ${errorMessage(error)}` } });
-        progress.increment();
+        outcomes[position] = { name, result: { ok: false, error: `cannot read ${name}: ${errorMessage(error)}` } };
+        batch.onSettled?.(1);
       }
     }
 
     const settle = (sha256: string, result: JobResult): void => {
-      const paths = pathsBySha.get(sha256) ?? [];
-      for (const path of paths) outcomes.set(path, { path, sha256, result });
-      progress.increment(paths.length);
+      const positions = positionsBySha.get(sha256) ?? [];
+      for (const position of positions) {
+        const input = batch.inputs[position];
+        outcomes[position] = { name: typeof input === 'string' ? input : input.name, sha256, result };
+      }
+      batch.onSettled?.(positions.length);
     };
 
-    const toSubmit = [...pathsBySha.keys()];
+    const toSubmit = [...positionsBySha.keys()];
     const pending = new Map<string, string>(); // job id → sha256
     let lastProgress = Date.now();
     while (toSubmit.length > 0 || pending.size > 0) {
       while (pending.size < window && toSubmit.length > 0) {
         const sha256 = toSubmit.shift() as string;
         const jobId = jobIdOf(batch.kind, optionsHash, sha256);
-        const firstPath = (pathsBySha.get(sha256) as string[])[0];
+        const input = firstInput.get(sha256) as QueuedInput;
         const finished = await submit(queue, client, {
           jobId,
-          data: { kind: batch.kind, sha256, fileName: firstPath, optionsHash },
-          path: firstPath,
+          data: { kind: batch.kind, sha256, fileName: typeof input === 'string' ? input : input.name, optionsHash },
+          input,
           attempts,
           backoffMs,
         });
@@ -134,10 +141,8 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
         await new Promise((resolve) => setTimeout(resolve, pollMs));
       }
     }
-    progress.stop();
-    return batch.paths.map((path) => outcomes.get(path) as QueuedFileOutcome);
+    return outcomes;
   } finally {
-    progress.stop();
     await queue.close();
   }
 }
@@ -167,7 +172,7 @@ async function connect(queue: Queue, displayUrl: string): Promise<RedisCommands>
 async function submit(
   queue: Queue<JobData, JobResult>,
   client: RedisCommands,
-  job: { jobId: string; data: JobData; path: string; attempts: number; backoffMs: number },
+  job: { jobId: string; data: JobData; input: QueuedInput; attempts: number; backoffMs: number },
 ): Promise<JobResult | undefined> {
   const existing = await queue.getJob(job.jobId);
   if (existing) {
@@ -177,9 +182,9 @@ async function submit(
   }
   let bytes: Buffer;
   try {
-    bytes = await readFile(job.path);
+    bytes = typeof job.input === 'string' ? await readFile(job.input) : Buffer.from(job.input.bytes);
   } catch (error) {
-    return { ok: false, error: `cannot read ${job.path}: ${errorMessage(error)}` };
+    return { ok: false, error: `cannot read ${job.data.fileName}: ${errorMessage(error)}` };
   }
   await client.set(keys.blob(job.jobId), bytes, 'EX', KEY_TTL_SECONDS);
   if (existing) {

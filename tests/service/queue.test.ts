@@ -60,9 +60,9 @@ describe('runQueuedBatch with workers', () => {
     const connection = parseQueueUrl(redis.url);
     const worker = startWorker({ connection, loaders: loaders(calls), concurrency: 2, lockDurationMs: 5000, onError: () => {} });
     try {
-      const batch = { connection, displayUrl: redis.url, kind: 'screen' as const, options: { signals: ['spectral'] }, paths, quiet: true, pollMs: 50 };
+      const batch = { connection, displayUrl: redis.url, kind: 'screen' as const, options: { signals: ['spectral'] }, inputs: paths, pollMs: 50 };
       const outcomes = await runQueuedBatch(batch);
-      expect(outcomes.map((o) => o.path)).toEqual(paths);
+      expect(outcomes.map((o) => o.name)).toEqual(paths);
       expect(outcomes[0].result).toEqual({ ok: true, value: { sha256: sha256Hex('alpha'), options: { signals: ['spectral'] } } });
       expect(outcomes[2].result).toEqual(outcomes[0].result);
       expect(outcomes[3].result).toEqual({ ok: false, error: `${join(dir, 'broken.png')}: not an image` });
@@ -96,10 +96,9 @@ describe('runQueuedBatch with workers', () => {
         displayUrl: redis.url,
         kind: 'screen',
         options: { run: 'dead-letter' },
-        paths: [join(dir, 'crash.png'), join(dir, 'fine.png')],
+        inputs: [join(dir, 'crash.png'), { name: 'fine-in-memory.png', bytes: Buffer.from('fine') }],
         attempts: 3,
         backoffMs: 50,
-        quiet: true,
         pollMs: 50,
       });
       expect(outcomes[0].result).toEqual({

@@ -11,6 +11,7 @@ import { DEFAULT_PROBE_PATH, saveProbe } from '../../screen/probe.js';
 import type { ScreenEvalResults, ScreenTrainSummary } from '../../screen/result.js';
 import { runScreen, triageCsv } from '../../screen/run.js';
 import { createScreener, type ScreenerOptions } from '../../screen/screener.js';
+import { createQueuedScreener } from '../../queue/screener.js';
 import { SIGNALS } from '../../screen/signals/index.js';
 import { isSignalId, SIGNAL_IDS, type SignalId } from '../../screen/signals/types.js';
 import { trainProbe } from '../../screen/train.js';
@@ -128,9 +129,10 @@ export function register(program: Command): void {
       .option('--top-k <n>', "video: frames averaged into the video's score (the highest-scoring ones)", '3')
       .option('--max-frames <n>', 'video: stop after this many sampled frames')
       .option('--ffmpeg <path>', 'video: ffmpeg executable', 'ffmpeg')
-      .option('--fail-on <verdict>', `exit 1 when any file gets this verdict or a stronger one (${VERDICTS.slice(0, 2).join(', ')})`),
+      .option('--fail-on <verdict>', `exit 1 when any file gets this verdict or a stronger one (${VERDICTS.slice(0, 2).join(', ')})`)
+      .option('--queue <url>', 'score on `vigil worker` processes through Redis (redis://host:port); no evidence images'),
   ).action(
-    action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string }) => {
+    action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string; queue?: string }) => {
       if (flags.json && flags.csv) throw invalidArgument('--json/--csv', 'at most one of them', 'both');
       const failOn = flags.failOn;
       if (failOn !== undefined && !(['likely-synthetic', 'uncertain'] as string[]).includes(failOn)) {
@@ -142,7 +144,7 @@ export function register(program: Command): void {
         maxFrames: flags.maxFrames === undefined ? undefined : positiveNumber('--max-frames', flags.maxFrames, true),
         ffmpeg: flags.ffmpeg,
       };
-      const screener = await createScreener(screenerOptions(flags));
+      const screener = flags.queue === undefined ? await createScreener(screenerOptions(flags)) : await createQueuedScreener(flags.queue, screenerOptions(flags));
       const progress = createProgress('screen', { quiet: flags.json || flags.csv });
       let results;
       try {
