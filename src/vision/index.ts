@@ -15,4 +15,4 @@ export { loadModel, describeModel } from './model.js';
 export { listImageFiles, preprocessImage, type PreprocessedImage } from './images.js';
 export { embedImages, embedTexts } from './embed.js';
 export { classify, classLabels } from './classify.js';
-export { reconstruct, maeNoise } from './reconstruct.js';
+export { reconstruct, maeNoise, maePatchErrors } from './reconstruct.js';

@@ -35,37 +35,11 @@ export async function* reconstruct(
       for (let m = 0; m < masks; m++) {
         const noise = new Float32Array(count * numPatches);
         for (let i = 0; i < count; i++) noise.set(noises[m], i * numPatches);
-        const { height, width } = model.preprocessing.inputSize;
-        const result = await model.session.run(
-          {
-            pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]),
-            noise: new ort.Tensor('float32', noise, [count, numPatches]),
-          },
-          ['logits', 'mask'],
-        );
-        const logits = result.logits.data as Float32Array;
-        const mask = result.mask.data as Float32Array;
-        const perPatch = model.patchSize * model.patchSize * 3;
-        if (logits.length !== count * numPatches * perPatch || mask.length !== count * numPatches) {
-          throw new VigilInputError(
-            `Model folder ${model.dir}: expected logits [${count}, ${numPatches}, ${perPatch}] and mask [${count}, ${numPatches}] ` +
-              `but received [${result.logits.dims.join(', ')}] and [${result.mask.dims.join(', ')}]`,
-            { subject: model.dir },
-          );
-        }
-        for (let i = 0; i < count; i++) {
-          const target = patchify(pixels.subarray(i * 3 * height * width, (i + 1) * 3 * height * width), height, width, model.patchSize);
-          const out = raw[i].subarray(m * 2 * numPatches, (m + 1) * 2 * numPatches);
-          for (let p = 0; p < numPatches; p++) {
-            const truth = target.subarray(p * perPatch, (p + 1) * perPatch);
-            if (model.normPixLoss) normalizePatch(truth);
-            const prediction = logits.subarray((i * numPatches + p) * perPatch, (i * numPatches + p + 1) * perPatch);
-            let sum = 0;
-            for (let k = 0; k < perPatch; k++) sum += (prediction[k] - truth[k]) ** 2;
-            out[p] = sum / perPatch;
-            out[numPatches + p] = mask[i * numPatches + p];
-          }
-        }
+        const perImage = await maePatchErrors(model, pixels, count, noise);
+        perImage.forEach(({ patchErrors, mask }, i) => {
+          raw[i].set(patchErrors, m * 2 * numPatches);
+          raw[i].set(mask, m * 2 * numPatches + numPatches);
+        });
       }
       return raw;
     },
@@ -92,6 +66,55 @@ export async function* reconstruct(
       for (let p = 0; p < numPatches; p++) patchErrors[p] = patchCounts[p] > 0 ? patchSums[p] / patchCounts[p] : NaN;
       return { ...base, reconstructionError: imageError / masks, patchErrors, masks };
     },
+  });
+}
+
+/**
+ * Runs the MAE on a batch (`count` images of C×H×W float32 in `pixels`) with the given noise
+ * (`count` × numPatches) and returns, per image, every patch's reconstruction error (mean squared
+ * error against the per-patch normalised pixels when norm_pix_loss, else the pixels) and the
+ * model's mask (1 = patch removed).
+ */
+export async function maePatchErrors(
+  model: MaeModel,
+  pixels: Float32Array,
+  count: number,
+  noise: Float32Array,
+): Promise<{ patchErrors: Float32Array; mask: Float32Array }[]> {
+  const { numPatches, patchSize } = model;
+  const { height, width } = model.preprocessing.inputSize;
+  const imageSize = 3 * height * width;
+  if (pixels.length !== count * imageSize) throw invalidArgument('pixels', `${count} × 3 × ${height} × ${width} values`, pixels.length);
+  if (noise.length !== count * numPatches) throw invalidArgument('noise', `${count} × ${numPatches} values`, noise.length);
+  const result = await model.session.run(
+    {
+      pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]),
+      noise: new ort.Tensor('float32', noise, [count, numPatches]),
+    },
+    ['logits', 'mask'],
+  );
+  const logits = result.logits.data as Float32Array;
+  const mask = result.mask.data as Float32Array;
+  const perPatch = patchSize * patchSize * 3;
+  if (logits.length !== count * numPatches * perPatch || mask.length !== count * numPatches) {
+    throw new VigilInputError(
+      `Model folder ${model.dir}: expected logits [${count}, ${numPatches}, ${perPatch}] and mask [${count}, ${numPatches}] ` +
+        `but received [${result.logits.dims.join(', ')}] and [${result.mask.dims.join(', ')}]`,
+      { subject: model.dir },
+    );
+  }
+  return Array.from({ length: count }, (_, i) => {
+    const target = patchify(pixels.subarray(i * imageSize, (i + 1) * imageSize), height, width, patchSize);
+    const patchErrors = new Float32Array(numPatches);
+    for (let p = 0; p < numPatches; p++) {
+      const truth = target.subarray(p * perPatch, (p + 1) * perPatch);
+      if (model.normPixLoss) normalizePatch(truth);
+      const prediction = logits.subarray((i * numPatches + p) * perPatch, (i * numPatches + p + 1) * perPatch);
+      let sum = 0;
+      for (let k = 0; k < perPatch; k++) sum += (prediction[k] - truth[k]) ** 2;
+      patchErrors[p] = sum / perPatch;
+    }
+    return { patchErrors, mask: mask.slice(i * numPatches, (i + 1) * numPatches) };
   });
 }
 
