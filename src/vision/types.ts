@@ -21,8 +21,8 @@ export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 
 /**
  * Preprocessing as read from preprocessor_config.json (transformers' image processor fields,
- * camelCased). `preprocessingKey` of the model is a hash of this object plus the pixel limit,
- * so it is part of the observation cache key.
+ * camelCased). `preprocessingKey` of the model is a hash of this object, part of the observation
+ * cache key.
  */
 export interface PreprocessConfig {
   doResize: boolean;
@@ -96,7 +96,7 @@ interface ModelBase {
   files: ModelFile[];
   graphs: GraphInfo[];
   preprocessing: PreprocessConfig;
-  /** Hash of the preprocessing (incl. pixel limit): the cache key's preprocessing part. */
+  /** Hash of the preprocessing: the cache key's preprocessing part. */
   preprocessingKey: string;
   /** Provider that the sessions were created with. */
   provider: ExecutionProvider;

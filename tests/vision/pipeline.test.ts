@@ -90,6 +90,26 @@ describe('runImages via classify / embedImages', () => {
     expect(a.provider).toBe('cpu');
   });
 
+  it('reads ahead at most prefetch + batch size images (memory does not grow with the input)', async () => {
+    const bytes = await sharp(join(images, 'a.png')).png().toBuffer();
+    let pulled = 0;
+    async function* endless() {
+      for (let i = 0; i < 200; i++) {
+        pulled += 1;
+        yield { name: `img-${i}.png`, bytes };
+      }
+    }
+    let consumed = 0;
+    let maxAhead = 0;
+    for await (const obs of classify(vit, endless(), { batchSize: 4, prefetch: 6, cacheDir: false })) {
+      expect(obs.error).toBeUndefined();
+      consumed += 1;
+      maxAhead = Math.max(maxAhead, pulled - consumed);
+    }
+    expect(consumed).toBe(200);
+    expect(maxAhead).toBeLessThanOrEqual(4 + 6 + 1);
+  });
+
   it('gives the same outputs whatever the batch size and prefetch', async () => {
     const files = names.map((n) => join(images, n));
     const one = await collect(classify(vit, files, { batchSize: 1, prefetch: 1, cacheDir: false }));
