@@ -46,12 +46,14 @@ export function bucketCodes(buckets: StatusBuckets | undefined, into: StatusCode
 const TRUST_ONLY_FAILURES = new Set(['signingCredential.untrusted', 'cawg.x509.credential.untrusted']);
 
 /**
- * The state c2pa-rs assigns: any failure other than an untrusted credential is Invalid; a
- * signingCredential.trusted success makes it Trusted; otherwise Valid.
+ * The state c2pa-rs assigns: any failure other than an untrusted credential is Invalid; Trusted
+ * needs signingCredential.trusted and no failure at all (an untrusted CAWG identity keeps it Valid);
+ * otherwise Valid.
  */
 export function stateFromCodes(codes: StatusCodes): Exclude<ProvenanceState, 'NoManifest'> {
   if (codes.failure.some((code) => !TRUST_ONLY_FAILURES.has(code.code))) return 'Invalid';
-  return codes.success.some((code) => code.code === 'signingCredential.trusted') ? 'Trusted' : 'Valid';
+  const trusted = codes.success.some((code) => code.code === 'signingCredential.trusted');
+  return trusted && codes.failure.length === 0 ? 'Trusted' : 'Valid';
 }
 
 function certificateSummary(info: CertificateInfoJson | undefined): CertificateSummary | undefined {
