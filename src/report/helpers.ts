@@ -27,7 +27,8 @@ export function formatNumber(value: unknown, digits = 3): string {
 /** Always `digits` decimals (metric values: 1 is "1.000", like its neighbours in a column). */
 export function formatDecimal(value: unknown, digits = 3): string {
   if (!isNumber(value)) return MISSING;
-  return value.toFixed(digits);
+  // A tiny negative value would print as "-0.000".
+  return (Math.abs(value) < 0.5 * 10 ** -digits ? 0 : value).toFixed(digits);
 }
 
 /** A proportion in [0, 1] as a percentage ("12.5%"). */

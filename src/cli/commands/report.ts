@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import { extname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../core/files.js';
+import { invalidArgument } from '../../core/errors.js';
+import { action, printJson } from '../run.js';
+import { readResults, renderMarkdown, renderReport, resultsBaseDir, DEFAULT_MAX_IMAGES } from '../../report/render.js';
+import { htmlToPdf } from '../../report/pdf.js';
+import { renderModelCard } from '../../report/model-card.js';
+import { runDemo } from '../../report/demo.js';
+
+const FORMATS = ['html', 'pdf', 'md'] as const;
+type Format = (typeof FORMATS)[number];
+
+function parseFormat(value: string): Format {
+  if (!(FORMATS as readonly string[]).includes(value)) throw invalidArgument('--format', `one of ${FORMATS.join(', ')}`, value);
+  return value as Format;
+}
+
+function parseCount(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw invalidArgument(name, 'a non-negative integer', value);
+    return n;
+  };
+}
+
+/** `vigil report`, `vigil model-card` and `vigil demo`. */
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('Re-render a report from a results.json alone (no models, no recomputation)')
+    .argument('<results>', 'a results.json written by any vigil audit')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'html')
+    .option('--out <file>', 'output file (default: report.<ext> next to the results file)')
+    .option('--templates <dir>', 'a copy of templates/ whose files replace the built-in templates')
+    .option('--no-examples', 'leave example images of probe subjects out of bias reports (sensitive data)')
+    .option('--max-images <n>', 'size budget: at most this many images in the report', String(DEFAULT_MAX_IMAGES))
+    .option('--seed <n>', 'seed for sampling images when over the budget', '0')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vigil report reports/bias/results.json                 # rewrites reports/bias/report.html
+  vigil report results.json --format pdf --out audit.pdf # needs Chromium (or VIGIL_CHROMIUM)
+  vigil report results.json --format md --out -          # Markdown on stdout
+  vigil report results.json --templates ./our-templates  # restyled copy of templates/`,
+    )
+    .action(
+      action(async (resultsPath: string, options: { format: string; out?: string; templates?: string; examples: boolean; maxImages: string; seed: string }) => {
+        const format = parseFormat(options.format);
+        const results = await readResults(resultsPath);
+        const renderOptions = {
+          templatesDir: options.templates,
+          baseDir: resultsBaseDir(resultsPath),
+          includeExamples: options.examples,
+          maxImages: parseCount('--max-images')(options.maxImages),
+          seed: parseCount('--seed')(options.seed),
+        };
+        const extension = format === 'md' ? '.md' : `.${format}`;
+        const out = options.out ?? join(resultsBaseDir(resultsPath), `report${extension}`);
+        if (out !== '-' && options.out !== undefined && extname(out) !== '' && extname(out) !== extension) {
+          throw invalidArgument('--out', `a ${extension} file name (to match --format ${format})`, out);
+        }
+        let content: string | Buffer;
+        if (format === 'md') content = await renderMarkdown(results, renderOptions);
+        else {
+          const html = await renderReport(results, renderOptions);
+          content = format === 'pdf' ? await htmlToPdf(html) : html;
+        }
+        if (out === '-') {
+          process.stdout.write(content);
+        } else {
+          await writeFileAtomic(out, content);
+          process.stderr.write(`vigil: wrote ${resolve(out)}\n`);
+        }
+      }),
+    );
+
+  program
+    .command('model-card')
+    .description('Write the "Bias, Risks, and Limitations" and evaluation sections of a Hugging Face model card from a bias audit')
+    .argument('<results>', 'results.json of `vigil bias`')
+    .option('--out <file>', 'write the Markdown to this file instead of stdout')
+    .option('--model-name <name>', 'model name for the model-index metadata (default: the audited model folder name)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vigil model-card reports/bias/results.json > MODEL_CARD_BIAS.md
+  vigil model-card reports/bias/results.json --model-name my-org/clip-finetune --out card.md`,
+    )
+    .action(
+      action(async (resultsPath: string, options: { out?: string; modelName?: string }) => {
+        const markdown = renderModelCard(await readResults(resultsPath), { modelName: options.modelName });
+        if (options.out === undefined) process.stdout.write(markdown);
+        else {
+          await writeFileAtomic(options.out, markdown);
+          process.stderr.write(`vigil: wrote ${resolve(options.out)}\n`);
+        }
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('Run a bias audit, a screening evaluation and a provenance sign+verify on the bundled fixtures, and write their reports with an index page')
+    .option('--out <dir>', 'output folder', 'reports/demo')
+    .option('--json', 'print the demo index document on stdout')
+    .addHelpText(
+      'after',
+      `
+Example:
+  vigil demo                 # then open reports/demo/index.html`,
+    )
+    .action(
+      action(async (options: { out: string; json?: boolean }) => {
+        const result = await runDemo(options.out, { quiet: options.json === true });
+        if (options.json) printJson(result);
+        else process.stderr.write(`vigil: demo reports in ${resolve(options.out, 'index.html')}\n`);
+      }),
+    );
+}

@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
+import { writeBiasOutputs } from '../bias/output.js';
+import type { BiasResult } from '../bias/result.js';
+import { runBias } from '../bias/run.js';
+import { validateSpec } from '../bias/spec.js';
+import { VigilInputError } from '../core/errors.js';
+import { sha256Hex, writeFileAtomic } from '../core/files.js';
+import { resultEnvelope } from '../core/results.js';
+import { PACKAGE_ROOT } from '../core/version.js';
+import { loadSigningCredentials } from '../provenance/credentials.js';
+import { generateDevCredentials } from '../provenance/keygen.js';
+import type { ProvenanceResults } from '../provenance/result.js';
+import { signImage } from '../provenance/sign.js';
+import { loadTrustList } from '../provenance/trust.js';
+import { verifyPaths } from '../provenance/verify.js';
+import { evaluate } from '../screen/eval.js';
+import type { ScreenEvalResults } from '../screen/result.js';
+import { createScreener } from '../screen/screener.js';
+import { formatDecimal, formatInterval, formatPercent, verdictInfo } from './helpers.js';
+import { renderReport, writeReport } from './render.js';
+import type { DemoReportEntry, DemoResult } from './result.js';
+
+/**
+ * `vigil demo`: the three audits of vigil, end to end, on the fixtures shipped in the package (tiny
+ * trained models and synthetic images), each writing results.json + report.html, and an index
+ * page linking them. It calls the modules' library functions directly, as a user's script would.
+ */
+
+/** A fixture path relative to the current folder when inside it, so results read naturally. */
+function fixture(...parts: string[]): string {
+  const absolute = join(PACKAGE_ROOT, 'fixtures', ...parts);
+  const fromHere = relative(process.cwd(), absolute);
+  return fromHere.startsWith('..') || isAbsolute(fromHere) ? absolute : fromHere;
+}
+
+function requireFixture(path: string): string {
+  if (!existsSync(path)) {
+    throw new VigilInputError(`The demo needs the bundled fixture ${path}, which is missing: run it from a complete vigil checkout or package`, {
+      subject: path,
+    });
+  }
+  return path;
+}
+
+/** The bias audit the demo runs: the tiny ViT on a probe set where a tone bias was planted in training. */
+export function demoBiasSpec(): Record<string, unknown> {
+  return {
+    name: 'demo: shape classifier on the planted-tone probe set',
+    description:
+      'The bundled ViT classifies shapes. Its training set had a bias planted for dark-toned shapes; the probe set renders every scene once per tone, so any gap between tones is the model’s.',
+    model: requireFixture(fixture('models', 'vit')),
+    probe_set: { path: requireFixture(fixture('probes', 'planted', 'labels.csv')), label_column: 'label' },
+    sensitive: ['tone', 'background'],
+    intersections: [['tone', 'background']],
+    seed: 0,
+    n_boot: 1000,
+    min_group_size: 30,
+    audits: [{ kind: 'classification', id: 'shapes', positive_labels: ['square'] }],
+    thresholds: ['demographic_parity_ratio >= 0.8', 'accuracy_difference <= 0.05', 'equalized_odds_difference <= 0.1'],
+  };
+}
+
+interface Step<R> {
+  result: R;
+  seconds: number;
+}
+
+async function timed<R>(fn: () => Promise<R>): Promise<Step<R>> {
+  const start = performance.now();
+  const result = await fn();
+  return { result, seconds: (performance.now() - start) / 1000 };
+}
+
+async function writeResults(dir: string, results: object): Promise<void> {
+  await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeReport(results, dir);
+}
+
+async function runBiasStep(outDir: string, quiet: boolean): Promise<BiasResult> {
+  const document = demoBiasSpec();
+  const loaded = validateSpec(document, 'vigil demo (built-in spec)', process.cwd(), sha256Hex(JSON.stringify(document)));
+  // The demo caches nothing: it must show the same work on a fresh clone and on a re-run.
+  const { result, observations } = await runBias(loaded, { quiet, cacheDir: false });
+  const dir = join(outDir, 'bias');
+  await writeBiasOutputs(dir, result, observations);
+  await writeReport(result, dir);
+  return result;
+}
+
+async function runScreenStep(outDir: string): Promise<ScreenEvalResults> {
+  const screener = await createScreener({ cacheDir: false });
+  try {
+    const results = await evaluate(screener, {
+      realDirs: [requireFixture(fixture('screen', 'heldout', 'real'))],
+      fakeDirs: [requireFixture(fixture('screen', 'heldout', 'fake'))],
+      robustness: true,
+      bootstrap: { resamples: 1000, confidence: 0.95, seed: 0 },
+    });
+    await writeResults(join(outDir, 'screen-eval'), results);
+    return results;
+  } finally {
+    await screener.release();
+  }
+}
+
+/**
+ * Signs a generated image as AI-generated with throw-away credentials, then verifies it with the
+ * throw-away CA as a trust list, together with a tampered copy and an unsigned photo: one file in
+ * each of Trusted, Invalid and NoManifest.
+ */
+async function runProvenanceStep(outDir: string, quiet: boolean): Promise<ProvenanceResults> {
+  const dir = join(outDir, 'provenance');
+  const keys = await generateDevCredentials({ outDir: join(dir, 'dev-credentials'), organization: 'vigil demo', overwrite: true });
+  const signer = await loadSigningCredentials({ certPath: keys.files.signerChain, keyPath: keys.files.signerKey });
+  const signed = join(dir, 'generated.signed.png');
+  await signImage({
+    input: requireFixture(fixture('screen', 'heldout', 'fake', 'nnconv', 'nnconv-heldout-000.png')),
+    output: signed,
+    signer,
+    generator: 'vigil-demo-generator 1.0',
+    title: 'Image made by the demo generator',
+  });
+  // Tampering: the bytes of the image data change after signing, so its hash no longer matches.
+  const tampered = join(dir, 'generated.tampered.png');
+  const bytes = await readFile(signed);
+  const middle = Math.floor(bytes.length * 0.8);
+  for (let i = middle; i < middle + 16; i++) bytes[i] ^= 0x55;
+  await writeFile(tampered, bytes);
+  const unsigned = join(dir, 'camera-photo.jpg');
+  await copyFile(requireFixture(fixture('screen', 'heldout', 'real', 'real-heldout-000.jpg')), unsigned);
+  const trust = await loadTrustList('demo-ca', keys.files.caCert);
+  const results = await verifyPaths([signed, tampered, unsigned], { trustLists: [trust], quiet });
+  await writeResults(dir, results);
+  return results;
+}
+
+function biasEntry(result: BiasResult, seconds: number): DemoReportEntry {
+  const failed = result.verdicts.filter((v) => v.status === 'fail').length;
+  const largest = result.audits[0]?.features.find((f) => f.components.length === 1 && f.largest_disparity)?.largest_disparity;
+  return {
+    schema: result.schema,
+    title: 'Bias audit',
+    description: 'The bundled ViT shape classifier, disaggregated by tone and background with bootstrap confidence intervals, checked against three fairness thresholds.',
+    report: 'bias/report.html',
+    results: 'bias/results.json',
+    verdict: result.verdict,
+    highlights: [
+      { label: 'Thresholds failed', value: `${failed} of ${result.verdicts.length}` },
+      ...(largest ? [{ label: `Largest gap (${largest.metric})`, value: `${formatDecimal(largest.difference)}: ${largest.groups.join(' vs ')}` }] : []),
+      { label: 'Images', value: String(result.probe_set?.n_rows ?? 0) },
+    ],
+    seconds,
+  };
+}
+
+function screenEntry(result: ScreenEvalResults, seconds: number): DemoReportEntry {
+  const fused = (condition: ScreenEvalResults['conditions'][number]) => condition.groups.find((g) => g.generator === 'all')?.scorers.fused;
+  const base = result.conditions[0] ? fused(result.conditions[0]) : undefined;
+  const worst = result.conditions
+    .slice(1)
+    .map((condition) => ({ condition, auc: fused(condition)?.metrics.auc.value }))
+    .filter((entry): entry is { condition: (typeof result.conditions)[number]; auc: number } => entry.auc !== undefined)
+    .sort((a, b) => a.auc - b.auc)[0];
+  return {
+    schema: result.schema,
+    title: 'Synthetic-media screening evaluation',
+    description: 'The default screen (spectral and metadata signals) on held-out real photos and two trained generators, with robustness to re-encoding, resizing, cropping and blur.',
+    report: 'screen-eval/report.html',
+    results: 'screen-eval/results.json',
+    highlights: base
+      ? [
+          { label: 'AUC (fused)', value: `${formatDecimal(base.metrics.auc.value)} ${formatInterval(base.metrics.auc.ci[0], base.metrics.auc.ci[1])}` },
+          { label: 'TPR @ 1% FPR', value: formatPercent(base.metrics.tpr_at_1pct_fpr.value) },
+          ...(worst ? [{ label: 'Weakest under', value: `${worst.condition.perturbation} (AUC ${formatDecimal(worst.auc)})` }] : []),
+        ]
+      : [],
+    seconds,
+  };
+}
+
+function provenanceEntry(result: ProvenanceResults, seconds: number): DemoReportEntry {
+  return {
+    schema: result.schema,
+    title: 'C2PA provenance: sign and verify',
+    description: 'A generated image signed as AI-generated with throw-away credentials, verified against their CA as a trust list, beside a tampered copy and an unsigned photo.',
+    report: 'provenance/report.html',
+    results: 'provenance/results.json',
+    highlights: result.files.map((file) => ({ label: file.path.split(/[\\/]/).pop() ?? file.path, value: verdictInfo(file.state ?? 'error').text })),
+    seconds,
+  };
+}
+
+export async function runDemo(outDir: string, options: { quiet: boolean }): Promise<DemoResult> {
+  const start = performance.now();
+  const say = (message: string) => {
+    if (!options.quiet) process.stderr.write(`vigil demo: ${message}\n`);
+  };
+  // Earlier demo output is replaced as a whole, so the index never links a stale report.
+  for (const part of ['bias', 'screen-eval', 'provenance']) await rm(join(outDir, part), { recursive: true, force: true });
+
+  say('bias audit of the bundled ViT on the planted-tone probe set…');
+  const bias = await timed(() => runBiasStep(outDir, options.quiet));
+  say('screening evaluation with robustness perturbations…');
+  const screen = await timed(() => runScreenStep(outDir));
+  say('signing and verifying C2PA provenance…');
+  const provenance = await timed(() => runProvenanceStep(outDir, options.quiet));
+
+  const index: DemoResult = {
+    ...resultEnvelope('demo'),
+    schema: 'vigil/demo',
+    reports: [biasEntry(bias.result, bias.seconds), screenEntry(screen.result, screen.seconds), provenanceEntry(provenance.result, provenance.seconds)],
+    seconds: (performance.now() - start) / 1000,
+  };
+  await writeFileAtomic(join(outDir, 'results.json'), `${JSON.stringify(index, null, 2)}\n`);
+  await writeFileAtomic(join(outDir, 'index.html'), await renderReport(index, { baseDir: outDir }));
+  return index;
+}
