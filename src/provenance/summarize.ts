@@ -145,7 +145,14 @@ function ingredientCodes(ingredient: IngredientJson): StatusCodes {
 function ingredientNode(ingredient: IngredientJson, parentLabel: string, context: SummaryContext): IngredientNode {
   const codes = ingredientCodes(ingredient);
   const delta = ingredient.label === undefined ? undefined : context.deltas.get(`self#jumbf=/c2pa/${parentLabel}/c2pa.assertions/${ingredient.label}`);
-  bucketCodes(delta, codes);
+  const deltaCodes = bucketCodes(delta);
+  // The stored codes were recorded when the ingredient was added, against the signer's trust
+  // settings; a trust verdict of this validation replaces the recorded one.
+  const retrusted = [...deltaCodes.success, ...deltaCodes.failure].some((code) => code.code.startsWith('signingCredential.'));
+  if (retrusted) codes.failure = codes.failure.filter((code) => code.code !== 'signingCredential.untrusted');
+  codes.failure.push(...deltaCodes.failure);
+  codes.informational.push(...deltaCodes.informational);
+  codes.success.push(...deltaCodes.success);
   const manifestLabel = ingredient.active_manifest;
   const manifestJson = manifestLabel === undefined ? undefined : context.store.manifests[manifestLabel];
   const hasProvenance = manifestLabel !== undefined || codes.failure.length > 0;
