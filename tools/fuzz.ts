@@ -46,8 +46,8 @@ export interface FuzzReport {
   seed: number;
   iterations: number;
   timeoutMs: number;
-  /** Per target: inputs run and how each ended. */
-  targets: Record<string, Record<Outcome, number> & { inputs: number }>;
+  /** Per target: inputs run and how each ended; `verdicts` counts the `state`/`verdict` of results. */
+  targets: Record<string, Record<Outcome, number> & { inputs: number; verdicts: Record<string, number> }>;
   totals: Record<Outcome, number> & { inputs: number };
   /** Distinct named-error messages seen (first line, digits masked), most frequent first, top 15. */
   topNamedErrors: Array<{ message: string; count: number }>;
@@ -251,6 +251,30 @@ export const verifyTarget: FuzzTarget = {
   },
 };
 
+export const screenTarget: FuzzTarget = {
+  name: 'screen',
+  async setup() {
+    const { createScreener } = await import('../src/screen/screener.js');
+    const screener = await createScreener({ cacheDir: false });
+    const seeds = await imageSeeds();
+    return (random) => {
+      const seed = seeds[random.int(seeds.length)];
+      const { bytes, description } = mutateBytes(seed.bytes, random);
+      return Promise.resolve({
+        description: `${seed.name}: ${description}`,
+        bytes,
+        // The screener records a bad file in its result instead of throwing; that record is the
+        // named error, and anything thrown out of screen() is a crash.
+        run: async () => {
+          const [result] = await screener.screen([{ name: 'fuzz-input', bytes }]);
+          if (result.status === 'error') throw new VigilInputError(result.error ?? 'unnamed screening error');
+          return result;
+        },
+      });
+    };
+  },
+};
+
 export const probesTarget: FuzzTarget = {
   name: 'probes',
   async setup(random) {
@@ -281,7 +305,7 @@ export const probesTarget: FuzzTarget = {
   },
 };
 
-export const ALL_TARGETS: FuzzTarget[] = [verifyTarget, probesTarget];
+export const ALL_TARGETS: FuzzTarget[] = [screenTarget, verifyTarget, probesTarget];
 
 // ---------------------------------------------------------------- runner
 
@@ -293,6 +317,14 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof HANG> 
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 const HANG = Symbol('hang');
+
+/** The state (verify) or verdict (screen) of a result, for the report's breakdown. */
+function verdictOf(result: unknown): string | undefined {
+  if (result === null || typeof result !== 'object') return undefined;
+  const record = result as { state?: unknown; verdict?: unknown };
+  const value = record.state ?? record.verdict;
+  return typeof value === 'string' ? value : undefined;
+}
 
 function errorSignature(message: string): string {
   return message.split('\n')[0].replace(/\d+/g, 'N').slice(0, 160);
@@ -316,7 +348,7 @@ export async function runFuzz(options: {
   const generators = [];
   for (const target of targets) {
     generators.push({ target, next: await target.setup(setupRandom) });
-    report.targets[target.name] = emptyCounts();
+    report.targets[target.name] = { ...emptyCounts(), verdicts: {} };
   }
   if (options.outDir) await mkdir(options.outDir, { recursive: true });
   const progress = createProgress('Fuzzing', { quiet: options.quiet, total: options.iterations });
@@ -329,8 +361,13 @@ export async function runFuzz(options: {
     let outcome: Outcome;
     let error = '';
     try {
-      outcome = (await withTimeout(input.run(), timeoutMs)) === HANG ? 'hang' : 'ok';
-      if (outcome === 'hang') error = `no answer within ${timeoutMs} ms`;
+      const result = await withTimeout(input.run(), timeoutMs);
+      outcome = result === HANG ? 'hang' : 'ok';
+      if (result === HANG) error = `no answer within ${timeoutMs} ms`;
+      else {
+        const verdict = verdictOf(result);
+        if (verdict !== undefined) counts.verdicts[verdict] = (counts.verdicts[verdict] ?? 0) + 1;
+      }
     } catch (thrown) {
       if (thrown instanceof VigilInputError) {
         outcome = 'named-error';
@@ -395,7 +432,8 @@ async function main(): Promise<void> {
       console.log(`seed ${report.seed}, ${report.totals.inputs} inputs in ${report.elapsedSeconds.toFixed(1)} s`);
       console.log('target    inputs      ok  named-error  crash  hang');
       for (const [name, c] of Object.entries(report.targets)) {
-        console.log(`${name.padEnd(8)} ${String(c.inputs).padStart(7)} ${String(c.ok).padStart(7)} ${String(c['named-error']).padStart(12)} ${String(c.crash).padStart(6)} ${String(c.hang).padStart(5)}`);
+        const verdicts = Object.entries(c.verdicts).map(([v, n]) => `${v} ${n}`).join(', ');
+        console.log(`${name.padEnd(8)} ${String(c.inputs).padStart(7)} ${String(c.ok).padStart(7)} ${String(c['named-error']).padStart(12)} ${String(c.crash).padStart(6)} ${String(c.hang).padStart(5)}${verdicts ? `  (${verdicts})` : ''}`);
       }
       for (const f of report.findings.slice(0, 20)) console.log(`\n${f.outcome.toUpperCase()} ${f.target} #${f.iteration} (${f.description})\n${f.error}`);
     }
