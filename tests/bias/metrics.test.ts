@@ -3,7 +3,7 @@ import { associationScores, associationTest, effectSizeFromScores } from '../../
 import { disaggregate, type ObservationTable } from '../../src/bias/metrics/disaggregate.js';
 import { attributeFeature, intersectionFeature } from '../../src/bias/metrics/features.js';
 import { ndkl, rankByScore, skewAtK, targetShares, topKCounts } from '../../src/bias/metrics/skew.js';
-import { chiSquareIndependence, chiSquareSurvival, holmAdjust, quantileSorted } from '../../src/bias/metrics/stats.js';
+import { binomialCdf, binomialDraw, chiSquareIndependence, chiSquareSurvival, holmAdjust, quantileSorted, regularizedBeta } from '../../src/bias/metrics/stats.js';
 import { SeededRandom } from '../../src/core/random.js';
 
 describe('skew and NDKL (Berg et al. 2022 conventions)', () => {
@@ -79,6 +79,36 @@ describe('statistics helpers', () => {
 
   it('Holm adjustment', () => {
     expect(holmAdjust([0.01, 0.04, 0.03, 0.005])).toEqual([0.03, 0.06, 0.06, 0.02].map((x) => expect.closeTo(x, 12)));
+  });
+
+  it('regularized incomplete beta and binomial CDF', () => {
+    // I_0.5(2, 3) = P(Binomial(4, 0.5) ≥ 2) = 11/16
+    expect(regularizedBeta(0.5, 2, 3)).toBeCloseTo(11 / 16, 12);
+    let cdf = 0;
+    for (let k = 0; k <= 7; k++) {
+      cdf += [1, 7, 21, 35, 35, 21, 7, 1][k] * 0.3 ** k * 0.7 ** (7 - k);
+      expect(binomialCdf(k, 7, 0.3)).toBeCloseTo(cdf, 12);
+    }
+  });
+
+  it('binomial draws invert the CDF exactly and have the right moments', () => {
+    for (const [u, n, p] of [
+      [0.001, 50, 0.2],
+      [0.5, 10000, 0.3],
+      [0.999, 10000, 0.3],
+      [0.42, 3, 0.9],
+    ]) {
+      const k = binomialDraw(u, n, p);
+      expect(binomialCdf(k, n, p)).toBeGreaterThanOrEqual(u);
+      expect(binomialCdf(k - 1, n, p)).toBeLessThan(u);
+    }
+    const rng = new SeededRandom(8);
+    const draws = Array.from({ length: 20000 }, () => binomialDraw(rng.next(), 1000, 0.3));
+    const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+    const variance = draws.reduce((a, b) => a + (b - mean) ** 2, 0) / draws.length;
+    expect(mean).toBeCloseTo(300, 0);
+    expect(variance / 210).toBeGreaterThan(0.95);
+    expect(variance / 210).toBeLessThan(1.05);
   });
 
   it('quantiles interpolate linearly like numpy', () => {
@@ -209,6 +239,20 @@ describe('stratified bootstrap', () => {
     const gap = a.disparities.accuracy_difference;
     expect(gap.ci[0]).toBeGreaterThan(0.1);
     expect(gap.ci[0]! <= gap.value! && gap.value! <= gap.ci[1]!).toBe(true);
+  });
+
+  it('multinomial and per-row resampling give the same intervals', () => {
+    const table = binaryTable(groups, truth, prediction);
+    // A numeric column forces the per-row path; without it cells are drawn as multinomials.
+    const perRow: ObservationTable = { ...table, values: [{ name: 'zero', data: new Float64Array(n) }] };
+    const a = disaggregate(table, { seed: 1, nBoot: 2000, minGroupSize: 30, nPermutations: 0 }).features[0];
+    const b = disaggregate(perRow, { seed: 2, nBoot: 2000, minGroupSize: 30, nPermutations: 0 }).features[0];
+    for (const group of ['small', 'large']) {
+      const [loA, hiA] = a.by_group[group].accuracy?.ci as [number, number];
+      const [loB, hiB] = b.by_group[group].accuracy?.ci as [number, number];
+      expect(Math.abs(loA - loB)).toBeLessThan(0.01);
+      expect(Math.abs(hiA - hiB)).toBeLessThan(0.01);
+    }
   });
 
   it('gives skew metrics intervals and rankings top-k counts', () => {

@@ -6,14 +6,15 @@
  * (truth, prediction) cells, sums of numeric columns, the top of each ranking). Rows are resampled
  * with replacement within each stratum (the cross of all sensitive features, so every feature's
  * group sizes stay fixed), the sufficient statistics are accumulated in typed arrays, and one pass
- * computes every metric of every feature for that replicate. Memory is O(rows) for the codes plus
- * O(n_boot × metrics) for the replicates.
+ * computes every metric of every feature for that replicate. When the statistics are cell counts
+ * only, a stratum's resample is drawn directly as multinomial cell counts. Memory is O(rows) for
+ * the codes plus O(n_boot × metrics) for the replicates.
  */
 import { SeededRandom } from '../../core/random.js';
 import type { Disparity, FeatureResult, GroupMetrics, GroupSummary, HypothesisTest, MetricValue, SkewAtKResult } from '../result.js';
 import { crossStrata, type Feature } from './features.js';
 import { SKEW_TARGETS, klDivergence, ndklNormalizer, rankByScore, skewAtK, targetShares } from './skew.js';
-import { chiSquareIndependence, holmAdjust, percentileInterval } from './stats.js';
+import { binomialDraw, chiSquareIndependence, holmAdjust, percentileInterval } from './stats.js';
 
 /** Observations in columnar form: every array has one entry per observation. */
 export interface ObservationTable {
@@ -377,7 +378,7 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
   const maxK = ks[ks.length - 1] ?? 0;
   const nValues = table.values.length;
 
-  const aggregate = (weights: Int32Array | null, rng: SeededRandom | null): Aggregates => {
+  const rowAggregate = (weights: Int32Array | null, rng: SeededRandom | null): Aggregates => {
     const cells = new Float64Array(strata.count * cellCount);
     const sums = new Float64Array(strata.count * nValues);
     const columns = table.values.map((v) => v.data);
@@ -394,10 +395,32 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
     });
     return { cells, sums, tops: orders.map((order) => topStrata(order, weights, strata.codes, maxK)) };
   };
+  const point = rowAggregate(null, null);
+  // Without numeric columns or rankings, the statistics of a stratum are its cell counts, and
+  // resampling its m rows with replacement is a multinomial draw of m over the cells' shares:
+  // drawn as conditional binomials, one random number per cell instead of one per row.
+  const multinomialAggregate = (rng: SeededRandom): Aggregates => {
+    const cells = new Float64Array(strata.count * cellCount);
+    for (let s = 0; s < strata.count; s++) {
+      const base = s * cellCount;
+      let remaining = stratumRows[s].length;
+      let countLeft = remaining;
+      for (let c = 0; c < cellCount && remaining > 0; c++) {
+        const count = point.cells[base + c];
+        if (count === 0) continue;
+        const drawn = count === countLeft ? remaining : binomialDraw(rng.next(), remaining, count / countLeft);
+        cells[base + c] = drawn;
+        remaining -= drawn;
+        countLeft -= count;
+      }
+    }
+    return { cells, sums: new Float64Array(0), tops: [] };
+  };
+  const perRow = nValues > 0 || orders.length > 0;
 
   const pointValues: number[] = [];
   const keys: string[] = [];
-  evaluate(table, plans, strata.groupOf, defs, cellCount, ks, aggregate(null, null), new SlotWriter(pointValues, keys));
+  evaluate(table, plans, strata.groupOf, defs, cellCount, ks, point, new SlotWriter(pointValues, keys));
   const slots = keys.length;
   const replicates = new Float64Array(options.nBoot * slots);
   const rng = new SeededRandom(options.seed);
@@ -405,7 +428,7 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
   for (let b = 0; b < options.nBoot; b++) {
     weights?.fill(0);
     const writer = new SlotWriter(replicates.subarray(b * slots, (b + 1) * slots), null);
-    evaluate(table, plans, strata.groupOf, defs, cellCount, ks, aggregate(weights, rng), writer);
+    evaluate(table, plans, strata.groupOf, defs, cellCount, ks, perRow ? rowAggregate(weights, rng) : multinomialAggregate(rng), writer);
     options.onReplicate?.();
   }
   const slotIndex = new Map(keys.map((key, i) => [key, i]));

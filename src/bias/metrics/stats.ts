@@ -159,3 +159,87 @@ export function meanAndSampleStd(values: ArrayLike<number>): { mean: number; std
   for (let i = 0; i < n; i++) squares += (values[i] - mean) ** 2;
   return { mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : Number.NaN };
 }
+
+/** Continued fraction of the incomplete beta function (modified Lentz). */
+function betaContinuedFraction(a: number, b: number, x: number): number {
+  const tiny = 1e-300;
+  const qab = a + b;
+  const qap = a + 1;
+  const qam = a - 1;
+  let c = 1;
+  let d = 1 - (qab * x) / qap;
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 100000; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** Regularized incomplete beta I_x(a, b). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log1p(-x));
+  if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(a, b, x)) / a;
+  return 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
+}
+
+/** P(X ≤ k) for X ~ Binomial(n, p). */
+export function binomialCdf(k: number, n: number, p: number): number {
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  return regularizedBeta(1 - p, n - k, k + 1);
+}
+
+/** ln P(X = k) for X ~ Binomial(n, p). */
+function binomialLogPmf(k: number, n: number, p: number): number {
+  return lnGamma(n + 1) - lnGamma(k + 1) - lnGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
+}
+
+/**
+ * An exact Binomial(n, p) draw from one uniform u: inversion of the CDF, i.e. the smallest k with
+ * P(X ≤ k) ≥ u. The CDF is evaluated once at the mean (incomplete beta function), then the
+ * search steps with the pmf recurrence, about one standard deviation of steps on average; so a
+ * multinomial resample of a stratum costs one random number per cell instead of one per row.
+ */
+export function binomialDraw(u: number, n: number, p: number): number {
+  if (n <= 0 || p <= 0) return 0;
+  if (p >= 1) return n;
+  const odds = p / (1 - p);
+  let k = Math.floor(n * p);
+  let cdf = binomialCdf(k, n, p);
+  let pmf = Math.exp(binomialLogPmf(k, n, p));
+  if (cdf >= u) {
+    // Step down while P(X ≤ k − 1) = cdf − pmf(k) still reaches u.
+    while (k > 0 && cdf - pmf >= u) {
+      cdf -= pmf;
+      pmf *= k / ((n - k + 1) * odds);
+      k--;
+    }
+    return k;
+  }
+  while (cdf < u && k < n) {
+    k++;
+    pmf *= ((n - k + 1) / k) * odds;
+    cdf += pmf;
+  }
+  return k;
+}
