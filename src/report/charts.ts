@@ -17,7 +17,7 @@ const CONFIG = {
   background: 'white',
   range: { category: PALETTE },
   axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
   title: { fontSize: 13, anchor: 'start' },
   view: { stroke: null },
 } as const;
@@ -198,8 +198,9 @@ export function curvesSpec(
       encoding: {
         x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { domain: [0, 1] } },
         y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { domain: [0, 1] } },
-        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2 } },
-        strokeDash: { field: 'series', type: 'nominal', legend: null },
+        // Colour and dash both encode the series (one merged legend), so curves differ without colour.
+        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } },
+        strokeDash: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } },
         order: { field: 'order', type: 'quantitative' },
       },
     },

@@ -161,7 +161,18 @@ const metricEstimates = (auc: number): Record<MetricKey, MetricEstimate> => {
   };
 };
 
-const scorer = (auc: number, real = 40, fake = 40): ScorerMetrics => ({ real, fake, threshold: 0.5, metrics: metricEstimates(auc) });
+/** Curve points the report draws when results carry them (a concave ROC whose area is about `auc`). */
+const curves = (auc: number) => {
+  const power = (1 - auc) / auc;
+  const fprs = Array.from({ length: 21 }, (_, i) => i / 20);
+  return {
+    roc: fprs.map((fpr) => ({ fpr, tpr: fpr ** power })),
+    pr: fprs.map((recall) => ({ recall, precision: 1 - 0.5 * recall ** (1 / power) })),
+  };
+};
+
+const scorer = (auc: number, real = 40, fake = 40): ScorerMetrics =>
+  Object.assign({ real, fake, threshold: 0.5, metrics: metricEstimates(auc) }, curves(auc));
 
 const PROBE: ProbeSummary = {
   path: 'fixtures/screen/probe.json',

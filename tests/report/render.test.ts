@@ -123,7 +123,9 @@ describe('screening reports', () => {
     expect(html).toMatch(/data-perturbation="jpeg-q75"/);
     expect(html).toContain('-0.120'); // AUC change under JPEG 75
     expect(html).toContain('[0.940, 1.000]');
-    expect(html.match(/<svg\b/g)?.length).toBe(2);
+    // ROC, PR, AUC per generator, AUC per perturbation.
+    expect(html.match(/<svg\b/g)?.length).toBe(4);
+    expect(html).toContain('aria-label="ROC curves of Fused (AUC 0.930), Spectral (AUC 0.880)');
     expectNoLivePayload(html);
     expectSelfContained(html);
   });
