@@ -118,8 +118,9 @@ Examples:
             ...(index ? { softBinding: { lookup: (bytes: Uint8Array) => index.lookup(bytes, { clip }) } } : {}),
           });
           if (options.out) {
+            // File paths are recorded as given, so thumbnails resolve against the working directory.
             await writeFileAtomic(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-            await writeFileAtomic(join(options.out, 'report.html'), await renderReport(results, { baseDir: options.out }));
+            await writeFileAtomic(join(options.out, 'report.html'), await renderReport(results, { baseDir: process.cwd() }));
           }
           if (options.json) printJson(results);
           else process.stdout.write(formatVerifyText(results));
