@@ -3,28 +3,44 @@ import { VigilInputError, errorMessage } from '../core/errors.js';
 import { DEFAULT_PIXEL_LIMIT } from '../vision/images.js';
 import type { GrayImage } from './signals/spectral.js';
 
-
 export interface DecodedImage extends GrayImage {
-  /** Container format as sharp detected it (jpeg, png, webp, ...). */
+  /** Container format, from the file's magic bytes (jpeg, png, webp, gif, tiff, avif, or unknown). */
   format: string;
 }
 
-/** Decodes image bytes to 8-bit luma at native resolution; undecodable input is an error naming the file. */
+/** Container format by magic bytes (never by file name). */
+export function sniffFormat(bytes: Uint8Array): string {
+  const b = bytes;
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
+  const ascii = (start: number, end: number) => String.fromCharCode(...b.subarray(start, end));
+  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (b.length >= 6 && ascii(0, 4) === 'GIF8') return 'gif';
+  if (b.length >= 4 && (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*')) return 'tiff';
+  if (b.length >= 12 && ascii(4, 8) === 'ftyp' && /avi[fs]/.test(ascii(8, 12))) return 'avif';
+  return 'unknown';
+}
+
+/**
+ * Decodes image bytes to 8-bit luma at native resolution (never resized: resampling would erase the
+ * artifacts the spectral signal looks for). Luma is Rec.601 Y' on the encoded values, what JPEG
+ * itself compresses; computed here from the raw decode, which is much faster than a colourspace
+ * conversion in libvips. Undecodable input is an error naming the file.
+ */
 export async function decodeGray(bytes: Uint8Array, name: string, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<DecodedImage> {
+  let data: Buffer;
+  let info: sharp.OutputInfo;
   try {
-    const image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'error' });
-    const { format } = await image.metadata();
-    const { data, info } = await image.greyscale().raw().toBuffer({ resolveWithObject: true });
-    // greyscale() keeps an alpha channel when there is one; keep the luma plane only.
-    const luma = info.channels === 1 ? new Uint8Array(data.buffer, data.byteOffset, data.length) : extractFirstChannel(data, info.channels);
-    return { data: luma, width: info.width, height: info.height, format: format ?? 'unknown' };
+    ({ data, info } = await sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'error' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (error) {
     throw new VigilInputError(`${name}: cannot decode image (${errorMessage(error)})`, { subject: name, cause: error });
   }
-}
-
-function extractFirstChannel(data: Buffer, channels: number): Uint8Array {
-  const out = new Uint8Array(data.length / channels);
-  for (let i = 0; i < out.length; i++) out[i] = data[i * channels];
-  return out;
+  const { width, height, channels } = info;
+  const luma = new Uint8Array(width * height);
+  if (channels >= 3) {
+    for (let i = 0, j = 0; i < luma.length; i++, j += channels) luma[i] = (77 * data[j] + 150 * data[j + 1] + 29 * data[j + 2] + 128) >> 8;
+  } else {
+    for (let i = 0, j = 0; i < luma.length; i++, j += channels) luma[i] = data[j];
+  }
+  return { data: luma, width, height, format: sniffFormat(bytes) };
 }

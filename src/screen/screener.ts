@@ -4,13 +4,14 @@ import { sha256Hex } from '../core/files.js';
 import { embedImages, loadModel, reconstruct, type ClipModel, type Device, type MaeModel } from '../vision/index.js';
 import { heatmapPng, safeStem, spectrumPng, writeEvidence } from './evidence.js';
 import { fuse } from './fusion.js';
-import { decodeGray } from './image.js';
+import { analyzeFast } from './fast-path.js';
+import { createFastPool, type FastPool } from './fast-pool.js';
 import { DEFAULT_PROBE_PATH, loadProbe, portablePath, resolvePortablePath, type ScreenProbe } from './probe.js';
 import type { ProbeSummary, ScreenFileResult } from './result.js';
 import { scoreClipProbe } from './signals/clip-probe.js';
 import { scoreMaeRecon } from './signals/mae-recon.js';
-import { readMetadataFacts, scoreMetadata } from './signals/metadata.js';
-import { analyzeSpectrum, scoreSpectral } from './signals/spectral.js';
+import { scoreMetadata } from './signals/metadata.js';
+import { scoreSpectral } from './signals/spectral.js';
 import { SIGNAL_IDS, type SignalId } from './signals/types.js';
 
 /** A file path, or image bytes held in memory with the name to report them by. */
@@ -29,6 +30,11 @@ export interface ScreenerOptions {
   cacheDir?: string | false;
   /** Images per model call. */
   batchSize?: number;
+  /**
+   * Worker threads for decoding, spectral analysis and metadata (0: in the calling thread). The
+   * pool starts with the first batch of at least 64 images.
+   */
+  workers?: number;
 }
 
 export interface ScreenBatchOptions {
@@ -50,6 +56,8 @@ export interface Screener {
 
 /** Images handled per step: bounds memory (bytes held) while keeping model batches full. */
 const CHUNK = 32;
+/** Batches smaller than this run in the calling thread: starting workers would cost more than it saves. */
+const POOL_MIN_BATCH = 64;
 
 export function probeSummary(path: string, probe: ScreenProbe): ProbeSummary {
   return {
@@ -117,6 +125,11 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
     throw error;
   }
   const runOptions = { cacheDir: options.cacheDir, batchSize: options.batchSize };
+  const fastRequest = { spectral: signals.includes('spectral'), metadata: signals.includes('metadata') };
+  const workers = options.workers ?? 0;
+  if (!Number.isInteger(workers) || workers < 0) throw invalidArgument('workers', 'a non-negative integer', workers);
+  // Started on the first batch worth it, so single-image callers (the service) never pay for threads.
+  let pool: FastPool | undefined;
   let evidenceCounter = 0;
 
   async function screenChunk(inputs: readonly ScreenInput[], batch: ScreenBatchOptions): Promise<ScreenFileResult[]> {
@@ -146,25 +159,21 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
           const bytes = typeof input === 'string' ? await readFile(input) : input.bytes;
           item.bytes = bytes;
           result.sha256 = sha256Hex(bytes);
-          const image = await decodeGray(bytes, name);
-          Object.assign(result, { format: image.format, width: image.width, height: image.height });
-          if (signals.includes('spectral')) {
-            try {
-              const analysis = analyzeSpectrum(image);
-              const score = scoreSpectral(analysis, probe.spectral!);
-              const evidence = batch.evidenceDir
-                ? await writeEvidence(batch.evidenceDir, `${String(item.index).padStart(4, '0')}-${safeStem(name)}-spectrum.png`, await spectrumPng(analysis.logPower, analysis.tile))
-                : null;
-              result.signals.spectral = { ...score, tile: analysis.tile, tiles: analysis.tiles, evidence };
-              scores.spectral = score.score;
-            } catch (error) {
-              result.signalsMissing.push({ signal: 'spectral', reason: errorMessage(error) });
-            }
+          const fast = pool ? await pool.analyze(bytes, name, fastRequest) : await analyzeFast(bytes, name, fastRequest);
+          Object.assign(result, { format: fast.format, width: fast.width, height: fast.height });
+          if (fast.spectral && 'error' in fast.spectral) result.signalsMissing.push({ signal: 'spectral', reason: fast.spectral.error });
+          if (fast.spectral && 'analysis' in fast.spectral) {
+            const { analysis } = fast.spectral;
+            const score = scoreSpectral(analysis, probe.spectral!);
+            const evidence = batch.evidenceDir
+              ? await writeEvidence(batch.evidenceDir, `${String(item.index).padStart(4, '0')}-${safeStem(name)}-spectrum.png`, await spectrumPng(analysis.logPower, analysis.tile))
+              : null;
+            result.signals.spectral = { ...score, tile: analysis.tile, tiles: analysis.tiles, evidence };
+            scores.spectral = score.score;
           }
-          if (signals.includes('metadata')) {
-            const facts = await readMetadataFacts(bytes);
-            const score = scoreMetadata(facts);
-            result.signals.metadata = { ...score, facts };
+          if (fast.metadata) {
+            const score = scoreMetadata(fast.metadata);
+            result.signals.metadata = { ...score, facts: fast.metadata };
             scores.metadata = score.score;
             item.declared = score.declared;
           }
@@ -222,11 +231,13 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
     summary: probeSummary(probePath, probe),
     signals,
     async screen(inputs, batch = {}) {
+      if (!pool && workers > 0 && inputs.length >= POOL_MIN_BATCH) pool = createFastPool(workers);
       const results: ScreenFileResult[] = [];
       for (let start = 0; start < inputs.length; start += CHUNK) results.push(...(await screenChunk(inputs.slice(start, start + CHUNK), batch)));
       return results;
     },
     async release() {
+      await pool?.close();
       await clip?.release();
       await mae?.release();
     },

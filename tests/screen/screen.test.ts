@@ -85,6 +85,19 @@ describe('vigil screen', () => {
     expect(result.signalsMissing[0].reason).toMatch(/at least 32×32/);
   });
 
+  it('worker threads (batches of 64+) give exactly the in-process results', async () => {
+    const files = [join(HELDOUT_FAKE, 'nnconv'), HELDOUT_REAL];
+    const pooled = await createScreener({ probePath, workers: 2 });
+    try {
+      const a = await runScreen(pooled, files, { video });
+      const b = await runScreen(screener, files, { video });
+      expect(a.files).toHaveLength(150);
+      expect(a.files).toEqual(b.files);
+    } finally {
+      await pooled.release();
+    }
+  });
+
   it('screenImage on bytes gives exactly the per-file record of a path run', async () => {
     const file = join(HELDOUT_REAL, 'real-heldout-001.png');
     const fromBytes = await screenImage(screener, await readFile(file), file);

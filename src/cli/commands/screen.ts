@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
@@ -25,6 +26,7 @@ interface ScreenerFlags {
   device: string;
   cache: boolean;
   cacheDir?: string;
+  workers: string;
 }
 
 function positiveNumber(flag: string, value: string, integer: boolean): number {
@@ -62,6 +64,7 @@ function screenerOptions(flags: ScreenerFlags): ScreenerOptions {
     maeDir: flags.mae,
     device: device(flags.device),
     cacheDir: flags.cache ? flags.cacheDir : false,
+    workers: flags.workers === '0' ? 0 : positiveNumber('--workers', flags.workers, true),
   };
 }
 
@@ -73,7 +76,8 @@ function screenerFlags(command: Command): Command {
     .option('--mae <dir>', "MAE model folder (default: the probe's)")
     .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'cpu')
     .option('--cache-dir <dir>', 'vision observation cache folder (default: $VIGIL_CACHE_DIR or .vigil-cache)')
-    .option('--no-cache', 'neither read nor write the observation cache');
+    .option('--no-cache', 'neither read nor write the observation cache')
+    .option('--workers <n>', 'worker threads for decoding and spectral analysis (0: main thread; used for batches of 64+ images)', String(Math.min(4, availableParallelism())));
 }
 
 function printScreenTable(results: Awaited<ReturnType<typeof runScreen>>): void {

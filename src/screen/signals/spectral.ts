@@ -75,6 +75,31 @@ function plan(size: number): FftPlan {
   return p;
 }
 
+const binCache = new Map<number, Int8Array>();
+
+/**
+ * Radial bin of every frequency of a size × size spectrum (DC at [0,0]): normalised radius
+ * (1 = Nyquist on the axes) split into RADIAL_BINS; -1 for DC and the corners beyond Nyquist.
+ * Bins in the upper half are the "high" frequencies (radius > 0.5).
+ */
+function radialBins(size: number): Int8Array {
+  let bins = binCache.get(size);
+  if (!bins) {
+    bins = new Int8Array(size * size);
+    const half = size / 2;
+    for (let ky = 0; ky < size; ky++) {
+      const fy = ky <= half ? ky : ky - size;
+      for (let kx = 0; kx < size; kx++) {
+        const fx = kx <= half ? kx : kx - size;
+        const r = Math.sqrt(fx * fx + fy * fy) / half;
+        bins[ky * size + kx] = (kx === 0 && ky === 0) || r > 1 ? -1 : Math.min(RADIAL_BINS - 1, Math.floor(r * RADIAL_BINS));
+      }
+    }
+    binCache.set(size, bins);
+  }
+  return bins;
+}
+
 function largestPowerOfTwoAtMost(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
 }
@@ -136,22 +161,18 @@ export function analyzeSpectrum(image: GrayImage): SpectralAnalysis {
   for (let i = 0; i < log.length; i++) log[i] = Math.log(power[i] / (tiles * size * size) + 1e-3);
 
   const half = size / 2;
-  const freq = (k: number): number => (k <= half ? k : k - size);
+  const bins = radialBins(size);
   const radialSum = new Float64Array(RADIAL_BINS);
   const radialCount = new Float64Array(RADIAL_BINS);
   let highEnergy = 0;
   let lowEnergy = 0;
-  for (let ky = 0; ky < size; ky++) {
-    for (let kx = 0; kx < size; kx++) {
-      if (kx === 0 && ky === 0) continue;
-      const r = Math.hypot(freq(kx), freq(ky)) / half;
-      if (r > 1) continue;
-      const bin = Math.min(RADIAL_BINS - 1, Math.floor(r * RADIAL_BINS));
-      radialSum[bin] += log[ky * size + kx];
-      radialCount[bin] += 1;
-      if (r > 0.5) highEnergy += power[ky * size + kx];
-      else lowEnergy += power[ky * size + kx];
-    }
+  for (let i = 0; i < log.length; i++) {
+    const bin = bins[i];
+    if (bin < 0) continue;
+    radialSum[bin] += log[i];
+    radialCount[bin] += 1;
+    if (bin >= RADIAL_BINS / 2) highEnergy += power[i];
+    else lowEnergy += power[i];
   }
   const radial = Array.from(radialSum, (s, i) => (radialCount[i] > 0 ? s / radialCount[i] : 0));
   // Brightness and contrast shift the whole profile; its shape is what upsampling changes.
@@ -174,7 +195,10 @@ export function analyzeSpectrum(image: GrayImage): SpectralAnalysis {
   });
 
   const logPower = new Float32Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) logPower[y * size + x] = at(x - half, y - half);
+  for (let y = 0; y < size; y++) {
+    const row = ((y + half) % size) * size;
+    for (let x = 0; x < size; x++) logPower[y * size + x] = log[row + ((x + half) % size)];
+  }
 
   return {
     features: [...radial.map((v) => v - radialMean), ...peaks, Math.log((highEnergy + 1e-9) / (lowEnergy + 1e-9))],
