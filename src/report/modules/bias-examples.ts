@@ -15,6 +15,7 @@ export interface ExampleGroup {
 
 export interface Examples {
   groups: ExampleGroup[];
+  /** Images of the flagged groups that were not shown (the report shows a sample). */
   omitted: number;
   note?: string;
 }

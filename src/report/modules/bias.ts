@@ -153,7 +153,9 @@ async function featureView(
           }),
         }
       : undefined;
-  const disparities = Object.entries(feature.disparities).map(([key, disparity]) => ({
+  const disparities = Object.entries(feature.disparities)
+    .sort(([a], [b]) => Number(isDetailDisparity(a)) - Number(isDetailDisparity(b)))
+    .map(([key, disparity]) => ({
     key,
     label: metricMeta(key).label,
     description: metricMeta(key).description,
@@ -161,6 +163,7 @@ async function featureView(
     ci: disparity.ci,
     groups: disparity.groups ? disparity.groups.join(' vs ') : null,
     worstLabel: disparity.label,
+    detail: isDetailDisparity(key),
   }));
   const skew = Object.entries(feature.skew ?? {}).flatMap(([query, byK]) =>
     Object.entries(byK).flatMap(([k, byTarget]) =>
@@ -186,7 +189,8 @@ async function featureView(
     overall: { count: feature.overall.count, cells: metricKeys.map((key) => cell(feature.overall, key)) },
     excluded: feature.groups.filter((g) => g.insufficient_data).map((g) => g.name),
     selectionByLabel,
-    disparities,
+    disparities: disparities.filter((d) => !d.detail),
+    overallDisparities: disparities.filter((d) => d.detail),
     largestDisparity: feature.largest_disparity,
     tests: feature.tests,
     skew,
@@ -197,6 +201,11 @@ async function featureView(
 /** Comparison operators as their mathematical signs, which read better than ">=" (and need no escaping). */
 export function readableThreshold(threshold: string): string {
   return threshold.replace(/>=/g, '≥').replace(/<=/g, '≤');
+}
+
+/** "To overall" variants are kept for completeness but listed after the between-group measures. */
+function isDetailDisparity(key: string): boolean {
+  return key.endsWith('_to_overall');
 }
 
 function verdictRow(verdict: ThresholdVerdict) {
@@ -293,7 +302,8 @@ export const biasModule: ReportModule<BiasResult> = {
       );
     }
     if (examples.omitted > 0) {
-      notes.push(`${examples.omitted} example image(s) were left out to keep this report small (at most ${context.maxImages}, sampled with seed ${context.seed}).`);
+      const shown = examples.groups.reduce((n, g) => n + g.images.length, 0);
+      examples.note = `A sample of ${shown} of the ${shown + examples.omitted} images in the flagged groups is shown, to keep this report small (at most ${context.maxImages} images, sampled with seed ${context.seed}).`;
     }
 
     const sections = [
