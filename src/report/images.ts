@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import sharp from 'sharp';
 import { SeededRandom } from '../core/random.js';
@@ -46,9 +47,15 @@ export async function thumbnail(
   }
 }
 
-/** Resolves a path recorded in results.json against the folder the results were written to. */
+/**
+ * Resolves a path recorded in results.json. Evidence images are recorded relative to the results
+ * folder; input files as the user gave them (relative to where the audit ran): the first that
+ * exists wins, so re-rendering from another folder still finds what can be found.
+ */
 export function resolveRecordedPath(path: string, baseDir: string | undefined): string {
-  return isAbsolute(path) || baseDir === undefined ? path : resolve(baseDir, path);
+  if (isAbsolute(path)) return path;
+  const candidates = [...(baseDir === undefined ? [] : [resolve(baseDir, path)]), resolve(path)];
+  return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
 }
 
 export interface Sampled<T> {
