@@ -160,6 +160,11 @@ class MemoryBlob {
   toArrayBuffer(): ArrayBuffer {
     return this.bytes.slice().buffer;
   }
+
+  /** The asynchronous Blob read, which some wasm paths use instead of FileReaderSync. */
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return this.toArrayBuffer();
+  }
 }
 
 class MemoryFileReaderSync {
@@ -202,6 +207,8 @@ export interface BuildRequest {
   source: Uint8Array;
   ingredients: { definition: Record<string, unknown>; mime: string; bytes: Uint8Array }[];
   signer: BuilderSigner;
+  /** The claim thumbnail (a small JPEG of the signed image) that viewers show. */
+  thumbnail?: { mime: string; bytes: Uint8Array };
   settings?: EngineSettings;
 }
 
@@ -212,6 +219,7 @@ export async function buildSignedAsset(request: BuildRequest): Promise<Uint8Arra
     let builder: WasmBuilder | undefined;
     try {
       builder = WasmBuilder.fromJson(JSON.stringify(request.definition), contextJson(request.settings ?? {}));
+      if (request.thumbnail) builder.setThumbnailFromBlob(request.thumbnail.mime, new MemoryBlob(request.thumbnail.bytes) as unknown as Blob);
       for (const ingredient of request.ingredients) {
         await builder.addIngredientFromBlob(
           JSON.stringify(ingredient.definition),

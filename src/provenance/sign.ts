@@ -1,5 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
+import sharp from 'sharp';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
 import { sha256Hex, writeFileAtomic } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
@@ -35,6 +36,8 @@ export interface SignOptions {
   /** c2patool manifest definition file. */
   manifestFile?: string;
   title?: string;
+  /** Embed a claim thumbnail (default true), as c2patool does. */
+  thumbnail?: boolean;
   /** Records the signed image for soft-binding recovery. */
   index?: ProvenanceIndex;
   clip?: ClipFingerprinter;
@@ -208,6 +211,22 @@ async function buildDefinition(options: SignOptions, mime: SupportedMime): Promi
   return { definition, ingredients };
 }
 
+/** Long edge of the claim thumbnail, as c2pa-rs's default thumbnail settings. */
+const THUMBNAIL_EDGE = 512;
+
+async function claimThumbnail(source: Uint8Array, subject: string): Promise<Uint8Array> {
+  try {
+    return await sharp(source)
+      .rotate()
+      .resize(THUMBNAIL_EDGE, THUMBNAIL_EDGE, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 75 })
+      .toBuffer();
+  } catch (error) {
+    throw new VigilInputError(`${subject}: cannot decode the image to make its thumbnail (${errorMessage(error)})`, { subject });
+  }
+}
+
 /** Signs an image; writes the output atomically, reads it back and verifies it, records it in the index. */
 export async function signImage(options: SignOptions): Promise<SignResult> {
   const input = resolve(options.input);
@@ -224,6 +243,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
   const mime = requireImageFormat(source, options.input);
   const { definition, ingredients } = await buildDefinition(options, mime);
   const reserveSize = reserveSizeFor(options.signer);
+  const thumbnail = options.thumbnail === false ? undefined : await claimThumbnail(source, options.input);
   let signed: Uint8Array;
   try {
     signed = await buildSignedAsset({
@@ -235,6 +255,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
         mime: ingredient.mime,
         bytes: ingredient.bytes,
       })),
+      ...(thumbnail === undefined ? {} : { thumbnail: { mime: 'image/jpeg', bytes: thumbnail } }),
       signer: {
         alg: options.signer.algorithm,
         reserveSize,

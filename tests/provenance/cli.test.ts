@@ -74,7 +74,7 @@ describe('vigil provenance CLI', () => {
 
   it('exits 1 on an Invalid file, 2 when a file cannot be verified, 0 for NoManifest unless required', async () => {
     const bytes = Buffer.from(await readFile(path('signed.jpg')));
-    bytes[bytes.indexOf(Buffer.from([0xff, 0xda])) + 60] ^= 1;
+    bytes[bytes.lastIndexOf(Buffer.from([0xff, 0xda])) + 60] ^= 1; // the image scan, not the thumbnail in the manifest
     await writeFile(path('tampered.jpg'), bytes);
     const invalid = await vigil(workspace.dir, 'verify', path('tampered.jpg'), path('notes.txt'), '--no-index');
     expect(invalid.code).toBe(1);

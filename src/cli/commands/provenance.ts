@@ -72,6 +72,7 @@ interface SignCliOptions {
   assertion: string[];
   manifest?: string;
   title?: string;
+  thumbnail: boolean;
   index?: string | boolean;
   clipModel?: string;
   json?: boolean;
@@ -149,6 +150,7 @@ Examples:
     .option('--assertion <file.json>', 'custom assertion {"label","data"} (or an array); repeatable', collect, [])
     .option('--manifest <manifest.json>', 'manifest definition in c2patool format (assertions, title, claim_generator_info, ingredient_paths)')
     .option('--title <title>', 'manifest title (default: output file name)')
+    .option('--no-thumbnail', 'do not embed a claim thumbnail (512 px JPEG)')
     .option('--index <path>', `record the signed image for soft-binding recovery in this index (default ${DEFAULT_INDEX_PATH})`)
     .option('--no-index', 'do not record the signed image')
     .option('--clip-model <dir>', 'also store a CLIP embedding (a CLIP model folder) in the index')
@@ -190,6 +192,7 @@ Examples:
             assertionFiles: options.assertion,
             manifestFile: options.manifest,
             title: options.title,
+            thumbnail: options.thumbnail,
             index,
             clip,
           });
