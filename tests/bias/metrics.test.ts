@@ -255,6 +255,21 @@ describe('stratified bootstrap', () => {
     }
   });
 
+  it('skew intervals agree between the row-walk and per-row resampling', () => {
+    const noisy = new SeededRandom(4);
+    const scores = Float64Array.from(groups, (g) => noisy.next() + (g === 'small' ? 0.2 : 0));
+    const table: ObservationTable = { ...binaryTable(groups, truth, prediction), rankings: [{ name: 'q', scores }] };
+    const perRow: ObservationTable = { ...table, values: [{ name: 'zero', data: new Float64Array(n) }] };
+    const options = { minGroupSize: 30, nPermutations: 0, nBoot: 2000, ks: [100] };
+    const a = disaggregate(table, { ...options, seed: 1 }).features[0].skew?.q['100'].uniform;
+    const b = disaggregate(perRow, { ...options, seed: 2 }).features[0].skew?.q['100'].uniform;
+    expect(a?.ndkl.value).toBe(b?.ndkl.value);
+    for (const key of ['ndkl', 'max_skew'] as const) {
+      expect(Math.abs((a?.[key].ci[0] as number) - (b?.[key].ci[0] as number))).toBeLessThan(0.03);
+      expect(Math.abs((a?.[key].ci[1] as number) - (b?.[key].ci[1] as number))).toBeLessThan(0.03);
+    }
+  });
+
   it('gives skew metrics intervals and rankings top-k counts', () => {
     const scores = Float64Array.from(groups, (g, i) => (g === 'small' ? 1 : 0) + ((i * 7919) % 1000) / 1e4);
     const table: ObservationTable = { ...binaryTable(groups, truth, prediction), rankings: [{ name: 'q', scores }] };

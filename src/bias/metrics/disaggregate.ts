@@ -396,27 +396,57 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
     return { cells, sums, tops: orders.map((order) => topStrata(order, weights, strata.codes, maxK)) };
   };
   const point = rowAggregate(null, null);
-  // Without numeric columns or rankings, the statistics of a stratum are its cell counts, and
-  // resampling its m rows with replacement is a multinomial draw of m over the cells' shares:
-  // drawn as conditional binomials, one random number per cell instead of one per row.
+  // Without numeric columns, a stratum's statistics are its cell counts (plus which rows reach
+  // the top of each ranking), and resampling its m rows with replacement is a multinomial draw of m
+  // over its rows. It is drawn as conditional binomials: first the multiplicity of each row met
+  // while walking a ranking down to max k (Binomial(draws left, 1 / rows left) in its stratum),
+  // then the remaining draws over the cells of the rows not met. One random number per row met and
+  // per cell, instead of one per row.
+  const strataSizes = stratumRows.map((rows) => rows.length);
+  const knownWeight = new Int32Array(table.n).fill(-1);
   const multinomialAggregate = (rng: SeededRandom): Aggregates => {
     const cells = new Float64Array(strata.count * cellCount);
+    const drawsLeft = Float64Array.from(strataSizes);
+    const rowsLeft = Float64Array.from(strataSizes);
+    const metCells = new Float64Array(strata.count * cellCount);
+    const met: number[] = [];
+    const tops = orders.map((order) => {
+      const top = new Int32Array(maxK);
+      let filled = 0;
+      for (let i = 0; i < order.length && filled < maxK; i++) {
+        const row = order[i];
+        const s = strata.codes[row];
+        let weight = knownWeight[row];
+        if (weight < 0) {
+          weight = binomialDraw(rng.next(), drawsLeft[s], 1 / rowsLeft[s]);
+          drawsLeft[s] -= weight;
+          rowsLeft[s] -= 1;
+          knownWeight[row] = weight;
+          met.push(row);
+          metCells[s * cellCount + cellOf[row]]++;
+          cells[s * cellCount + cellOf[row]] += weight;
+        }
+        for (let t = 0; t < weight && filled < maxK; t++) top[filled++] = s;
+      }
+      return top.subarray(0, filled);
+    });
+    for (const row of met) knownWeight[row] = -1;
     for (let s = 0; s < strata.count; s++) {
       const base = s * cellCount;
-      let remaining = stratumRows[s].length;
-      let countLeft = remaining;
+      let remaining = drawsLeft[s];
+      let countLeft = rowsLeft[s];
       for (let c = 0; c < cellCount && remaining > 0; c++) {
-        const count = point.cells[base + c];
+        const count = point.cells[base + c] - metCells[base + c];
         if (count === 0) continue;
         const drawn = count === countLeft ? remaining : binomialDraw(rng.next(), remaining, count / countLeft);
-        cells[base + c] = drawn;
+        cells[base + c] += drawn;
         remaining -= drawn;
         countLeft -= count;
       }
     }
-    return { cells, sums: new Float64Array(0), tops: [] };
+    return { cells, sums: new Float64Array(0), tops };
   };
-  const perRow = nValues > 0 || orders.length > 0;
+  const perRow = nValues > 0;
 
   const pointValues: number[] = [];
   const keys: string[] = [];
@@ -424,7 +454,7 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
   const slots = keys.length;
   const replicates = new Float64Array(options.nBoot * slots);
   const rng = new SeededRandom(options.seed);
-  const weights = orders.length > 0 ? new Int32Array(table.n) : null;
+  const weights = perRow && orders.length > 0 ? new Int32Array(table.n) : null;
   for (let b = 0; b < options.nBoot; b++) {
     weights?.fill(0);
     const writer = new SlotWriter(replicates.subarray(b * slots, (b + 1) * slots), null);

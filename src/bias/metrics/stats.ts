@@ -216,14 +216,27 @@ function binomialLogPmf(k: number, n: number, p: number): number {
 
 /**
  * An exact Binomial(n, p) draw from one uniform u: inversion of the CDF, i.e. the smallest k with
- * P(X ≤ k) ≥ u. The CDF is evaluated once at the mean (incomplete beta function), then the
- * search steps with the pmf recurrence, about one standard deviation of steps on average; so a
- * multinomial resample of a stratum costs one random number per cell instead of one per row.
+ * P(X ≤ k) ≥ u. Small means search up from 0; otherwise the CDF is evaluated once at the mean
+ * (incomplete beta function) and the search steps with the pmf recurrence, about one standard
+ * deviation of steps on average. So a multinomial resample costs one random number per cell
+ * instead of one per row.
  */
 export function binomialDraw(u: number, n: number, p: number): number {
   if (n <= 0 || p <= 0) return 0;
   if (p >= 1) return n;
   const odds = p / (1 - p);
+  if (n * p < 20) {
+    // Small mean: search up from 0, where pmf(0) = (1 − p)^n.
+    let k = 0;
+    let pmf = Math.exp(n * Math.log1p(-p));
+    let cdf = pmf;
+    while (cdf < u && k < n) {
+      k++;
+      pmf *= ((n - k + 1) / k) * odds;
+      cdf += pmf;
+    }
+    return k;
+  }
   let k = Math.floor(n * p);
   let cdf = binomialCdf(k, n, p);
   let pmf = Math.exp(binomialLogPmf(k, n, p));
