@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { writeBiasOutputs } from '../bias/output.js';
 import type { BiasResult } from '../bias/result.js';
 import { runBias } from '../bias/run.js';
@@ -106,6 +107,22 @@ async function runScreenStep(outDir: string): Promise<ScreenEvalResults> {
 }
 
 /**
+ * The tampering of the demo: a PNG text chunk inserted before IEND after signing. The image still
+ * opens, but its bytes no longer match the signed hash (what an "innocent" metadata edit does).
+ */
+function withPngComment(png: Buffer, keyword: string, text: string): Buffer {
+  const iend = png.lastIndexOf(Buffer.from('IEND', 'latin1')) - 4;
+  if (iend < 8) throw new Error('the signed demo image is not a PNG');
+  const type = Buffer.from('tEXt', 'latin1');
+  const data = Buffer.from(`${keyword}\0${text}`, 'latin1');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([type, data])));
+  return Buffer.concat([png.subarray(0, iend), length, type, data, crc, png.subarray(iend)]);
+}
+
+/**
  * Signs a generated image as AI-generated with throw-away credentials, then verifies it with the
  * throw-away CA as a trust list, together with a tampered copy and an unsigned photo: one file in
  * each of Trusted, Invalid and NoManifest.
@@ -122,12 +139,8 @@ async function runProvenanceStep(outDir: string, quiet: boolean): Promise<Proven
     generator: 'vigil-demo-generator 1.0',
     title: 'Image made by the demo generator',
   });
-  // Tampering: the bytes of the image data change after signing, so its hash no longer matches.
   const tampered = join(dir, 'generated.tampered.png');
-  const bytes = await readFile(signed);
-  const middle = Math.floor(bytes.length * 0.8);
-  for (let i = middle; i < middle + 16; i++) bytes[i] ^= 0x55;
-  await writeFile(tampered, bytes);
+  await writeFile(tampered, withPngComment(await readFile(signed), 'Comment', 'edited after signing'));
   const unsigned = join(dir, 'camera-photo.jpg');
   await copyFile(requireFixture(fixture('screen', 'heldout', 'real', 'real-heldout-000.jpg')), unsigned);
   const trust = await loadTrustList('demo-ca', keys.files.caCert);
