@@ -50,23 +50,15 @@ export function rocAuc(data: LabeledScores): number {
 
 /** Average precision: sum over distinct thresholds of (recall step) × precision (scikit-learn's definition). */
 export function averagePrecision(data: LabeledScores): number {
-  requireBothClasses(data);
-  const all = [...data.real.map((s) => [s, 0] as const), ...data.fake.map((s) => [s, 1] as const)].sort((a, b) => b[0] - a[0]);
-  let tp = 0;
-  let fp = 0;
-  let previousRecall = 0;
+  return averagePrecisionFromRoc(rocCurve(data), data);
+}
+
+function averagePrecisionFromRoc(roc: readonly { fpr: number; tpr: number }[], data: LabeledScores): number {
   let ap = 0;
-  for (let i = 0; i < all.length; ) {
-    let j = i;
-    while (j < all.length && all[j][0] === all[i][0]) {
-      if (all[j][1] === 1) tp++;
-      else fp++;
-      j++;
-    }
-    const recall = tp / data.fake.length;
-    ap += (recall - previousRecall) * (tp / (tp + fp));
-    previousRecall = recall;
-    i = j;
+  for (let i = 1; i < roc.length; i++) {
+    const tp = roc[i].tpr * data.fake.length;
+    const fp = roc[i].fpr * data.real.length;
+    if (tp + fp > 0) ap += (roc[i].tpr - roc[i - 1].tpr) * (tp / (tp + fp));
   }
   return ap;
 }
@@ -93,7 +85,10 @@ export function rocCurve(data: LabeledScores): { fpr: number; tpr: number; thres
 
 /** Equal error rate: where FPR equals FNR, linearly interpolated between ROC points. */
 export function equalErrorRate(data: LabeledScores): number {
-  const roc = rocCurve(data);
+  return eerFromRoc(rocCurve(data));
+}
+
+function eerFromRoc(roc: readonly { fpr: number; tpr: number }[]): number {
   for (let i = 1; i < roc.length; i++) {
     const a = roc[i - 1];
     const b = roc[i];
@@ -128,15 +123,24 @@ export function thresholdForFpr(realScores: readonly number[], fpr: number): num
 
 /** Every metric for one set of scores; `threshold` is the operating point for accuracy/TPR/FPR (score > threshold flags). */
 export function computeMetrics(data: LabeledScores, threshold: number): MetricValues {
+  // One ROC pass serves AUC (trapezoids = Mann-Whitney with ties counted half), EER and TPR at FPR.
+  const roc = rocCurve(data);
+  let auc = 0;
+  for (let i = 1; i < roc.length; i++) auc += ((roc[i].fpr - roc[i - 1].fpr) * (roc[i].tpr + roc[i - 1].tpr)) / 2;
+  const tprAt = (maxFpr: number): number => {
+    let best = 0;
+    for (const point of roc) if (point.fpr <= maxFpr + 1e-12) best = Math.max(best, point.tpr);
+    return best;
+  };
   const falsePositives = data.real.filter((s) => s > threshold).length;
   const truePositives = data.fake.filter((s) => s > threshold).length;
   return {
-    auc: rocAuc(data),
-    ap: averagePrecision(data),
-    eer: equalErrorRate(data),
+    auc,
+    ap: averagePrecisionFromRoc(roc, data),
+    eer: eerFromRoc(roc),
     accuracy: (truePositives + data.real.length - falsePositives) / (data.real.length + data.fake.length),
-    tpr_at_1pct_fpr: tprAtFpr(data, 0.01),
-    tpr_at_5pct_fpr: tprAtFpr(data, 0.05),
+    tpr_at_1pct_fpr: tprAt(0.01),
+    tpr_at_5pct_fpr: tprAt(0.05),
     tpr_at_threshold: truePositives / data.fake.length,
     fpr_at_threshold: falsePositives / data.real.length,
   };

@@ -59,6 +59,17 @@ describe('detection metrics', () => {
     expect(() => bootstrapMetrics({ real, fake }, 0.5, { resamples: 0, confidence: 0.95, seed: 1 })).toThrow(/bootstrap resamples/);
   });
 
+  it('the one-pass metrics agree with the rank-based AUC, including ties', () => {
+    const random = new SeededRandom(5);
+    const real = Array.from({ length: 80 }, () => Math.round(random.normal() * 4) / 4);
+    const fake = Array.from({ length: 50 }, () => Math.round((random.normal() + 0.8) * 4) / 4);
+    const m = computeMetrics({ real, fake }, 0.5);
+    expect(m.auc).toBeCloseTo(rocAuc({ real, fake }), 12);
+    expect(m.ap).toBeCloseTo(averagePrecision({ real, fake }), 12);
+    expect(m.eer).toBeCloseTo(equalErrorRate({ real, fake }), 12);
+    expect(m.tpr_at_5pct_fpr).toBe(tprAtFpr({ real, fake }, 0.05));
+  });
+
   it('needs both classes', () => {
     expect(() => rocAuc({ real: [], fake: [1] })).toThrow(/at least one real/);
   });
