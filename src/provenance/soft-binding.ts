@@ -36,6 +36,16 @@ export interface IndexRecordInput {
   clip?: ClipFingerprinter;
 }
 
+export interface IndexRecordSummary {
+  id: string;
+  signedAt: string;
+  signedPath: string;
+  sha256: string;
+  format: string;
+  manifestLabel?: string;
+  hasClipEmbedding: boolean;
+}
+
 interface RecordRow {
   id: string;
   created_at: string;
@@ -84,6 +94,22 @@ export class ProvenanceIndex {
 
   get size(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM signed_images').get() as { n: number }).n;
+  }
+
+  /** Every record, oldest first, without the stored manifests (for `vigil provenance index`). */
+  list(): IndexRecordSummary[] {
+    const rows = this.db
+      .prepare('SELECT id, created_at, signed_path, sha256, format, manifest_label, clip_model FROM signed_images ORDER BY created_at, id')
+      .all() as { id: string; created_at: string; signed_path: string; sha256: string; format: string; manifest_label: string | null; clip_model: string | null }[];
+    return rows.map((row) => ({
+      id: row.id,
+      signedAt: row.created_at,
+      signedPath: row.signed_path,
+      sha256: row.sha256,
+      format: row.format,
+      ...(row.manifest_label === null ? {} : { manifestLabel: row.manifest_label }),
+      hasClipEmbedding: row.clip_model !== null,
+    }));
   }
 
   /** Records a freshly signed image; returns its record id. */

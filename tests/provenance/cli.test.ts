@@ -55,6 +55,12 @@ describe('vigil provenance CLI', () => {
     const signResult = JSON.parse(sign.stdout) as { indexPath: string; indexRecordId: string };
     expect(signResult.indexPath).toBe(join(workspace.dir, '.vigil', 'provenance.db'));
 
+    const listed = await vigil(workspace.dir, 'index', '--json');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout).records).toEqual([
+      expect.objectContaining({ id: signResult.indexRecordId, signedPath: path('signed.jpg'), format: 'image/jpeg', hasClipEmbedding: false }),
+    ]);
+
     const verify = await vigil(workspace.dir, 'verify', path('signed.jpg'), '--trust-anchors', `dev=${path('keys/ca.pem')}`, '--json', '--out', path('report'));
     expect(verify.code, verify.stderr).toBe(0);
     const results = JSON.parse(verify.stdout) as ProvenanceResults;
@@ -97,6 +103,9 @@ describe('vigil provenance CLI', () => {
     const noOut = await vigil(workspace.dir, 'sign', path('generated.jpg'), '--cert', 'c.pem', '--key', 'k.pem');
     expect(noOut.code).toBe(2);
     expect(noOut.stderr).toContain('for --out');
+    const noIndex = await vigil(workspace.dir, 'index', '--index', path('nowhere.db'));
+    expect(noIndex.code).toBe(2);
+    expect(noIndex.stderr).toContain('no provenance index there yet');
     const badAlg = await vigil(workspace.dir, 'keygen', '--out', path('keys2'), '--alg', 'rs1');
     expect(badAlg.code).toBe(2);
     expect(badAlg.stderr).toMatch(/Expected one of es256.* for --alg but received "rs1"/);

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { globSync } from 'tinyglobby';
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument, VigilInputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { loadSigningCredentials, DEFAULT_PASSPHRASE_ENV } from '../../provenance/credentials.js';
 import { SIGNING_ALGORITHMS } from '../../provenance/cose.js';
@@ -207,6 +207,31 @@ Examples:
         } finally {
           await clip?.release();
           index?.close();
+        }
+      }),
+    );
+
+  provenance
+    .command('index')
+    .description('List the signed images recorded in the provenance index (used for soft-binding recovery)')
+    .option('--index <path>', 'the index file', DEFAULT_INDEX_PATH)
+    .option('--json', 'print the records as JSON')
+    .action(
+      action(async (options: { index: string; json?: boolean }) => {
+        if (!(await stat(options.index).catch(() => undefined))) {
+          throw new VigilInputError(`--index ${options.index}: no provenance index there yet (sign an image to create it)`, { subject: options.index });
+        }
+        const index = ProvenanceIndex.open(options.index);
+        try {
+          const records = index.list();
+          if (options.json) printJson({ index: index.path, records });
+          else {
+            const lines = records.map((record) => `${record.id}  ${record.signedAt}  ${record.format.padEnd(10)}  ${record.signedPath}${record.hasClipEmbedding ? '  [clip]' : ''}`);
+            process.stdout.write(`${[`${records.length} signed image(s) in ${index.path}`, ...lines].join('\n')}\n`);
+          }
+          return EXIT.ok;
+        } finally {
+          index.close();
         }
       }),
     );
