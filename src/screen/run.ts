@@ -1,3 +1,6 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { glob } from 'tinyglobby';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import { toCsv } from '../core/csv.js';
 import { sha256File } from '../core/files.js';
@@ -6,7 +9,7 @@ import { expandImagePath } from '../vision/images.js';
 import { VERDICTS, type Verdict } from './fusion.js';
 import type { ScreenFileResult, ScreenRunResults } from './result.js';
 import type { Screener } from './screener.js';
-import { isVideoPath, screenVideo, type VideoOptions } from './video.js';
+import { isVideoPath, screenVideo, VIDEO_EXTENSIONS, type VideoOptions } from './video.js';
 
 export interface ScreenRunOptions {
   /** Results folder: evidence images are written under it. */
@@ -37,6 +40,14 @@ export function errorResult(file: string, error: string, sha256: string | null =
   };
 }
 
+/** Videos under a folder (recursively, sorted); nothing for a file or glob. */
+async function videosInFolder(path: string): Promise<string[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isDirectory()) return [];
+  const found = await glob(`**/*.{${VIDEO_EXTENSIONS.join(',')}}`, { cwd: path, onlyFiles: true, caseSensitiveMatch: false });
+  return found.sort().map((rel) => join(path, rel));
+}
+
 /** Highest score first; errors last, in input order. */
 export function sortByScore(files: readonly ScreenFileResult[]): ScreenFileResult[] {
   return [...files].sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
@@ -58,8 +69,10 @@ export async function runScreen(screener: Screener, paths: readonly string[], op
     }
     try {
       const files = await expandImagePath(path);
-      if (files.length === 0) failures.push(errorResult(path, `${path}: no such file, or no images in it`));
+      const folderVideos = await videosInFolder(path);
+      if (files.length === 0 && folderVideos.length === 0) failures.push(errorResult(path, `${path}: no such file, or no images or videos in it`));
       images.push(...files);
+      videos.push(...folderVideos);
     } catch (error) {
       failures.push(errorResult(path, errorMessage(error)));
     }

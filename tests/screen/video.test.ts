@@ -56,6 +56,12 @@ describe.runIf(HAVE_FFMPEG)('video screening', () => {
     expect(file.reasons[0]).toMatch(/^top-2 frame mean P\(synthetic\)/);
   });
 
+  it('a folder run picks up its videos next to its images', async () => {
+    const results = await runScreen(screener, [dir], { video: { fps: 1, topK: 1 } });
+    expect(results.files.filter((f) => f.media === 'video').map((f) => f.file)).toEqual([clip]);
+    expect(results.files.filter((f) => f.media === 'image')).toHaveLength(8);
+  });
+
   it('samples at the requested rate', async () => {
     const [file] = (await runScreen(screener, [clip], { video: { fps: 1, topK: 3 } })).files;
     expect(file.video!.framesSampled).toBe(4);
