@@ -8,6 +8,9 @@ import type { ReportModule } from './module.js';
 /** Verdicts that get an evidence card: everything the screen did not clear. */
 const FLAGGED = new Set(['likely-synthetic', 'uncertain']);
 
+/** Rows of the triage table at most: the full list is in results.json and the triage CSV. */
+const MAX_TRIAGE_ROWS = 500;
+
 /** Longest edge of evidence images: large enough to see spectral peaks and patch errors. */
 const EVIDENCE_EDGE = 192;
 
@@ -141,7 +144,7 @@ export const screenModule: ReportModule<ScreenRunResults> = {
   schema: 'vigil/screen',
   async buildView(result, context) {
     const signals = result.signalsRequested;
-    const triage = result.files.map((file, index) => ({
+    const triage = result.files.slice(0, MAX_TRIAGE_ROWS).map((file, index) => ({
       rank: index + 1,
       file: file.file,
       status: file.status,
@@ -158,6 +161,11 @@ export const screenModule: ReportModule<ScreenRunResults> = {
     }));
     const { cards, omitted } = await evidenceCards(result.files, context);
     const notes: string[] = [];
+    if (result.files.length > MAX_TRIAGE_ROWS) {
+      notes.push(
+        `The triage table lists the ${MAX_TRIAGE_ROWS} highest-scoring of ${result.files.length} files; every file is in results.json${result.csv ? ` and ${result.csv}` : ''}.`,
+      );
+    }
     if (omitted > 0 && context.visuals) {
       notes.push(`Evidence is shown for the ${cards.length} highest-scoring flagged files; ${omitted} more flagged file(s) are in the triage table only (image budget ${context.maxImages}).`);
     }
