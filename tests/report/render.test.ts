@@ -116,6 +116,16 @@ describe('screening reports', () => {
     expect(html).toContain('Evidence is shown for the 1 highest-scoring flagged files; 1 more flagged file(s)');
   });
 
+  it('bounds the triage table of a large run and points to the full list', async () => {
+    const doc = screenDocument(evidence);
+    const template = doc.files[2];
+    doc.files = Array.from({ length: 620 }, (_, i) => ({ ...template, file: `photo-${i}.jpg`, score: 0.1 }));
+    doc.summary = { files: 620, errors: 0, verdicts: { 'likely-synthetic': 0, uncertain: 0, 'no-evidence': 620 } };
+    const html = await renderReport(doc);
+    expect(html.match(/<tr data-file=/g)?.length).toBe(500);
+    expect(html).toContain('The triage table lists the 500 highest-scoring of 620 files; every file is in results.json and triage.csv.');
+  });
+
   it('renders the evaluation: per-scorer, per-generator and robustness tables with CIs', async () => {
     const doc = screenEvalDocument();
     const html = await renderReport(doc);
