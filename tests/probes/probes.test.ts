@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAIRFACE_AGE_EDGES, formatProblem, loadProbeSet } from '../../src/probes/index.js';
@@ -126,5 +128,18 @@ describe('age bins', () => {
     expect(binOf('70', FAIRFACE_AGE_EDGES, labels)).toBe('70+');
     expect(binOf('unknown', FAIRFACE_AGE_EDGES, labels)).toBeNull();
     expect(binOf('-1', FAIRFACE_AGE_EDGES, labels)).toBeNull();
+  });
+});
+
+describe('vigil probes check', () => {
+  it('lists problems and exits 2', async () => {
+    await writeFile(join(dir, 'csv', 'check.csv'), 'file,gender\nimg/0.png,female\nimg/nope.png,male\n');
+    const result = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'probes', 'check', join(dir, 'csv', 'check.csv'), '--sensitive', 'gender']).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/1 of 2 rows valid/);
+    expect(result.stdout).toMatch(/line 3, column file, value "img\/nope.png": missing file/);
   });
 });
