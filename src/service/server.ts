@@ -40,6 +40,8 @@ interface RequestState {
   reservation?: Reservation;
   /** Aborts at the request deadline (reason: the 504 error) or when the client goes away. */
   deadline?: AbortController;
+  /** Taken at admission: a request admitted before shutdown began is still served while draining. */
+  engines?: InferenceEngines;
   errorKind?: ServiceErrorKind;
 }
 
@@ -144,6 +146,7 @@ export function createService(options: ServiceOptions): VigilService {
         );
       }
       state.reservation = reservation;
+      state.engines = readiness.engines;
       // Our own deadline rather than fastify's handlerTimeout: its request.signal also aborts as soon
       // as the request body has been read, which would drop every queued request.
       const deadline = new AbortController();
@@ -209,9 +212,7 @@ export function createService(options: ServiceOptions): VigilService {
       );
     }
     if (kind === 'screen') await checkPixels(upload.bytes, upload.fileName, limits.maxPixels);
-    if (readiness.state !== 'ready') throw new ServiceError(503, 'not-ready', `Not ready: the service is ${readiness.state}`);
-    const engines = readiness.engines;
-    const { reservation, deadline } = stateOf(request) as Required<RequestState>;
+    const { reservation, deadline, engines } = stateOf(request) as Required<RequestState>;
     // On timeout the 504 goes out at once; inference already running finishes in the background,
     // still holding its slot, and its result is dropped.
     return untilAborted(

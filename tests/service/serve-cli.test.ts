@@ -80,10 +80,25 @@ describe('vigil serve (real engines, child process)', () => {
   });
 
   it('drains on SIGTERM, exits 0 and leaves no temp files', async () => {
-    const inFlight = fetch(`${base}/v1/screen`, { method: 'POST', headers: auth, body: new Uint8Array(await readFile(IMAGE)) });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The upload's first half is sent before SIGTERM and its second half after: the request is
+    // certainly in flight when shutdown starts, and must still be answered.
+    const bytes = new Uint8Array(await readFile(IMAGE));
+    let sendRest: () => void = () => {};
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.subarray(0, bytes.length >> 1));
+        sendRest = () => {
+          controller.enqueue(bytes.subarray(bytes.length >> 1));
+          controller.close();
+        };
+      },
+    });
+    const inFlight = fetch(`${base}/v1/screen`, { method: 'POST', headers: auth, body, duplex: 'half' } as RequestInit);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
     server.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sendRest();
     expect((await inFlight).status).toBe(200);
     expect(await exited).toBe(0);
     expect(serverLog).toMatch(/SIGTERM, draining/);
