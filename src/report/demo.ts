@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { writeBiasOutputs } from '../bias/output.js';
 import type { BiasResult } from '../bias/result.js';
 import { runBias } from '../bias/run.js';
-import { validateSpec } from '../bias/spec.js';
+import { loadSpec } from '../bias/spec.js';
 import { VigilInputError } from '../core/errors.js';
-import { sha256Hex, writeFileAtomic } from '../core/files.js';
+import { writeFileAtomic } from '../core/files.js';
 import { resultEnvelope } from '../core/results.js';
 import { PACKAGE_ROOT } from '../core/version.js';
 import { loadSigningCredentials } from '../provenance/credentials.js';
@@ -29,11 +29,14 @@ import type { DemoReportEntry, DemoResult } from './result.js';
  * page linking them. It calls the modules' library functions directly, as a user's script would.
  */
 
-/** A fixture path relative to the current folder when inside it, so results read naturally. */
-function fixture(...parts: string[]): string {
-  const absolute = join(PACKAGE_ROOT, 'fixtures', ...parts);
+/** A package path relative to the current folder when inside it, so results read naturally. */
+function relativeToHere(absolute: string): string {
   const fromHere = relative(process.cwd(), absolute);
   return fromHere.startsWith('..') || isAbsolute(fromHere) ? absolute : fromHere;
+}
+
+function fixture(...parts: string[]): string {
+  return relativeToHere(join(PACKAGE_ROOT, 'fixtures', ...parts));
 }
 
 function requireFixture(path: string): string {
@@ -45,23 +48,11 @@ function requireFixture(path: string): string {
   return path;
 }
 
-/** The bias audit the demo runs: the tiny ViT on a probe set where a tone bias was planted in training. */
-export function demoBiasSpec(): Record<string, unknown> {
-  return {
-    name: 'demo: shape classifier on the planted-tone probe set',
-    description:
-      'The bundled ViT classifies shapes. Its training set had a bias planted for dark-toned shapes; the probe set renders every scene once per tone, so any gap between tones is the model’s.',
-    model: requireFixture(fixture('models', 'vit')),
-    probe_set: { path: requireFixture(fixture('probes', 'planted', 'labels.csv')), label_column: 'label' },
-    sensitive: ['tone', 'background'],
-    intersections: [['tone', 'background']],
-    seed: 0,
-    n_boot: 1000,
-    min_group_size: 30,
-    audits: [{ kind: 'classification', id: 'shapes', positive_labels: ['square'] }],
-    thresholds: ['demographic_parity_ratio >= 0.8', 'accuracy_difference <= 0.05', 'equalized_odds_difference <= 0.1'],
-  };
-}
+/**
+ * The bias audit the demo runs: the example spec shipped in audits/ (the tiny ViT on the probe set
+ * where a tone bias was planted in training), so the report names a spec a user can re-run.
+ */
+export const DEMO_BIAS_SPEC = join(PACKAGE_ROOT, 'audits', 'classification.yaml');
 
 interface Step<R> {
   result: R;
@@ -80,8 +71,9 @@ async function writeResults(dir: string, results: object): Promise<void> {
 }
 
 async function runBiasStep(outDir: string, quiet: boolean): Promise<BiasResult> {
-  const document = demoBiasSpec();
-  const loaded = validateSpec(document, 'vigil demo (built-in spec)', process.cwd(), sha256Hex(JSON.stringify(document)));
+  const loaded = await loadSpec(requireFixture(relativeToHere(DEMO_BIAS_SPEC)));
+  requireFixture(resolve(loaded.baseDir, loaded.spec.probe_set?.path ?? ''));
+  requireFixture(resolve(loaded.baseDir, loaded.spec.model ?? ''));
   // The demo caches nothing: it must show the same work on a fresh clone and on a re-run.
   const { result, observations } = await runBias(loaded, { quiet, cacheDir: false });
   const dir = join(outDir, 'bias');
@@ -155,7 +147,7 @@ function biasEntry(result: BiasResult, seconds: number): DemoReportEntry {
   return {
     schema: result.schema,
     title: 'Bias audit',
-    description: 'The bundled ViT shape classifier, disaggregated by tone and background with bootstrap confidence intervals, checked against three fairness thresholds.',
+    description: `The bundled ViT shape classifier on a probe set where a tone bias was planted in training, disaggregated with bootstrap confidence intervals and checked against the thresholds of ${relativeToHere(DEMO_BIAS_SPEC)}.`,
     report: 'bias/report.html',
     results: 'bias/results.json',
     verdict: result.verdict,
@@ -213,7 +205,7 @@ export async function runDemo(outDir: string, options: { quiet: boolean }): Prom
   // Earlier demo output is replaced as a whole, so the index never links a stale report.
   for (const part of ['bias', 'screen-eval', 'provenance']) await rm(join(outDir, part), { recursive: true, force: true });
 
-  say('bias audit of the bundled ViT on the planted-tone probe set…');
+  say(`bias audit ${relativeToHere(DEMO_BIAS_SPEC)}…`);
   const bias = await timed(() => runBiasStep(outDir, options.quiet));
   say('screening evaluation with robustness perturbations…');
   const screen = await timed(() => runScreenStep(outDir));

@@ -30,7 +30,8 @@ describe('vigil demo', () => {
 
     const bias = JSON.parse(readFileSync(join(out, 'bias', 'results.json'), 'utf8')) as BiasResult;
     expect(bias.model?.kind).toBe('vit');
-    expect(bias.verdicts.length).toBe(3 * 3); // three thresholds × (tone, background, tone × background)
+    expect(bias.spec?.path).toMatch(/audits[\\/]classification\.yaml$/);
+    expect(bias.verdicts.length).toBeGreaterThanOrEqual(3);
     expect(existsSync(join(out, 'bias', 'observations.csv'))).toBe(true);
     const biasHtml = readFileSync(join(out, 'bias', 'report.html'), 'utf8');
     expect(biasHtml).toContain(`data-value="${bias.probe_set!.n_rows}"`);
