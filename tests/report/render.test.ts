@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resultEnvelope } from '../../src/core/results.js';
+import type { FileVerification, ProvenanceResults } from '../../src/provenance/result.js';
 import { VigilInputError } from '../../src/core/errors.js';
 import { renderMarkdown, renderReport, writeReport } from '../../src/report/render.js';
 import { biasDocument, screenDocument, screenEvalDocument, XSS } from './documents.js';
@@ -138,6 +139,36 @@ describe('screening reports', () => {
     expect(html).toContain('aria-label="ROC curves of Fused (AUC 0.930), Spectral (AUC 0.880)');
     expectNoLivePayload(html);
     expectSelfContained(html);
+  });
+});
+
+describe('provenance report', () => {
+  it('bounds a large run: invalid files first in the details and the table', async () => {
+    const file = (path: string, state: 'Invalid' | 'NoManifest'): FileVerification => ({
+      path,
+      state,
+      codes: {
+        failure: state === 'Invalid' ? [{ code: 'assertion.dataHash.mismatch', kind: 'failure', explanation: 'changed', known: true }] : [],
+        informational: [],
+        success: [],
+      },
+      manifestCount: state === 'Invalid' ? 1 : 0,
+      trustLists: [],
+    });
+    const files = Array.from({ length: 1200 }, (_, i) => file(`f-${i}.jpg`, i % 100 === 99 ? 'Invalid' : 'NoManifest'));
+    const doc: ProvenanceResults = {
+      ...resultEnvelope('provenance'),
+      schema: 'vigil/provenance',
+      trustLists: [],
+      summary: { files: 1200, trusted: 0, valid: 0, invalid: 12, noManifest: 1188, errors: 0, aiGenerated: 0, recovered: 0 },
+      files,
+    };
+    const html = await renderReport(doc, { maxImages: 0 });
+    expect(html.match(/<tr data-file=/g)?.length).toBe(1000);
+    expect(html.match(/class="file-card"/g)?.length).toBe(200);
+    // All 12 invalid files made it into both, although most of them come after row 1000.
+    expect(html.match(/<tr data-file="[^"]*" data-state="Invalid">/g)?.length).toBe(12);
+    expect(html).toContain('Details are shown for 200 and the table lists 1000 of 1200 files');
   });
 });
 

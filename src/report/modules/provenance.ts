@@ -11,8 +11,9 @@ import { resolveRecordedPath, sampleWithinBudget, thumbnail, type Thumbnail } fr
 import { envelopeReproducibility, type ReportView, type ViewContext } from '../view.js';
 import type { ReportModule } from './module.js';
 
-/** Files with a detail card at most (invalid ones first); every file stays in the table at a glance. */
+/** Files with a detail card, and rows of the table at a glance, at most (files needing attention first). */
 const MAX_FILE_CARDS = 200;
+const MAX_TABLE_ROWS = 1000;
 
 /** Ingredient trees deeper than this are cut (with a note in the tree): real chains are shallow. */
 const MAX_INGREDIENT_DEPTH = 8;
@@ -141,20 +142,26 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       softBinding: file.softBinding,
     }));
 
-    // Detail cards: the files that need attention first, in their original order within each state.
+    // Large runs: the files that need attention (invalid, unreadable) first, shown in their original order.
     const attention = { Invalid: 0, Trusted: 1, Valid: 1, NoManifest: 2 } as const;
-    const cards = files
+    const prioritized = files
       .map((file, order) => ({ file, order, rank: file.state in attention ? attention[file.state as keyof typeof attention] : 0 }))
-      .sort((a, b) => a.rank - b.rank || a.order - b.order)
-      .slice(0, MAX_FILE_CARDS)
-      .sort((a, b) => a.order - b.order)
-      .map(({ file }) => file);
+      .sort((a, b) => a.rank - b.rank || a.order - b.order);
+    const firstInOrder = (n: number) =>
+      prioritized
+        .slice(0, n)
+        .sort((a, b) => a.order - b.order)
+        .map(({ file }) => file);
+    const cards = firstInOrder(MAX_FILE_CARDS);
+    const rows = firstInOrder(MAX_TABLE_ROWS);
     const carded = new Set(cards);
 
     const verdict = summary.invalid > 0 ? 'invalid' : summary.files > 0 && summary.trusted === summary.files ? 'trusted' : undefined;
     const notes: string[] = [];
     if (files.length > cards.length) {
-      notes.push(`Details are shown for ${cards.length} of ${files.length} files (invalid and unreadable ones first); every file is in the table and in results.json.`);
+      notes.push(
+        `Details are shown for ${cards.length} and the table lists ${rows.length} of ${files.length} files (invalid and unreadable ones first); every file is in results.json.`,
+      );
     }
     if (omitted > 0 && context.visuals) notes.push(`${omitted} file preview(s) were left out to keep this report small (at most ${context.maxImages}, sampled with seed ${context.seed}).`);
     if (result.trustLists.length === 0) {
@@ -193,7 +200,7 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       ],
       notes,
       body: {
-        files: files.map((file) => ({ ...file, hasCard: carded.has(file) })),
+        files: rows.map((file) => ({ ...file, hasCard: carded.has(file) })),
         cards,
         trustLists: result.trustLists,
         glossary: glossary(result.files),
