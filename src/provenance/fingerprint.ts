@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { ClipModel } from '../vision/index.js';
 import { VigilInputError } from '../core/errors.js';
 
@@ -52,12 +52,12 @@ export function phashOfPixels(pixels: Uint8Array): string {
   return hex;
 }
 
-async function grayscaleSquare(image: sharp.Sharp): Promise<Uint8Array> {
+async function grayscaleSquare(image: Sharp): Promise<Uint8Array> {
   const { data } = await image.grayscale().resize(HASH_SIDE, HASH_SIDE, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true });
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
-async function decode(bytes: Uint8Array, subject: string): Promise<{ image: sharp.Sharp; width: number; height: number }> {
+async function decode(bytes: Uint8Array, subject: string): Promise<{ image: Sharp; width: number; height: number }> {
   try {
     // rotate() applies EXIF orientation, so a phone photo and its stripped copy hash alike.
     const oriented = await sharp(bytes, { failOn: 'error' }).rotate().toBuffer({ resolveWithObject: true });

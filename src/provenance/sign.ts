@@ -6,7 +6,7 @@ import { sha256Hex, writeFileAtomic } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
 import { coseSign1, reserveSizeFor, type CoseSigner } from './cose.js';
 import { digitalSourceTypeUri, isDigitalSourceTypeTerm } from './digital-source-types.js';
-import { buildSignedAsset, readAsset, type EngineReading } from './engine.js';
+import { buildSignedAsset, isNoManifestError, readAsset, type EngineReading } from './engine.js';
 import type { ClipFingerprinter } from './fingerprint.js';
 import { requireImageFormat, type SupportedMime } from './formats.js';
 import type { ProvenanceIndex } from './soft-binding.js';
@@ -52,6 +52,8 @@ export interface SignResult {
   algorithm: string;
   signer: string;
   actions: { action: string; digitalSourceType?: string }[];
+  /** True when the input already carried Content Credentials and became the parent ingredient. */
+  parentFromInput: boolean;
   /** State the read-back verification found (Valid: signer not on a trust list; Trusted otherwise). */
   state: string;
   /** Record id in the provenance index, when one was used. */
@@ -183,11 +185,28 @@ function defaultActions(
 }
 
 /** The manifest definition vigil signs: the user's (c2patool format) plus vigil's defaults where absent. */
-async function buildDefinition(options: SignOptions, mime: SupportedMime): Promise<{ definition: Record<string, unknown>; ingredients: IngredientFile[] }> {
+/** Whether c2pa-rs finds a manifest store in the image (valid or not). */
+async function hasManifest(mime: SupportedMime, bytes: Uint8Array): Promise<boolean> {
+  try {
+    await readAsset(mime, bytes);
+    return true;
+  } catch (error) {
+    return !isNoManifestError(errorMessage(error));
+  }
+}
+
+async function buildDefinition(
+  options: SignOptions,
+  input: { path: string; mime: SupportedMime; bytes: Uint8Array },
+): Promise<{ definition: Record<string, unknown>; ingredients: IngredientFile[]; parentFromInput: boolean }> {
   const fromFile = options.manifestFile ? await loadManifestDefinition(options.manifestFile) : { definition: {}, ingredientPaths: [] };
   const definition = fromFile.definition;
   const ingredients: IngredientFile[] = [];
+  // Signing over existing Content Credentials would erase the image's history: like c2patool,
+  // an input that already carries a manifest becomes the parent ingredient unless --parent says otherwise.
+  const parentFromInput = options.parent === undefined && (await hasManifest(input.mime, input.bytes));
   if (options.parent) ingredients.push(await loadIngredient(options.parent, 'parentOf', 'parent', '--parent'));
+  if (parentFromInput) ingredients.push({ path: input.path, bytes: input.bytes, mime: input.mime, relationship: 'parentOf', label: 'parent' });
   for (const [index, path] of [...(options.ingredients ?? []), ...fromFile.ingredientPaths].entries()) {
     ingredients.push(await loadIngredient(path, 'componentOf', `ingredient-${index + 1}`, '--ingredient'));
   }
@@ -201,14 +220,14 @@ async function buildDefinition(options: SignOptions, mime: SupportedMime): Promi
   definition.claim_generator_info = options.generator ? [agent] : existingInfo.length > 0 ? existingInfo.slice(0, 1) : [vigilInfo];
   delete definition.claim_generator;
   definition.title = options.title ?? (typeof definition.title === 'string' ? definition.title : basename(options.output));
-  definition.format = mime;
+  definition.format = input.mime;
   const assertions = Array.isArray(definition.assertions) ? [...(definition.assertions as AssertionDefinition[])] : [];
   for (const file of options.assertionFiles ?? []) assertions.push(...(await loadAssertionFile(file)));
   if (!assertions.some((assertion) => assertion.label.startsWith('c2pa.actions'))) {
     assertions.unshift({ label: 'c2pa.actions', data: { actions: defaultActions(ingredients, agent, options.sourceType) } });
   }
   definition.assertions = assertions;
-  return { definition, ingredients };
+  return { definition, ingredients, parentFromInput };
 }
 
 /** Long edge of the claim thumbnail, as c2pa-rs's default thumbnail settings. */
@@ -241,7 +260,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
     throw new VigilInputError(`${options.input}: cannot read (${errorMessage(error)})`, { subject: options.input });
   }
   const mime = requireImageFormat(source, options.input);
-  const { definition, ingredients } = await buildDefinition(options, mime);
+  const { definition, ingredients, parentFromInput } = await buildDefinition(options, { path: input, mime, bytes: source });
   const reserveSize = reserveSizeFor(options.signer);
   const thumbnail = options.thumbnail === false ? undefined : await claimThumbnail(source, options.input);
   let signed: Uint8Array;
@@ -300,6 +319,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
     algorithm: options.signer.algorithm,
     signer: options.signer.chain[0].subject.replace(/\n/g, ', '),
     actions,
+    parentFromInput,
     state: reading.store.validation_state ?? 'Valid',
     ...(indexRecordId === undefined ? {} : { indexRecordId, indexPath: options.index?.path }),
   };

@@ -119,6 +119,22 @@ describe('sign and verify', () => {
     expect(verified.manifestCount).toBe(2);
   });
 
+  it('keeps the history of an input that already carries Content Credentials (it becomes the parent)', async () => {
+    const first = path('history-1.jpg');
+    const firstResult = await signImage({ input: await writeImage('history-in.jpg', 25), output: first, signer: dev.signer, generator: 'diffusion-x 2.1' });
+    expect(firstResult.parentFromInput).toBe(false);
+    const second = path('history-2.jpg');
+    const secondResult = await signImage({ input: first, output: second, signer: dev.signer });
+    expect(secondResult.parentFromInput).toBe(true);
+    expect(secondResult.actions.map((action) => action.action)).toEqual(['c2pa.opened', 'c2pa.edited']);
+    const verified = await verifyBytes(await readFile(second), second);
+    expect(verified.state).toBe('Valid');
+    expect(verified.manifestCount).toBe(2);
+    const [parentNode] = verified.activeManifest!.ingredients;
+    expect(parentNode).toMatchObject({ title: 'history-1.jpg', relationship: 'parentOf', state: 'Valid' });
+    expect(parentNode.manifest?.claimGeneratorInfo[0].name).toBe('diffusion-x');
+  });
+
   it('adds custom assertions and accepts a c2patool manifest definition', async () => {
     const screening = path('screening.json');
     await writeFile(screening, JSON.stringify({ label: 'org.vigil.screening', data: { verdict: 'synthetic', score: 0.97 } }));
