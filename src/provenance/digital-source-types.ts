@@ -47,7 +47,8 @@ export interface DigitalSourceTypeInfo {
 
 /** Looks a digitalSourceType URI up in the IPTC vocabulary (http or https, with or without trailing slash). */
 export function describeDigitalSourceType(uri: string): DigitalSourceTypeInfo {
-  const match = /^https?:\/\/cv\.iptc\.org\/newscodes\/digitalsourcetype\/([A-Za-z]+)\/?$/.exec(uri);
+  // Matched leniently (real manifests carry stray whitespace); the URI itself is reported verbatim.
+  const match = /^https?:\/\/cv\.iptc\.org\/newscodes\/digitalsourcetype\/([A-Za-z]+)\/?$/.exec(uri.trim());
   const term = match?.[1];
   const known = term === undefined ? undefined : TERMS[term];
   if (term === undefined || known === undefined) {

@@ -11,8 +11,19 @@ function visible(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** One line per distinct code (the same code for several manifest parts is counted, not repeated). */
 function codeLines(codes: readonly StatusCode[], indent: string): string[] {
-  return codes.map((code) => `${indent}${code.kind === 'failure' ? '✗' : 'i'} ${code.code}: ${code.explanation}${code.known ? '' : ` (validator: ${visible(code.validatorExplanation ?? '')})`}`);
+  const counts = new Map<string, { code: StatusCode; count: number }>();
+  for (const code of codes) {
+    const entry = counts.get(code.code);
+    if (entry) entry.count++;
+    else counts.set(code.code, { code, count: 1 });
+  }
+  return [...counts.values()].map(({ code, count }) => {
+    const times = count > 1 ? ` (${count}x)` : '';
+    const validator = code.known ? '' : ` (validator: ${visible(code.validatorExplanation ?? '')})`;
+    return `${indent}${code.kind === 'failure' ? '✗' : 'i'} ${code.code}${times}: ${code.explanation}${validator}`;
+  });
 }
 
 function manifestLines(manifest: ManifestSummary, indent: string): string[] {

@@ -69,6 +69,11 @@ describe('digital source types', () => {
     expect(describeDigitalSourceType('https://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia/').aiGenerated).toBe(true);
     expect(describeDigitalSourceType('http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia').aiGenerated).toBe(true);
     expect(describeDigitalSourceType('http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture').aiGenerated).toBe(false);
+    // C_with_CAWG_data.jpg of the c2pa-rs fixtures has a leading space in its URI.
+    expect(describeDigitalSourceType(' http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture')).toMatchObject({
+      uri: ' http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture',
+      term: 'digitalCapture',
+    });
     expect(describeDigitalSourceType('http://c2pa.org/digitalsourcetype/empty')).toMatchObject({ term: 'http://c2pa.org/digitalsourcetype/empty', aiGenerated: false });
     expect(isDigitalSourceTypeTerm('trainedAlgorithmicMedia')).toBe(true);
     expect(isDigitalSourceTypeTerm('toString')).toBe(false);
