@@ -49,6 +49,11 @@ export interface FuzzReport {
   /** Per target: inputs run and how each ended; `verdicts` counts the `state`/`verdict` of results. */
   targets: Record<string, Record<Outcome, number> & { inputs: number; verdicts: Record<string, number> }>;
   totals: Record<Outcome, number> & { inputs: number };
+  /**
+   * Named errors whose message is longer than MAX_MESSAGE_CHARS: not crashes, but an error that
+   * echoes a hostile input (a 1 MB cell) back into logs and terminals. Per target, with one example.
+   */
+  oversizedMessages: Record<string, { count: number; example: string }>;
   /** Distinct named-error messages seen (first line, digits masked), most frequent first, top 15. */
   topNamedErrors: Array<{ message: string; count: number }>;
   findings: FuzzFinding[];
@@ -159,6 +164,35 @@ export function mutateBytes(seed: Uint8Array, random: SeededRandom, focus: Array
   return { bytes: new Uint8Array(data), description: steps.join(', ') };
 }
 
+const CRC_TABLE = Array.from({ length: 256 }, (_v, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Recomputes every PNG chunk CRC in place. Decoders reject a chunk with a bad CRC before parsing
+ * it, so without this most PNG mutations would only ever test the CRC check.
+ */
+export function fixPngCrcs(bytes: Uint8Array): Uint8Array {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (view.subarray(1, 4).toString('latin1') !== 'PNG') return bytes;
+  let offset = 8;
+  while (offset + 12 <= view.length) {
+    const length = view.readUInt32BE(offset);
+    if (offset + 12 + length > view.length) break;
+    view.writeUInt32BE(crc32(view.subarray(offset + 4, offset + 8 + length)), offset + 8 + length);
+    offset += 12 + length;
+  }
+  return bytes;
+}
+
 /** Cells that have broken CSV readers and spreadsheet exports. */
 export const HOSTILE_CELLS = [
   '../../../etc/passwd',
@@ -259,7 +293,10 @@ export const screenTarget: FuzzTarget = {
     const seeds = await imageSeeds();
     return (random) => {
       const seed = seeds[random.int(seeds.length)];
-      const { bytes, description } = mutateBytes(seed.bytes, random);
+      const mutated = mutateBytes(seed.bytes, random);
+      const fixCrcs = random.next() < 0.5;
+      const bytes = fixCrcs ? fixPngCrcs(mutated.bytes) : mutated.bytes;
+      const description = fixCrcs ? `${mutated.description}, PNG CRCs fixed` : mutated.description;
       return Promise.resolve({
         description: `${seed.name}: ${description}`,
         bytes,
@@ -318,6 +355,8 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof HANG> 
 }
 const HANG = Symbol('hang');
 
+export const MAX_MESSAGE_CHARS = 4096;
+
 /** The state (verify) or verdict (screen) of a result, for the report's breakdown. */
 function verdictOf(result: unknown): string | undefined {
   if (result === null || typeof result !== 'object') return undefined;
@@ -342,7 +381,7 @@ export async function runFuzz(options: {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const started = Date.now();
   const emptyCounts = (): Record<Outcome, number> & { inputs: number } => ({ inputs: 0, ok: 0, 'named-error': 0, crash: 0, hang: 0 });
-  const report: FuzzReport = { seed: options.seed, iterations: options.iterations, timeoutMs, targets: {}, totals: emptyCounts(), topNamedErrors: [], findings: [], elapsedSeconds: 0 };
+  const report: FuzzReport = { seed: options.seed, iterations: options.iterations, timeoutMs, targets: {}, totals: emptyCounts(), topNamedErrors: [], oversizedMessages: {}, findings: [], elapsedSeconds: 0 };
   const named = new Map<string, number>();
   const setupRandom = new SeededRandom(options.seed);
   const generators = [];
@@ -358,6 +397,8 @@ export async function runFuzz(options: {
     const { target, next } = generators[iteration % generators.length];
     const counts = report.targets[target.name];
     const input = await next(random);
+    // A native crash (signal) ends this process before any report: the input it died on stays here.
+    if (options.outDir) await writeFile(join(options.outDir, 'in-progress.bin'), input.bytes);
     let outcome: Outcome;
     let error = '';
     try {
@@ -373,6 +414,10 @@ export async function runFuzz(options: {
         outcome = 'named-error';
         const signature = errorSignature(thrown.message);
         named.set(signature, (named.get(signature) ?? 0) + 1);
+        if (thrown.message.length > MAX_MESSAGE_CHARS) {
+          const entry = (report.oversizedMessages[target.name] ??= { count: 0, example: `${thrown.message.slice(0, 160)}… (${thrown.message.length} chars)` });
+          entry.count++;
+        }
       } else {
         outcome = 'crash';
         error = thrown instanceof Error ? `${thrown.name}: ${thrown.message}\n${thrown.stack?.split('\n').slice(1, 4).join('\n') ?? ''}` : String(thrown);
@@ -393,6 +438,7 @@ export async function runFuzz(options: {
     progress.increment();
   }
   progress.stop();
+  if (options.outDir) await rm(join(options.outDir, 'in-progress.bin'), { force: true });
   report.topNamedErrors = [...named.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([message, count]) => ({ message, count }));
   report.elapsedSeconds = (Date.now() - started) / 1000;
   return report;
@@ -435,6 +481,7 @@ async function main(): Promise<void> {
         const verdicts = Object.entries(c.verdicts).map(([v, n]) => `${v} ${n}`).join(', ');
         console.log(`${name.padEnd(8)} ${String(c.inputs).padStart(7)} ${String(c.ok).padStart(7)} ${String(c['named-error']).padStart(12)} ${String(c.crash).padStart(6)} ${String(c.hang).padStart(5)}${verdicts ? `  (${verdicts})` : ''}`);
       }
+      for (const [name, o] of Object.entries(report.oversizedMessages)) console.log(`\n${name}: ${o.count} named error(s) over ${MAX_MESSAGE_CHARS} chars, e.g. ${o.example}`);
       for (const f of report.findings.slice(0, 20)) console.log(`\n${f.outcome.toUpperCase()} ${f.target} #${f.iteration} (${f.description})\n${f.error}`);
     }
     process.exitCode = report.totals.crash + report.totals.hang > 0 ? 1 : 0;
