@@ -44,3 +44,21 @@ export async function decodeGray(bytes: Uint8Array, name: string, pixelLimit = D
   }
   return { data: luma, width, height, format: sniffFormat(bytes) };
 }
+
+/**
+ * The centre of an image at native resolution, cut to a model's input size (as UniversalFakeDetect
+ * does: resizing to the model's input would erase the high-frequency traces the probe learns from).
+ * An image smaller than the input in either side is returned as is, for the model's own resize.
+ */
+export async function nativeCenterCrop(bytes: Uint8Array, size: { height: number; width: number }, name: string): Promise<Uint8Array> {
+  try {
+    const { width = 0, height = 0 } = await sharp(bytes).metadata();
+    if (width < size.width || height < size.height) return bytes;
+    return await sharp(bytes)
+      .extract({ left: Math.floor((width - size.width) / 2), top: Math.floor((height - size.height) / 2), width: size.width, height: size.height })
+      .png({ compressionLevel: 1 })
+      .toBuffer();
+  } catch (error) {
+    throw new VigilInputError(`${name}: cannot decode image (${errorMessage(error)})`, { subject: name, cause: error });
+  }
+}

@@ -5,6 +5,7 @@ import { embedImages, loadModel, reconstruct, type ClipModel, type Device, type 
 import { heatmapPng, safeStem, spectrumPng, writeEvidence } from './evidence.js';
 import { fuse } from './fusion.js';
 import { analyzeFast } from './fast-path.js';
+import { nativeCenterCrop } from './image.js';
 import { createFastPool, type FastPool } from './fast-pool.js';
 import { DEFAULT_PROBE_PATH, loadProbe, portablePath, resolvePortablePath, type ScreenProbe } from './probe.js';
 import type { ProbeSummary, ScreenFileResult } from './result.js';
@@ -186,10 +187,11 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
       }),
     );
     const decodable = items.filter((item) => item.bytes !== undefined);
-    const modelInputs = decodable.map((item) => ({ name: item.result.file, bytes: item.bytes! }));
-    if (clip && modelInputs.length > 0) {
+    const modelInputs = (model: ClipModel | MaeModel) =>
+      Promise.all(decodable.map(async (item) => ({ name: item.result.file, bytes: await nativeCenterCrop(item.bytes!, model.preprocessing.inputSize, item.result.file) })));
+    if (clip && decodable.length > 0) {
       let i = 0;
-      for await (const observation of embedImages(clip, modelInputs, runOptions)) {
+      for await (const observation of embedImages(clip, await modelInputs(clip), runOptions)) {
         const item = decodable[i++];
         if (observation.error !== undefined) {
           item.result.signalsMissing.push({ signal: 'clip-probe', reason: observation.error });
@@ -200,11 +202,11 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
         item.scores['clip-probe'] = score.score;
       }
     }
-    if (mae && modelInputs.length > 0) {
+    if (mae && decodable.length > 0) {
       const model = probe.maeRecon!;
       const grid = Math.round(Math.sqrt(mae.numPatches));
       let i = 0;
-      for await (const observation of reconstruct(mae, modelInputs, { ...runOptions, seed: model.seed, masks: model.masks })) {
+      for await (const observation of reconstruct(mae, await modelInputs(mae), { ...runOptions, seed: model.seed, masks: model.masks })) {
         const item = decodable[i++];
         if (observation.error !== undefined) {
           item.result.signalsMissing.push({ signal: 'mae-recon', reason: observation.error });

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
-import { embedImages, listImageFiles, loadModel, reconstruct, type Device } from '../vision/index.js';
+import { embedImages, listImageFiles, loadModel, reconstruct, type ClipModel, type Device, type MaeModel } from '../vision/index.js';
 import { trainFusion } from './fusion.js';
-import { decodeGray } from './image.js';
+import { decodeGray, nativeCenterCrop } from './image.js';
 import { applyPlatt, fitLogisticCv, fitPlatt, sigmoid } from './logistic.js';
 import { computeMetrics, type MetricValues } from './metrics.js';
 import { portablePath, type ScreenProbe } from './probe.js';
@@ -85,7 +85,9 @@ export async function trainProbe(options: TrainOptions): Promise<ScreenProbe> {
     }
     options.onItem?.();
   }
-  const inputs = () => items.map((item) => ({ name: item.file, bytes: item.bytes }));
+  // Model signals see the centre of the image at native resolution, exactly as the screener feeds them.
+  const inputs = (model: ClipModel | MaeModel) =>
+    Promise.all(items.map(async (item) => ({ name: item.file, bytes: await nativeCenterCrop(item.bytes, model.preprocessing.inputSize, item.file) })));
   const runOptions = { cacheDir: options.cacheDir };
   let clipInfo: { sha256: string; dir: string; embeddingSize: number } | undefined;
   let maeInfo: { sha256: string; dir: string } | undefined;
@@ -95,7 +97,7 @@ export async function trainProbe(options: TrainOptions): Promise<ScreenProbe> {
       if (model.kind !== 'clip') throw new VigilInputError(`--model ${options.clipDir}: expected a CLIP model folder but found a ${model.kind} model`, { subject: options.clipDir });
       clipInfo = { sha256: model.sha256, dir: portablePath(options.clipDir), embeddingSize: model.embeddingSize };
       let i = 0;
-      for await (const observation of embedImages(model, inputs(), runOptions)) {
+      for await (const observation of embedImages(model, await inputs(model), runOptions)) {
         const item = items[i++];
         if (observation.error === undefined) item.embedding = observation.embedding;
       }
@@ -109,7 +111,7 @@ export async function trainProbe(options: TrainOptions): Promise<ScreenProbe> {
       if (model.kind !== 'mae') throw new VigilInputError(`--mae ${options.maeDir}: expected an MAE model folder but found a ${model.kind} model`, { subject: options.maeDir });
       maeInfo = { sha256: model.sha256, dir: portablePath(options.maeDir) };
       let i = 0;
-      for await (const observation of reconstruct(model, inputs(), { ...runOptions, seed: options.seed, masks: options.maeMasks })) {
+      for await (const observation of reconstruct(model, await inputs(model), { ...runOptions, seed: options.seed, masks: options.maeMasks })) {
         const item = items[i++];
         if (observation.error === undefined) item.maeError = observation.reconstructionError;
       }
