@@ -132,10 +132,15 @@ export interface TrustListSummary {
 export interface SoftBindingMatch {
   /** Id of the signed original in the provenance index. */
   recordId: string;
-  /** 1 = identical fingerprint; compare with threshold. */
+  /** pHash similarity, 1 - differing bits / 64 (1 = identical fingerprint). */
   similarity: number;
+  /** The pHash threshold that applied: 0.84 alone, 0.70 when CLIP corroborates. */
   threshold: number;
-  method: 'phash' | 'clip';
+  /** phash: pHash alone; phash+clip: a weaker pHash match confirmed by CLIP embeddings. */
+  method: 'phash' | 'phash+clip';
+  /** CLIP cosine similarity, for phash+clip matches. */
+  clipSimilarity?: number;
+  clipThreshold?: number;
   signedAt: string;
   /** Where the signed original was written when it was signed. */
   signedPath: string;

@@ -65,7 +65,8 @@ function fileLines(file: FileVerification): string[] {
   if (file.activeManifest) lines.push(...manifestLines(file.activeManifest, '  '));
   if (file.softBinding?.match) {
     const match = file.softBinding.match;
-    lines.push(`  matches signed original ${match.recordId}, similarity ${match.similarity.toFixed(3)} (${match.method}, threshold ${match.threshold})`);
+    const clip = match.clipSimilarity === undefined ? '' : `, CLIP ${match.clipSimilarity.toFixed(3)} >= ${match.clipThreshold}`;
+    lines.push(`  matches signed original ${match.recordId}, similarity ${match.similarity.toFixed(3)} (${match.method}, threshold ${match.threshold}${clip})`);
     lines.push(`  signed ${match.signedAt} as ${visible(match.signedPath)}; its manifest:`);
     lines.push(...manifestLines(match.manifest, '    '));
   } else if (file.softBinding) {
