@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Queue } from 'bullmq';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -115,5 +115,40 @@ describe('runQueuedBatch with workers', () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it('reports progress as jobs finish and says so when no worker is connected', async () => {
+    await writeFile(join(dir, 'lonely.png'), 'lonely');
+    const connection = parseQueueUrl(redis.url);
+    const notices: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      notices.push(String(chunk));
+      return true;
+    });
+    const settled: number[] = [];
+    const calls: string[] = [];
+    let worker: ReturnType<typeof startWorker> | undefined;
+    try {
+      const batch = runQueuedBatch({
+        connection,
+        displayUrl: redis.url,
+        kind: 'screen',
+        options: { run: 'progress' },
+        inputs: [join(dir, 'lonely.png'), join(dir, 'lonely.png'), join(dir, 'nope.png')],
+        pollMs: 20,
+        stallNoticeMs: 300,
+        onSettled: (count) => settled.push(count),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      worker = startWorker({ connection, loaders: loaders(calls), concurrency: 1, lockDurationMs: 5000, onError: () => {} });
+      await batch;
+    } finally {
+      spy.mockRestore();
+      await worker?.close();
+    }
+    expect(notices.join('')).toMatch(/still waiting for 1 job\(s\): 1 waiting, 0 active, 0 delayed, 0 worker\(s\); no worker is connected/);
+    // The unreadable file settles at once; the two copies of one file settle together.
+    expect(settled).toEqual([1, 2]);
+    expect(calls).toEqual(['lonely']);
   });
 });
