@@ -32,12 +32,8 @@ const COSE_SIGN1_TAG = 18;
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });
 
-export function encodeCbor(value: unknown): Buffer {
+function encodeCbor(value: unknown): Buffer {
   return cbor.encode(value);
-}
-
-export function decodeCbor(bytes: Uint8Array): unknown {
-  return cbor.decode(bytes);
 }
 
 /** The bytes a COSE_Sign1 signature covers: Sig_structure = ["Signature1", protected, external_aad, payload]. */
