@@ -62,6 +62,13 @@ describe('sign and verify', () => {
     });
   }
 
+  it('signs concurrently and leaves no FileReaderSync stand-in on the global object', async () => {
+    const inputs = await Promise.all([26, 27, 28].map((seed) => writeImage(`concurrent-${seed}.png`, seed, 'png')));
+    const results = await Promise.all(inputs.map((input, i) => signImage({ input, output: path(`concurrent-out-${i}.png`), signer: dev.signer })));
+    expect(results.map((result) => result.state)).toEqual(['Valid', 'Valid', 'Valid']);
+    expect('FileReaderSync' in globalThis).toBe(false);
+  });
+
   it('reports each named trust list separately', async () => {
     const other = await generateDevCredentials({ outDir: path('other-keys') });
     const { loadTrustList } = await import('../../src/provenance/trust.js');
