@@ -184,7 +184,6 @@ function defaultActions(
   return [{ action: 'c2pa.created', softwareAgent: agent, digitalSourceType: generated }, ...placed];
 }
 
-/** The manifest definition vigil signs: the user's (c2patool format) plus vigil's defaults where absent. */
 /** Whether c2pa-rs finds a manifest store in the image (valid or not). */
 async function hasManifest(mime: SupportedMime, bytes: Uint8Array): Promise<boolean> {
   try {
@@ -195,6 +194,7 @@ async function hasManifest(mime: SupportedMime, bytes: Uint8Array): Promise<bool
   }
 }
 
+/** The manifest definition vigil signs: the user's (c2patool format) plus vigil's defaults where absent. */
 async function buildDefinition(
   options: SignOptions,
   input: { path: string; mime: SupportedMime; bytes: Uint8Array },
