@@ -25,13 +25,15 @@ const CONFIG = {
 /** Renders a Vega-Lite spec to an SVG string. `description` becomes the SVG's accessible name. */
 export async function renderChartSvg(spec: Record<string, unknown>, description: string): Promise<string> {
   const full = { ...spec, description, config: { ...CONFIG, ...(spec.config as object | undefined) } } as TopLevelSpec;
-  const runtime = vega.parse(compile(full).spec);
+  // Warnings of vega(-lite) about a spec are bugs of these builders, not news for the user: only errors surface.
+  const logger = vega.logger(vega.Error);
+  const runtime = vega.parse(compile(full, { logger }).spec);
   // A loader that refuses everything: a chart spec that names an external URL is a bug, not a fetch.
   const loader = vega.loader();
   loader.load = async (uri: string) => {
     throw new Error(`charts render from inline data only; refused to load ${uri}`);
   };
-  const view = new vega.View(runtime, { renderer: 'none', loader });
+  const view = new vega.View(runtime, { renderer: 'none', loader, logLevel: vega.Error });
   try {
     return await view.toSVG();
   } finally {
