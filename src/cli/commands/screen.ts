@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
@@ -77,7 +76,7 @@ function screenerFlags(command: Command): Command {
     .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'cpu')
     .option('--cache-dir <dir>', 'vision observation cache folder (default: $VIGIL_CACHE_DIR or .vigil-cache)')
     .option('--no-cache', 'neither read nor write the observation cache')
-    .option('--workers <n>', 'worker threads for decoding and spectral analysis (0: main thread; used for batches of 64+ images)', String(Math.min(4, availableParallelism())));
+    .option('--workers <n>', 'worker threads for decoding and spectral analysis, for batches of 64+ images (0: main thread, which keeps up on 2 cores)', '0');
 }
 
 function printScreenTable(results: Awaited<ReturnType<typeof runScreen>>): void {
