@@ -123,7 +123,9 @@ export async function evaluate(screener: Screener, options: EvalOptions): Promis
   const runCondition = async (id: string, description: string, inputs: Parameters<Screener['screen']>[0]): Promise<void> => {
     const results = await screener.screen(inputs, { onItem: options.onItem });
     const items = results.map((result, i) => ({ result, label: labeled[i].label, generator: labeled[i].generator }));
-    for (const item of items) if (item.result.status === 'error') errors.push({ perturbation: id, file: labeled[items.indexOf(item)].file, error: item.result.error ?? 'unknown error' });
+    items.forEach((item, i) => {
+      if (item.result.status === 'error') errors.push({ perturbation: id, file: labeled[i].file, error: item.result.error ?? 'unknown error' });
+    });
     conditions.push({ perturbation: id, description, groups: evaluateGroups(items, generatorNames, screener, options.bootstrap) });
   };
 
