@@ -62,6 +62,8 @@ export interface EvalOptions {
   bootstrap: BootstrapOptions;
   onItem?: () => void;
   onTotal?: (total: number) => void;
+  /** Every scored file, per condition (for a per-file scores table). */
+  onResult?: (perturbation: string, file: { path: string; label: 0 | 1; generator: string | null }, result: ScreenFileResult) => void;
 }
 
 interface LabeledResult {
@@ -124,6 +126,7 @@ export async function evaluate(screener: Screener, options: EvalOptions): Promis
     const results = await screener.screen(inputs, { onItem: options.onItem });
     const items = results.map((result, i) => ({ result, label: labeled[i].label, generator: labeled[i].generator }));
     items.forEach((item, i) => {
+      options.onResult?.(id, { path: labeled[i].file, label: labeled[i].label, generator: labeled[i].generator }, item.result);
       if (item.result.status === 'error') errors.push({ perturbation: id, file: labeled[i].file, error: item.result.error ?? 'unknown error' });
     });
     conditions.push({ perturbation: id, description, groups: evaluateGroups(items, generatorNames, screener, options.bootstrap) });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
+import { toCsv, type CsvCell } from '../../core/csv.js';
 import { invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { createProgress } from '../../core/progress.js';
@@ -256,7 +257,7 @@ export function register(program: Command): void {
       .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals', '1000')
       .option('--confidence <level>', 'confidence level of the intervals', '0.95')
       .option('--seed <n>', 'bootstrap seed', '0')
-      .option('--out <dir>', 'write results.json to this folder')
+      .option('--out <dir>', 'write results.json and scores.csv (every file, label, signal scores, per perturbation) to this folder')
       .option('--json', 'print the results document on stdout'),
   ).action(
     action(async (flags: ScreenerFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean }) => {
@@ -264,9 +265,12 @@ export function register(program: Command): void {
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
       const screener = await createScreener(screenerOptions(flags));
       const progress = createProgress('eval', { quiet: flags.json });
+      const rows: CsvCell[][] = [];
       let results;
       try {
         results = await evaluate(screener, {
+          onResult: (perturbation, file, r) =>
+            rows.push([perturbation, file.path, file.label === 1 ? 'fake' : 'real', file.generator, r.score, ...SIGNAL_IDS.map((id) => r.signals[id]?.score), r.verdict, r.error]),
           realDirs: commaList(flags.real),
           fakeDirs: commaList(flags.fake),
           robustness: flags.robustness === true,
@@ -278,7 +282,10 @@ export function register(program: Command): void {
         progress.stop();
         await screener.release();
       }
-      if (flags.out !== undefined) await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+      if (flags.out !== undefined) {
+        await writeFileAtomic(join(flags.out, 'scores.csv'), toCsv(['perturbation', 'file', 'label', 'generator', 'fused', ...SIGNAL_IDS, 'verdict', 'error'], rows));
+        await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+      }
       if (flags.json) printJson(results);
       else printEvalTable(results);
       return EXIT.ok;
