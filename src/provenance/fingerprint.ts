@@ -63,7 +63,7 @@ async function decode(bytes: Uint8Array, subject: string): Promise<{ image: Shar
     const oriented = await sharp(bytes, { failOn: 'error' }).rotate().toBuffer({ resolveWithObject: true });
     return { image: sharp(oriented.data), width: oriented.info.width, height: oriented.info.height };
   } catch (error) {
-    throw new VigilInputError(`${subject}: cannot decode the image for fingerprinting (${(error as Error).message})`, { subject });
+    throw new VigilInputError(`${subject}: cannot decode the image for its perceptual fingerprint (${(error as Error).message}); sign with --no-index`, { subject });
   }
 }
 

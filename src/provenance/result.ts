@@ -154,6 +154,8 @@ export interface SoftBindingLookup {
   index: string;
   /** Best match at or above the threshold, if any. */
   match?: SoftBindingMatch;
+  /** Why the lookup could not be done (the image could not be decoded for fingerprinting). */
+  error?: string;
 }
 
 export interface FileVerification {

@@ -9,7 +9,7 @@ import { digitalSourceTypeUri, isDigitalSourceTypeTerm } from './digital-source-
 import { buildSignedAsset, isNoManifestError, readAsset, type EngineReading } from './engine.js';
 import type { ClipFingerprinter } from './fingerprint.js';
 import { requireImageFormat, type SupportedMime } from './formats.js';
-import type { ProvenanceIndex } from './soft-binding.js';
+import { fingerprintImage, type ProvenanceIndex } from './soft-binding.js';
 
 /**
  * `vigil provenance sign`: embeds a C2PA manifest declaring how the image was made (by default:
@@ -242,7 +242,7 @@ async function claimThumbnail(source: Uint8Array, subject: string): Promise<Uint
       .jpeg({ quality: 75 })
       .toBuffer();
   } catch (error) {
-    throw new VigilInputError(`${subject}: cannot decode the image to make its thumbnail (${errorMessage(error)})`, { subject });
+    throw new VigilInputError(`${subject}: cannot decode the image to make its thumbnail (${errorMessage(error)}); sign with --no-thumbnail`, { subject });
   }
 }
 
@@ -263,6 +263,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
   const { definition, ingredients, parentFromInput } = await buildDefinition(options, { path: input, mime, bytes: source });
   const reserveSize = reserveSizeFor(options.signer);
   const thumbnail = options.thumbnail === false ? undefined : await claimThumbnail(source, options.input);
+  const fingerprint = options.index ? await fingerprintImage(source, options.input, options.clip) : undefined;
   let signed: Uint8Array;
   try {
     signed = await buildSignedAsset({
@@ -307,9 +308,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
       ...(typeof action.digitalSourceType === 'string' ? { digitalSourceType: action.digitalSourceType } : {}),
     }));
   const sha256 = sha256Hex(signed);
-  const indexRecordId = options.index
-    ? await options.index.record({ signedPath: output, sha256, format: mime, reading, bytes: signed, clip: options.clip })
-    : undefined;
+  const indexRecordId = options.index && fingerprint ? options.index.record({ signedPath: output, sha256, format: mime, reading, fingerprint }) : undefined;
   return {
     input,
     output,

@@ -33,13 +33,28 @@ export const PHASH_MATCH_THRESHOLD = 0.84;
 export const CORROBORATED_PHASH_THRESHOLD = 0.7;
 export const CLIP_MATCH_THRESHOLD = 0.97;
 
+/** The perceptual fingerprints of one image, as the index stores them. */
+export interface ImageFingerprint {
+  /** pHashes of the image and of its center crops (SIGNING_CROP_VARIANTS). */
+  phashes: string[];
+  clip?: { modelId: string; embedding: Float32Array };
+}
+
+/**
+ * Fingerprints an image for the index. Signing does not change pixels, so sign computes this on
+ * its input before writing anything: an image that cannot be fingerprinted fails before signing.
+ */
+export async function fingerprintImage(bytes: Uint8Array, subject: string, clip?: ClipFingerprinter): Promise<ImageFingerprint> {
+  const phashes = await phashVariants(bytes, subject);
+  return clip ? { phashes, clip: { modelId: clip.modelId, embedding: await clip.embed(bytes, subject) } } : { phashes };
+}
+
 export interface IndexRecordInput {
   signedPath: string;
   sha256: string;
   format: string;
   reading: EngineReading;
-  bytes: Uint8Array;
-  clip?: ClipFingerprinter;
+  fingerprint: ImageFingerprint;
 }
 
 export interface IndexRecordSummary {
@@ -119,10 +134,9 @@ export class ProvenanceIndex {
   }
 
   /** Records a freshly signed image; returns its record id. */
-  async record(input: IndexRecordInput): Promise<string> {
+  record(input: IndexRecordInput): string {
     const id = randomUUID();
-    const phashes = await phashVariants(input.bytes, input.signedPath);
-    const embedding = input.clip ? await input.clip.embed(input.bytes, input.signedPath) : undefined;
+    const embedding = input.fingerprint.clip?.embedding;
     this.db
       .prepare(
         `INSERT INTO signed_images (id, created_at, signed_path, sha256, format, manifest_label, phashes, clip_model, clip_embedding, reading)
@@ -135,8 +149,8 @@ export class ProvenanceIndex {
         input.sha256,
         input.format,
         input.reading.store.active_manifest ?? null,
-        phashes.join(','),
-        input.clip?.modelId ?? null,
+        input.fingerprint.phashes.join(','),
+        input.fingerprint.clip?.modelId ?? null,
         embedding ? Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength) : null,
         JSON.stringify(input.reading),
       );
@@ -149,8 +163,16 @@ export class ProvenanceIndex {
    * pHash at CORROBORATED_PHASH_THRESHOLD confirmed by CLIP at CLIP_MATCH_THRESHOLD.
    */
   async lookup(bytes: Uint8Array, options: { clip?: ClipFingerprinter; subject?: string } = {}): Promise<SoftBindingLookup> {
-    const query = await phash(bytes, options.subject);
-    const queryEmbedding = options.clip ? await options.clip.embed(bytes, options.subject ?? '(image)') : undefined;
+    let query: string;
+    let queryEmbedding: Float32Array | undefined;
+    try {
+      query = await phash(bytes, options.subject);
+      queryEmbedding = options.clip ? await options.clip.embed(bytes, options.subject ?? '(image)') : undefined;
+    } catch (error) {
+      // An image sharp cannot decode (e.g. HEVC HEIC without codec support) is still verified; only the lookup is skipped.
+      if (!(error instanceof VigilInputError)) throw error;
+      return { index: this.path, error: error.message };
+    }
     let best: { row: RecordRow; similarity: number; clipSimilarity?: number } | undefined;
     for (const row of this.db.prepare('SELECT * FROM signed_images').iterate() as IterableIterator<RecordRow>) {
       const similarity = Math.max(...row.phashes.split(',').map((hash) => phashSimilarity(query, hash)));

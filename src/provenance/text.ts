@@ -69,6 +69,8 @@ function fileLines(file: FileVerification): string[] {
     lines.push(`  matches signed original ${match.recordId}, similarity ${match.similarity.toFixed(3)} (${match.method}, threshold ${match.threshold}${clip})`);
     lines.push(`  signed ${match.signedAt} as ${visible(match.signedPath)}; its manifest:`);
     lines.push(...manifestLines(match.manifest, '    '));
+  } else if (file.softBinding?.error) {
+    lines.push(`  soft-binding lookup skipped: ${visible(file.softBinding.error)}`);
   } else if (file.softBinding) {
     lines.push(`  no signed original in ${visible(file.softBinding.index)} looks like this image`);
   }

@@ -13,7 +13,7 @@ export interface VerifyOptions {
   /** Named trust lists; the signer's chain is checked against each separately. */
   trustLists?: readonly TrustList[];
   /** Consulted for files without a manifest (soft-binding recovery). */
-  softBinding?: { lookup(bytes: Uint8Array): Promise<SoftBindingLookup | undefined> };
+  softBinding?: { lookup(bytes: Uint8Array, options: { subject: string }): Promise<SoftBindingLookup | undefined> };
 }
 
 function codesOf(reading: EngineReading): StatusCodes {
@@ -48,7 +48,7 @@ export async function verifyBytes(bytes: Uint8Array, path: string, options: Veri
   } catch (error) {
     const message = errorMessage(error);
     if (isNoManifestError(message)) {
-      const softBinding = await options.softBinding?.lookup(bytes);
+      const softBinding = await options.softBinding?.lookup(bytes, { subject: path });
       return {
         ...base,
         state: 'NoManifest',

@@ -15,7 +15,7 @@ export async function tempDir(prefix = 'vigil-provenance-'): Promise<{ dir: stri
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export type ImageFormat = 'jpeg' | 'png' | 'webp';
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif' | 'avif';
 
 /**
  * A photo-like test image: a smooth random colour field (low-resolution noise upscaled) plus fine
@@ -33,6 +33,9 @@ export async function syntheticImage(seed: number, format: ImageFormat = 'jpeg',
   const image = sharp(smooth, { raw: { width, height, channels: 3 } });
   if (format === 'png') return image.png().toBuffer();
   if (format === 'webp') return image.webp({ quality: 90 }).toBuffer();
+  if (format === 'tiff') return image.tiff().toBuffer();
+  if (format === 'gif') return image.gif().toBuffer();
+  if (format === 'avif') return image.avif({ quality: 70 }).toBuffer();
   return image.jpeg({ quality: 90 }).toBuffer();
 }
 

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { globSync } from 'tinyglobby';
 import { phash, phashOfPixels, phashSimilarity, phashVariants } from '../../src/provenance/fingerprint.js';
 import { signImage } from '../../src/provenance/sign.js';
-import { PHASH_MATCH_THRESHOLD, ProvenanceIndex } from '../../src/provenance/soft-binding.js';
+import { fingerprintImage, PHASH_MATCH_THRESHOLD, ProvenanceIndex } from '../../src/provenance/soft-binding.js';
 import { verifyBytes } from '../../src/provenance/verify.js';
 import { devCredentials, tempDir, type DevCredentials } from './helpers.js';
 
@@ -91,6 +91,16 @@ describe('soft-binding recovery', () => {
     expect(falseMatches).toBe(0);
   }, 60_000);
 
+  it('skips the lookup, with the reason, for an image it cannot decode', async () => {
+    // A valid AVIF container header with no decodable image: c2pa-rs finds no manifest, sharp cannot decode it.
+    const broken = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypavif\0\0\0\0avifmif1', 'latin1'), Buffer.alloc(64)]);
+    const result = await verifyBytes(broken, 'broken.avif', { softBinding: index });
+    expect(result.format).toBe('image/avif');
+    expect(result.state).toBe('NoManifest');
+    expect(result.softBinding?.match).toBeUndefined();
+    expect(result.softBinding?.error).toMatch(/broken\.avif: cannot decode the image/);
+  });
+
   it('does not look up files that carry a manifest', async () => {
     const bytes = await readFile(signed[0].path);
     const result = await verifyBytes(bytes, 'signed', { softBinding: index });
@@ -105,7 +115,7 @@ describe('soft-binding recovery', () => {
     await writeFile(signedPath, await readFile(signed[1].path));
     const { readAsset } = await import('../../src/provenance/engine.js');
     const bytes = await readFile(signedPath);
-    await first.record({ signedPath, sha256: 'x', format: 'image/jpeg', reading: await readAsset('image/jpeg', bytes), bytes });
+    first.record({ signedPath, sha256: 'x', format: 'image/jpeg', reading: await readAsset('image/jpeg', bytes), fingerprint: await fingerprintImage(bytes, signedPath) });
     first.close();
     const second = ProvenanceIndex.open(path);
     expect(second.size).toBe(1);

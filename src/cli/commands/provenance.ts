@@ -11,6 +11,7 @@ import { generateDevCredentials } from '../../provenance/keygen.js';
 import type { ProvenanceResults } from '../../provenance/result.js';
 import { signImage } from '../../provenance/sign.js';
 import { DEFAULT_INDEX_PATH, ProvenanceIndex } from '../../provenance/soft-binding.js';
+import { IMAGE_EXTENSIONS } from '../../provenance/formats.js';
 import { formatVerifyText } from '../../provenance/text.js';
 import { loadTrustLists } from '../../provenance/trust.js';
 import { verifyPaths } from '../../provenance/verify.js';
@@ -25,7 +26,8 @@ async function expandPaths(paths: readonly string[]): Promise<string[]> {
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) {
-      files.push(...globSync('**/*.{jpg,jpeg,png,webp,JPG,JPEG,PNG,WEBP}', { cwd: path, absolute: false }).sort().map((file) => join(path, file)));
+      const pattern = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
+      files.push(...globSync(pattern, { cwd: path, caseSensitiveMatch: false }).sort().map((file) => join(path, file)));
     } else {
       files.push(path);
     }
@@ -83,7 +85,7 @@ export function register(program: Command): void {
 
   provenance
     .command('verify')
-    .description('Verify the C2PA manifests of images (JPEG, PNG, WebP): state, explained status codes, signer, actions, ingredients')
+    .description('Verify the C2PA manifests of images (JPEG, PNG, WebP, TIFF, GIF, AVIF, HEIF): state, explained status codes, signer, actions, ingredients')
     .argument('<paths...>', 'image files or folders')
     .option('--trust-anchors <name=file.pem>', 'a named trust list (PEM bundle of anchors); repeatable', collect, [])
     .option('--json', 'print the results document on stdout')
@@ -116,7 +118,7 @@ Examples:
           const results = await verifyPaths(files, {
             trustLists,
             quiet: options.json === true,
-            ...(index ? { softBinding: { lookup: (bytes: Uint8Array) => index.lookup(bytes, { clip }) } } : {}),
+            ...(index ? { softBinding: { lookup: (bytes: Uint8Array, lookup: { subject: string }) => index.lookup(bytes, { ...lookup, clip }) } } : {}),
           });
           if (options.out) {
             // File paths are recorded as given, so thumbnails resolve against the working directory.
@@ -136,7 +138,7 @@ Examples:
   provenance
     .command('sign')
     .description('Embed and sign a C2PA manifest declaring how an image was made (default: created by generative AI)')
-    .argument('<in>', 'image to sign (JPEG, PNG, WebP)')
+    .argument('<in>', 'image to sign (JPEG, PNG, WebP, TIFF, GIF, AVIF, HEIF)')
     .option('--out <file>', 'signed output file')
     .option('--in-place', 'overwrite the input instead of writing --out')
     .option('--cert <chain.pem>', 'signing certificate chain, leaf first')
