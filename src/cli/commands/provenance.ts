@@ -250,6 +250,7 @@ Examples:
     .action(
       action(async (options: { out: string; alg: string; days: string; organization?: string; force?: boolean; json?: boolean }) => {
         const days = Number(options.days);
+        if (!/^\d+$/.test(options.days)) throw invalidArgument('--days', 'an integer from 1 to 3650', options.days);
         const result = await generateDevCredentials({
           outDir: options.out,
           algorithm: options.alg,
