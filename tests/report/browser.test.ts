@@ -20,7 +20,7 @@ import { htmlToPdf } from '../../src/report/pdf.js';
 import { renderReport } from '../../src/report/render.js';
 import type { DemoResult } from '../../src/report/result.js';
 import type { ScreenEvalResults, ScreenRunResults } from '../../src/screen/result.js';
-import { biasDocument, screenDocument, screenEvalDocument, XSS } from './documents.js';
+import { biasDocument, evalScoresCsv, screenDocument, screenEvalDocument, XSS } from './documents.js';
 import { HOSTILE_NAME, provenanceDocument } from './provenance-fixture.js';
 
 const OUTPUT = join(process.cwd(), 'tests', 'output');
@@ -100,7 +100,8 @@ beforeAll(async () => {
   };
   html.bias = await renderReport(docs.bias);
   html.screen = await renderReport(docs.screen);
-  html.eval = await renderReport(docs.eval);
+  writeFileSync(join(dir, 'scores.csv'), evalScoresCsv());
+  html.eval = await renderReport(docs.eval, { baseDir: dir });
   html.provenance = await renderReport(docs.provenance, { baseDir: dir });
   html.demo = await renderReport(docs.demo);
   for (const [kind, text] of Object.entries(html)) writeFileSync(join(OUTPUT, `report-${kind}.html`), text);
@@ -181,6 +182,8 @@ describe('reports in Chromium', () => {
       expect(await dataValue(page, cell)).toBe(condition.groups[0].scorers.fused!.metrics.eer.value);
     }
     expect(await page.getByText(XSS.label, { exact: true }).count()).toBeGreaterThan(0);
+    // ROC, PR, AUC per generator, AUC per perturbation.
+    expect(await page.locator('figure.chart svg').count()).toBe(4);
     await finish('eval', opened);
   });
 

@@ -3,6 +3,8 @@
  * (XSS payloads) are planted where untrusted data reaches a report: probe labels, file names,
  * manifest fields.
  */
+import { toCsv } from '../../src/core/csv.js';
+import { SeededRandom } from '../../src/core/random.js';
 import { resultEnvelope } from '../../src/core/results.js';
 import type { BiasResult, FeatureResult, GroupMetrics, MetricValue } from '../../src/bias/result.js';
 import type {
@@ -161,18 +163,37 @@ const metricEstimates = (auc: number): Record<MetricKey, MetricEstimate> => {
   };
 };
 
-/** Curve points the report draws when results carry them (a concave ROC whose area is about `auc`). */
-const curves = (auc: number) => {
-  const power = (1 - auc) / auc;
-  const fprs = Array.from({ length: 21 }, (_, i) => i / 20);
-  return {
-    roc: fprs.map((fpr) => ({ fpr, tpr: fpr ** power })),
-    pr: fprs.map((recall) => ({ recall, precision: 1 - 0.5 * recall ** (1 / power) })),
-  };
-};
+const scorer = (auc: number, real = 40, fake = 40): ScorerMetrics => ({ real, fake, threshold: 0.5, metrics: metricEstimates(auc) });
 
-const scorer = (auc: number, real = 40, fake = 40): ScorerMetrics =>
-  Object.assign({ real, fake, threshold: 0.5, metrics: metricEstimates(auc) }, curves(auc));
+/**
+ * The scores.csv that vigil screen eval --out writes beside results.json, with seeded scores:
+ * fused and spectral separate the classes well, metadata barely.
+ */
+export function evalScoresCsv(seed = 1): string {
+  const random = new SeededRandom(seed);
+  const rows: (string | number)[][] = [];
+  for (const perturbation of ['none', 'jpeg-q75']) {
+    for (let i = 0; i < 80; i++) {
+      const fake = i >= 40;
+      const shift = fake ? 1.6 : 0;
+      const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+      rows.push([
+        perturbation,
+        `${fake ? 'fake' : 'real'}-${i}.png`,
+        fake ? 'fake' : 'real',
+        fake ? 'nnconv' : '',
+        sigmoid(random.normal() + 2 * shift - 1.5),
+        sigmoid(random.normal() + 1.5 * shift - 1),
+        '',
+        '',
+        sigmoid(random.normal() + 0.2 * shift),
+        'no-evidence',
+        '',
+      ]);
+    }
+  }
+  return toCsv(['perturbation', 'file', 'label', 'generator', 'fused', 'spectral', 'clip-probe', 'mae-recon', 'metadata', 'verdict', 'error'], rows);
+}
 
 const PROBE: ProbeSummary = {
   path: 'fixtures/screen/probe.json',

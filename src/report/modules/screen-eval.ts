@@ -1,57 +1,17 @@
 import type { EvalGroup, MetricKey, ScorerMetrics, ScreenEvalResults } from '../../screen/result.js';
-import { chartFigure, curvesSpec, intervalBarsSpec, type ChartFigure, type CurvePoint } from '../charts.js';
+import { chartFigure, intervalBarsSpec, type ChartFigure } from '../charts.js';
 import { formatDecimal, formatNumber, formatPercent } from '../helpers.js';
 import { envelopeReproducibility, type ReportView, type ViewContext } from '../view.js';
 import { metricMeta } from './metrics.js';
 import type { ReportModule } from './module.js';
 import { probeReproducibility, SCREEN_LIMITATIONS, SIGNAL_TITLES } from './screen.js';
+import { evalCurves } from './screen-curves.js';
 
 /** The metrics the eval tables show, in DeepfakeBench's order. */
 const TABLE_METRICS: MetricKey[] = ['auc', 'ap', 'eer', 'accuracy', 'tpr_at_1pct_fpr', 'tpr_at_5pct_fpr'];
 
 /** At most this many rows of per-file errors are listed. */
 const MAX_ERRORS = 50;
-
-/**
- * Curve points a scorer's metrics may carry (ROC: false vs true positive rate; precision-recall).
- * The report draws ROC and PR charts when the results document records them.
- */
-interface ScorerCurves {
-  roc?: { fpr: number; tpr: number }[];
-  pr?: { recall: number; precision: number }[];
-}
-
-async function curveCharts(group: EvalGroup | undefined, context: ViewContext): Promise<ChartFigure[]> {
-  if (!group || !context.visuals) return [];
-  const roc: CurvePoint[] = [];
-  const pr: CurvePoint[] = [];
-  for (const id of scorerIds(group)) {
-    const scorer = group.scorers[id as keyof EvalGroup['scorers']] as (ScorerMetrics & ScorerCurves) | undefined;
-    const series = `${scorerTitle(id)} (AUC ${formatDecimal(scorer?.metrics.auc.value)})`;
-    for (const point of scorer?.roc ?? []) roc.push({ series, x: point.fpr, y: point.tpr });
-    for (const point of scorer?.pr ?? []) pr.push({ series: `${scorerTitle(id)} (AP ${formatDecimal(scorer?.metrics.ap.value)})`, x: point.recall, y: point.precision });
-  }
-  const charts: ChartFigure[] = [];
-  if (roc.length > 0) {
-    charts.push(
-      await chartFigure(
-        curvesSpec(roc, { xTitle: 'False positive rate (real flagged)', yTitle: 'True positive rate (synthetic caught)', diagonal: true }),
-        `ROC curves of ${[...new Set(roc.map((p) => p.series))].join(', ')}.`,
-        'ROC curve per scorer, all generators; the dotted diagonal is chance.',
-      ),
-    );
-  }
-  if (pr.length > 0) {
-    charts.push(
-      await chartFigure(
-        curvesSpec(pr, { xTitle: 'Recall', yTitle: 'Precision' }),
-        `Precision-recall curves of ${[...new Set(pr.map((p) => p.series))].join(', ')}.`,
-        'Precision-recall curve per scorer, synthetic as the positive class, all generators.',
-      ),
-    );
-  }
-  return charts;
-}
 
 const scorerTitle = (id: string) => (id === 'fused' ? 'Fused' : (SIGNAL_TITLES[id] ?? id));
 
@@ -119,7 +79,7 @@ export const screenEvalModule: ReportModule<ScreenEvalResults> = {
       };
     });
 
-    const curves = await curveCharts(all, context);
+    const curves = await evalCurves(result, context);
     const charts: ChartFigure[] = [];
     const generatorChart = await aucChart(
       generators.map((g) => ({ label: `${g.generator} (n=${g.fake})`, scorer: g.scorers.fused })),
@@ -165,7 +125,8 @@ export const screenEvalModule: ReportModule<ScreenEvalResults> = {
         perGenerator,
         signalColumns: scorers.map((id) => ({ id, title: scorerTitle(id) })),
         charts,
-        curves,
+        curves: curves.charts,
+        curvesNote: curves.note,
         robustness: result.conditions.length > 1 ? robustness : [],
         robustnessChart,
         dataset: result.dataset,
