@@ -85,10 +85,10 @@ async function stopServer(server: Server): Promise<void> {
   await exited;
 }
 
-/** Peak resident set of a process so far (Linux VmHWM), in MiB. */
-function peakRssMiB(pid: number): number {
+/** Resident set (VmRSS) or its peak so far (VmHWM) of a process, in MiB (Linux). */
+function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
   return kb / 1024;
 }
 
@@ -107,10 +107,15 @@ interface LoadResult {
   clientErrors: number;
   timeouts: number;
   peakRssMiB: number;
+  /** VmRSS at 1/6, 1/2 and the end of the run: flat means memory does not grow under load. */
+  rssTimeline: number[];
 }
 
 async function load(name: string, server: Server, requests: LoadRequest[]): Promise<LoadResult> {
   const latencies = new Map<number, number[]>();
+  const pid = server.child.pid as number;
+  const rssTimeline: number[] = [];
+  const samplers = [SECONDS / 6, SECONDS / 2].map((at) => setTimeout(() => rssTimeline.push(rssMiB(pid, 'VmRSS')), at * 1000));
   const instance = autocannon({
     url: server.url,
     connections: CONNECTIONS,
@@ -124,6 +129,8 @@ async function load(name: string, server: Server, requests: LoadRequest[]): Prom
     latencies.set(statusCode, list);
   });
   const result = await instance;
+  samplers.forEach(clearTimeout);
+  rssTimeline.push(rssMiB(pid, 'VmRSS'));
   const sortedOf = (status: number): number[] => (latencies.get(status) ?? []).sort((a, b) => a - b);
   const ok = sortedOf(200);
   const refused = sortedOf(503);
@@ -137,7 +144,8 @@ async function load(name: string, server: Server, requests: LoadRequest[]): Prom
     refusedLatency: { p50: percentile(refused, 50), p99: percentile(refused, 99) },
     clientErrors: result.errors,
     timeouts: result.timeouts,
-    peakRssMiB: peakRssMiB(server.child.pid as number),
+    peakRssMiB: rssMiB(pid, 'VmHWM'),
+    rssTimeline,
   };
 }
 
@@ -195,15 +203,15 @@ export async function run(): Promise<void> {
   const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
   console.log(`\nreference: in-process screening, no HTTP, 2 concurrent: ${fmt(reference)} images/s`);
   console.log(
-    `\n${'scenario'.padEnd(50)}${'2xx/s'.padStart(9)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'503 p50'.padStart(9)}${'503 p99'.padStart(9)}${'errors'.padStart(8)}${'RSS MiB'.padStart(9)}  statuses`,
+    `\n${'scenario'.padEnd(50)}${'2xx/s'.padStart(9)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'503 p50'.padStart(9)}${'503 p99'.padStart(9)}${'errors'.padStart(8)}${'RSS MiB'.padStart(9)}${'RSS over time'.padStart(16)}  statuses`,
   );
   for (const r of [...results, health]) {
     const rate = r.accepted / r.seconds;
     const isScreen = r !== health;
     console.log(
       `${r.name.padEnd(50)}${fmt(rate).padStart(9)}${(isScreen ? `${(rate / reference).toFixed(2)}x` : '').padStart(8)}${fmt(r.acceptedLatency.p50, 0).padStart(9)}${fmt(r.acceptedLatency.p99, 0).padStart(9)}` +
-        `${fmt(r.refusedLatency.p50, 0).padStart(9)}${fmt(r.refusedLatency.p99, 0).padStart(9)}${String(r.clientErrors + r.timeouts).padStart(8)}${fmt(r.peakRssMiB, 0).padStart(9)}  ${JSON.stringify(r.byStatus)}`,
+        `${fmt(r.refusedLatency.p50, 0).padStart(9)}${fmt(r.refusedLatency.p99, 0).padStart(9)}${String(r.clientErrors + r.timeouts).padStart(8)}${fmt(r.peakRssMiB, 0).padStart(9)}${r.rssTimeline.map((v) => fmt(v, 0)).join('/').padStart(16)}  ${JSON.stringify(r.byStatus)}`,
     );
   }
-  console.log('(ratio: served 2xx/s relative to in-process screening; errors: connection errors + client timeouts; RSS: server peak VmHWM)');
+  console.log('(ratio: served 2xx/s relative to in-process screening; errors: connection errors + client timeouts; RSS: server peak VmHWM; RSS over time: VmRSS at 1/6, 1/2 and the end of the run)');
 }
