@@ -246,6 +246,32 @@ async function claimThumbnail(source: Uint8Array, subject: string): Promise<Uint
   }
 }
 
+/**
+ * c2pa-rs validates what it signed and, when that fails, reports its whole validation result as a
+ * Rust debug dump; the failure codes are what a user needs from it.
+ */
+function signingFailure(message: string): string {
+  const failureSection = /InvalidManifest\(ValidationResults[\s\S]*?failure: \[([\s\S]*?)\] \}/.exec(message)?.[1];
+  if (failureSection === undefined) return message;
+  const codes = [...failureSection.matchAll(/code: "([^"]+)"/g)].map((match) => match[1]).filter((code) => code !== 'signingCredential.untrusted');
+  return `c2pa-rs rejected the signed manifest: ${[...new Set(codes)].join(', ') || 'validation failed'}`;
+}
+
+/** Reads signed bytes back through c2pa-rs; anything but an untrusted signer is a failure. */
+async function validateSigned(mime: SupportedMime, bytes: Uint8Array, subject: string): Promise<EngineReading> {
+  let reading: EngineReading;
+  try {
+    reading = await readAsset(mime, bytes);
+  } catch (error) {
+    throw new VigilInputError(`${subject}: the signed image cannot be read back (${errorMessage(error)})`, { subject });
+  }
+  const failures = (reading.store.validation_results?.activeManifest?.failure ?? []).filter((entry) => entry.code !== 'signingCredential.untrusted');
+  if (failures.length > 0) {
+    throw new VigilInputError(`${subject}: read-back validation failed: ${failures.map((entry) => entry.code).join(', ')}`, { subject });
+  }
+  return reading;
+}
+
 /** Signs an image; writes the output atomically, reads it back and verifies it, records it in the index. */
 export async function signImage(options: SignOptions): Promise<SignResult> {
   const input = resolve(options.input);
@@ -283,21 +309,19 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
       },
     });
   } catch (error) {
-    throw new VigilInputError(`${options.input}: signing failed: ${errorMessage(error)}`, { subject: options.input });
+    throw new VigilInputError(`${options.input}: signing failed: ${signingFailure(errorMessage(error))}`, { subject: options.input });
   }
+  // Validated in memory first, so a bad signature never replaces anything (--in-place included)...
+  await validateSigned(mime, signed, options.output);
   await writeFileAtomic(output, signed);
+  // ...then what actually landed on disk is read back and validated again.
   let reading: EngineReading;
   try {
-    const written = await readFile(output);
-    reading = await readAsset(mime, written);
-    const failures = (reading.store.validation_results?.activeManifest?.failure ?? []).filter((entry) => entry.code !== 'signingCredential.untrusted');
-    if (failures.length > 0) throw new Error(`read-back validation failed: ${failures.map((entry) => entry.code).join(', ')}`);
+    reading = await validateSigned(mime, await readFile(output), options.output);
   } catch (error) {
-    // Never leave a signed file that does not verify (for --in-place the input is already replaced: say so).
-    await rm(output, { force: true });
-    throw new VigilInputError(`${options.output}: ${errorMessage(error)}; the output was deleted${options.inPlace ? ' (the input was overwritten and is lost)' : ''}`, {
-      subject: options.output,
-    });
+    if (options.inPlace) await writeFileAtomic(output, source);
+    else await rm(output, { force: true });
+    throw new VigilInputError(`${errorMessage(error)}; ${options.inPlace ? 'the original input was restored' : 'the output was deleted'}`, { subject: options.output });
   }
   const manifest = reading.store.active_manifest ? reading.store.manifests[reading.store.active_manifest] : undefined;
   const actions = (manifest?.assertions ?? [])

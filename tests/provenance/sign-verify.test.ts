@@ -199,14 +199,19 @@ describe('sign and verify', () => {
     expect((await verifyBytes(await readFile(input), input)).state).toBe('Valid');
   });
 
-  it('deletes the output and errors when the read-back does not verify', async () => {
+  it('refuses to write a signed image that does not validate (never replacing the input in place)', async () => {
     const other = await generateDevCredentials({ outDir: path('mismatch-keys') });
     const otherSigner = await loadSigningCredentials({ certPath: other.files.signerChain, keyPath: other.files.signerKey });
     // A signer whose chain does not belong to its key: bypasses the pre-sign checks on purpose.
     const broken = { ...dev.signer, key: otherSigner.key };
     const output = path('broken.jpg');
-    await expect(signImage({ input: await writeImage('broken-in.jpg', 21), output, signer: broken })).rejects.toThrow(VigilInputError);
+    await expect(signImage({ input: await writeImage('broken-in.jpg', 21), output, signer: broken })).rejects.toThrow(/broken-in\.jpg: signing failed: c2pa-rs rejected the signed manifest: claimSignature\.mismatch$/);
     expect(existsSync(output)).toBe(false);
+    // In place, the bad signature is caught before anything is written: the input stays as it was.
+    const input = await writeImage('broken-in-place.jpg', 22);
+    const before = sha256Hex(await readFile(input));
+    await expect(signImage({ input, output: input, inPlace: true, signer: broken })).rejects.toThrow(VigilInputError);
+    expect(sha256Hex(await readFile(input))).toBe(before);
   });
 
   it('gives errors, not crashes, for truncated and mutated manifests, and names unsupported formats', async () => {
