@@ -22,6 +22,7 @@ export const demoModule: ReportModule<DemoResult> = {
       body: { reports: result.reports },
       reproducibility: [
         ...envelopeReproducibility(result),
+        { label: 'Command', value: 'vigil demo (or npm run demo)', mono: true },
         ...result.reports.map((entry) => ({ label: `${entry.title} results`, value: entry.results, mono: true })),
       ],
       limitations: [
