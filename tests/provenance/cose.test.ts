@@ -17,17 +17,18 @@ const CASES: { algorithm: SigningAlgorithm; coseId: number }[] = [
   { algorithm: 'es384', coseId: -35 },
   { algorithm: 'ps256', coseId: -37 },
   { algorithm: 'ed25519', coseId: -8 },
+  { algorithm: 'es512', coseId: -36 },
+  { algorithm: 'ps384', coseId: -38 },
 ];
 
 function verifyIndependently(algorithm: SigningAlgorithm, cert: X509Certificate, signed: Uint8Array, protectedHeader: Uint8Array, payload: Uint8Array): boolean {
   const toBeSigned = encoder.encode(['Signature1', protectedHeader, new Uint8Array(0), payload]);
   const key = cert.publicKey;
-  if (algorithm === 'es256') return cryptoVerify('sha256', toBeSigned, { key, dsaEncoding: 'ieee-p1363' }, signed);
-  if (algorithm === 'es384') return cryptoVerify('sha384', toBeSigned, { key, dsaEncoding: 'ieee-p1363' }, signed);
-  if (algorithm === 'ps256') {
-    return cryptoVerify('sha256', toBeSigned, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signed);
-  }
-  return cryptoVerify(null, toBeSigned, key, signed);
+  if (algorithm === 'ed25519') return cryptoVerify(null, toBeSigned, key, signed);
+  const digest = `sha${algorithm.slice(2)}`;
+  if (algorithm.startsWith('es')) return cryptoVerify(digest, toBeSigned, { key, dsaEncoding: 'ieee-p1363' }, signed);
+  // RFC 8230: PSS with MGF1 over the same hash and a salt as long as the hash.
+  return cryptoVerify(digest, toBeSigned, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(algorithm.slice(2)) / 8 }, signed);
 }
 
 describe('COSE_Sign1 signer', () => {
@@ -59,7 +60,8 @@ describe('COSE_Sign1 signer', () => {
       const x5chain = header.get(33);
       const leafDer = Array.isArray(x5chain) ? x5chain[0] : x5chain;
       expect(Buffer.from(leafDer as Uint8Array).equals(signer.chain[0].raw)).toBe(true);
-      if (algorithm.startsWith('es')) expect(signature.length).toBe(algorithm === 'es256' ? 64 : 96); // IEEE P1363 r||s, not DER
+      // IEEE P1363 r||s (fixed length), not DER.
+      if (algorithm.startsWith('es')) expect(signature.length).toBe({ es256: 64, es384: 96, es512: 132 }[algorithm as 'es256' | 'es384' | 'es512']);
 
       expect(verifyIndependently(algorithm, signer.chain[0], signature, protectedHeader, payload)).toBe(true);
       const tampered = Uint8Array.from(payload);

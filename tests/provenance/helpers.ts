@@ -47,6 +47,6 @@ export interface DevCredentials {
 
 export async function devCredentials(dir: string, algorithm = 'es256'): Promise<DevCredentials> {
   const keygen = await generateDevCredentials({ outDir: dir, algorithm });
-  const signer = await loadSigningCredentials({ certPath: keygen.files.signerChain, keyPath: keygen.files.signerKey });
+  const signer = await loadSigningCredentials({ certPath: keygen.files.signerChain, keyPath: keygen.files.signerKey, algorithm });
   return { keygen, signer, trustList: await loadTrustList('dev', keygen.files.caCert) };
 }
