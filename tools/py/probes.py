@@ -48,15 +48,17 @@ def _group_metrics(labels, predicted, groups, names):
 def _disparities(labels, predicted, groups, names):
     acc = [float((predicted[groups == g] == labels[groups == g]).mean()) for g in names]
     named = [float((predicted[groups == g] == NAMED_LABEL).mean()) for g in names]
-    per_label_ratio = {}
+    ratios, differences = [], []
     for lab in syn.SHAPES:
         rates = [float((predicted[groups == g] == lab).mean()) for g in names]
-        per_label_ratio[lab] = min(rates) / max(rates) if max(rates) > 0 else 1.0
+        ratios.append(min(rates) / max(rates) if max(rates) > 0 else 1.0)
+        differences.append(max(rates) - min(rates))
     return {
         "demographic_parity_difference": max(named) - min(named),
         "demographic_parity_ratio": min(named) / max(named) if max(named) > 0 else 1.0,
         "accuracy_difference": max(acc) - min(acc),
-        "min_selection_rate_ratio_any_label": min(per_label_ratio.values()),
+        "max_selection_rate_difference_any_label": max(differences),
+        "min_selection_rate_ratio_any_label": min(ratios),
     }
 
 
@@ -139,6 +141,8 @@ def build(out_dir, predict_vit, predict_clip, mae_errors, clip_square_similarity
                 "demographic_parity_difference": f"max - min over groups of the selection rate of '{NAMED_LABEL}'",
                 "demographic_parity_ratio": f"min / max over groups of the selection rate of '{NAMED_LABEL}'",
                 "accuracy_difference": "max - min over groups of accuracy against the label column",
+                "max_selection_rate_difference_any_label": "largest max - min selection-rate difference over all "
+                                                           "labels (multiclass demographic parity difference)",
                 "min_selection_rate_ratio_any_label": "smallest min/max selection-rate ratio over all labels",
                 "bootstrap_ci95": f"percentile interval, {N_BOOT} resamples stratified by group, numpy seed {seed}",
             },
@@ -161,6 +165,7 @@ def build(out_dir, predict_vit, predict_clip, mae_errors, clip_square_similarity
         }
         write_json(os.path.join(directory, "truth.json"), truth)
         summary[name] = {m: {k: truth["models"][m][k] for k in ("demographic_parity_difference", "accuracy_difference",
+                                                                "max_selection_rate_difference_any_label",
                                                                 "min_selection_rate_ratio_any_label")}
                          for m in ("vit", "clip")}
         summary[name]["mae"] = mae_by_group
