@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'reports/**', 'fixtures/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'reports/**', 'fixtures/**', 'coverage/**', 'tests/output/**', '.vigil-cache/**', 'bench/models/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
