@@ -57,6 +57,8 @@ describe.skipIf(!ready)('model audits on the planted probe set', () => {
     const result = await audit(await example('zero-shot', 'planted'));
     const dp = tone(result).disparities.demographic_parity_difference;
     expectFound(dp, truth('planted').models.clip.demographic_parity_difference);
+    // Probe images are stored at the model's input size, so predictions match PyTorch's exactly.
+    expect(dp.value).toBeCloseTo(truth('planted').models.clip.demographic_parity_difference, 4);
     expect(dp.groups).toEqual(['dark', 'light']);
     expect(result.model).toMatchObject({ kind: 'clip', provider: 'cpu', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(result.probe_set?.manifest_sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -79,15 +81,17 @@ describe.skipIf(!ready)('model audits on the planted probe set', () => {
     const feature = tone(result);
     expectFound(feature.disparities.demographic_parity_difference, truth('planted').models.vit.demographic_parity_difference);
     expectFound(feature.disparities.accuracy_difference, truth('planted').models.vit.accuracy_difference);
+    expect(feature.disparities.accuracy_difference.value).toBeCloseTo(truth('planted').models.vit.accuracy_difference, 4);
     expect(feature.by_group.dark.tpr).toBeDefined();
   });
 
   it('reconstruction measures the group gap in MAE error', async () => {
     const result = await audit(await example('reconstruction', 'planted'));
     const gap = tone(result).disparities.mean_reconstruction_error_difference;
-    const planted = truth('planted').models.mae.difference;
-    // vigil's masks come from its own seeded noise, not torch.rand: same model, other masks.
-    expect(gap.value).toBeCloseTo(Math.abs(planted), 1);
+    // vigil's masks come from its own seeded noise, not torch.rand: same model, other masks, so
+    // the point estimates differ a little; the interval still contains the PyTorch value.
+    expectFound(gap, truth('planted').models.mae.difference);
+    expect(gap.groups).toEqual(['dark', 'light']);
   });
 
   it('retrieval over-represents dark tones for "square"', async () => {
