@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch eager CPU throughput of the benchmark CLIP image tower, as JSON on stdout.
 
-    /usr/bin/python3 tools/torch_bench.py --model-dir bench/models/clip-vit-b32-random \
+    /usr/bin/python3 tools/torch_bench.py --model-dir bench/models/clip-vit-b32-random
         --batch 8 --iters 5 --threads 2 [--warmup 1] [--input pixel_values.bin]
 
 Uses the weights saved next to the ONNX file (torch_state_dict.pt), so ORT and PyTorch run the
@@ -40,6 +40,10 @@ def main():
     parser.add_argument("--input", help="float32 little-endian [N,3,H,W] pixel values")
     args = parser.parse_args()
 
+    for name in ("config.json", bench_model.STATE_DICT):
+        if not os.path.isfile(os.path.join(args.model_dir, name)):
+            parser.error(f"--model-dir: expected {os.path.join(args.model_dir, name)} to exist (build it with "
+                         f"/usr/bin/python3 tools/train_models.py --only bench-model)")
     torch.set_num_threads(args.threads)
     model, cfg = bench_model.load(args.model_dir)
     size = cfg["vision_config"]["image_size"]

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generates the synthetic dataset and trains/exports vigil's bundled tiny models and fixtures.
 
-    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train_models.py \
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train_models.py
         [--only images,vit,clip,mae,probes,bench-model] [--seed 0]
 
 Needs Debian's torch/onnx (apt-get install python3-torch python3-onnx libopenblas0-pthread
