@@ -169,6 +169,8 @@ describe('disaggregate: MetricFrame semantics', () => {
     const d = feature.disparities;
     expect(d.demographic_parity_difference.value).toBe(0);
     expect(d.demographic_parity_ratio.value).toBe(1);
+    // Equal rates still name two different groups.
+    expect(d.demographic_parity_difference.groups).toEqual(['F', 'M']);
     expect(d.equalized_odds_difference.value).toBe(0.5);
     expect(d.equalized_odds_ratio.value).toBe(0);
     expect(d.accuracy_difference).toMatchObject({ value: 0.5, groups: ['M', 'F'] });

@@ -180,7 +180,8 @@ export function disparities(values: ArrayLike<number>, overall: number): {
     if (!Number.isFinite(v)) continue;
     finite++;
     if (maxIndex < 0 || v > values[maxIndex]) maxIndex = i;
-    if (minIndex < 0 || v < values[minIndex]) minIndex = i;
+    // The last minimum, so that equal values still name two different groups.
+    if (minIndex < 0 || v <= values[minIndex]) minIndex = i;
     const gap = Math.abs(v - overall);
     if (!(gap <= differenceToOverall)) {
       differenceToOverall = gap;
