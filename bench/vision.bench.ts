@@ -6,11 +6,12 @@
  * plus the machine's sustained fp32 matmul rate (an onnxruntime MatMul graph, same threads), and
  * (a)'s model FLOP rate as a fraction of it.
  *
+ * Each figure is the median of 3 interleaved rounds (the machine may be shared).
  * Threads: VIGIL_BENCH_THREADS (default: all available cores) for both onnxruntime and PyTorch.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -22,6 +23,8 @@ const MODEL_DIR = join(PACKAGE_ROOT, 'bench/models/clip-vit-b32-random');
 const PYTHON = '/usr/bin/python3';
 const BATCHES = [1, 8, 32];
 const MATMUL_SIZE = 1024;
+/** Interleaved repetitions of (a), (b), (c) per batch size; the table shows medians. */
+const ROUNDS = 3;
 
 interface VisionConfig {
   hidden_size: number;
@@ -142,43 +145,51 @@ export async function run(): Promise<void> {
     const rows: { batch: number; a: number; b: number; c: number }[] = [];
     for (const batch of BATCHES) {
       const count = imagesFor(batch);
-      // Warm up sessions, allocator and sharp with one batch first.
-      for await (const _ of embedImages(model, files.slice(0, batch), { batchSize: batch, cacheDir: false }));
-      let done = 0;
-      const aSeconds = await timed(async () => {
-        for await (const obs of embedImages(model, files.slice(0, count), { batchSize: batch, cacheDir: false })) {
-          if (obs.error !== undefined) throw new Error(obs.error);
-          done += 1;
-        }
-      });
-
+      const iterations = count / batch;
       const tensorData = new Float32Array(batch * imageSize);
       for (let i = 0; i < batch; i++) tensorData.set(pixels.subarray((i % sample) * imageSize, ((i % sample) + 1) * imageSize), i * imageSize);
       const tensor = new ort.Tensor('float32', tensorData, [batch, 3, height, width]);
-      await model.visionSession.run({ pixel_values: tensor }, ['image_embeds']);
-      const iterations = count / batch;
-      const bSeconds = await timed(async () => {
-        for (let i = 0; i < iterations; i++) await model.visionSession.run({ pixel_values: tensor }, ['image_embeds']);
-      });
+      // Warm up sessions, allocator and sharp with one batch first.
+      for await (const _ of embedImages(model, files.slice(0, batch), { batchSize: batch, cacheDir: false }));
 
-      const torch = JSON.parse(
-        python([
-          join(PACKAGE_ROOT, 'tools/torch_bench.py'),
-          '--model-dir',
-          MODEL_DIR,
-          '--batch',
-          String(batch),
-          '--iters',
-          String(iterations),
-          '--threads',
-          String(threads),
-          '--warmup',
-          '1',
-          '--input',
-          pixelsFile,
-        ]),
-      ) as { images_per_second: number };
-      rows.push({ batch, a: done / aSeconds, b: count / bSeconds, c: torch.images_per_second });
+      // (a), (b) and (c) interleaved, ROUNDS times each; the median of each resists load spikes
+      // on a shared machine.
+      const samples = { a: [] as number[], b: [] as number[], c: [] as number[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        let done = 0;
+        const aSeconds = await timed(async () => {
+          for await (const obs of embedImages(model, files.slice(0, count), { batchSize: batch, cacheDir: false })) {
+            if (obs.error !== undefined) throw new Error(obs.error);
+            done += 1;
+          }
+        });
+        samples.a.push(done / aSeconds);
+
+        const bSeconds = await timed(async () => {
+          for (let i = 0; i < iterations; i++) await model.visionSession.run({ pixel_values: tensor }, ['image_embeds']);
+        });
+        samples.b.push(count / bSeconds);
+
+        const torch = JSON.parse(
+          python([
+            join(PACKAGE_ROOT, 'tools/torch_bench.py'),
+            '--model-dir',
+            MODEL_DIR,
+            '--batch',
+            String(batch),
+            '--iters',
+            String(iterations),
+            '--threads',
+            String(threads),
+            '--warmup',
+            '1',
+            '--input',
+            pixelsFile,
+          ]),
+        ) as { images_per_second: number };
+        samples.c.push(torch.images_per_second);
+      }
+      rows.push({ batch, a: median(samples.a), b: median(samples.b), c: median(samples.c) });
     }
     await model.release();
     const matmul = await matmulGflops(work, threads);
@@ -199,10 +210,17 @@ export async function run(): Promise<void> {
     console.log(line(header));
     for (const row of table) console.log(line(row));
     console.log(`sustained fp32 matmul (onnxruntime MatMul ${MATMUL_SIZE}x${MATMUL_SIZE}, ${threads} threads): ${matmul.toFixed(1)} GFLOP/s`);
+    console.log(`medians of ${ROUNDS} interleaved rounds; load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log('goals: (a)/(c) >= 1.3, (a)/(b) >= 0.9');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Images timed per batch size: at least 16 and at least two batches. */
