@@ -361,7 +361,6 @@ export const biasModule: ReportModule<BiasResult> = {
       reproducibility: reproducibility(result),
       limitations: [
         ...result.limitations,
-        'Group labels are those of the probe set; they are annotations, not the self-identified identity of the people shown, and they flatten identities into a few categories.',
         'A passing verdict means no threshold was violated on this probe set; it does not show the model is fair on other data or in other uses.',
       ],
     };
