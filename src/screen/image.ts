@@ -1,11 +1,15 @@
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import { DEFAULT_PIXEL_LIMIT } from '../vision/images.js';
 import type { GrayImage } from './signals/spectral.js';
 
+/** An image decoded once at native resolution: its raw pixels, and the luma the spectrum uses. */
 export interface DecodedImage extends GrayImage {
   /** Container format, from the file's magic bytes (jpeg, png, webp, gif, tiff, avif, or unknown). */
   format: string;
+  /** Interleaved 8-bit pixels as decoded (1 to 4 channels). */
+  pixels: Buffer;
+  channels: 1 | 2 | 3 | 4;
 }
 
 /** Container format by magic bytes (never by file name). */
@@ -22,43 +26,45 @@ export function sniffFormat(bytes: Uint8Array): string {
 }
 
 /**
- * Decodes image bytes to 8-bit luma at native resolution (never resized: resampling would erase the
- * artifacts the spectral signal looks for). Luma is Rec.601 Y' on the encoded values, what JPEG
- * itself compresses; computed here from the raw decode, which is much faster than a colourspace
+ * Decodes image bytes at native resolution (never resized: resampling would erase the artifacts
+ * the pixel signals look for). Luma is Rec.601 Y' on the encoded values, what JPEG itself
+ * compresses; computed here from the raw decode, which is much faster than a colourspace
  * conversion in libvips. Undecodable input is an error naming the file.
  */
-export async function decodeGray(bytes: Uint8Array, name: string, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, name: string, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<DecodedImage> {
   let data: Buffer;
-  let info: sharp.OutputInfo;
+  let info: OutputInfo;
   try {
     ({ data, info } = await sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'error' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (error) {
     throw new VigilInputError(`${name}: cannot decode image (${errorMessage(error)})`, { subject: name, cause: error });
   }
-  const { width, height, channels } = info;
+  const { width, height } = info;
+  const channels = info.channels as DecodedImage['channels'];
   const luma = new Uint8Array(width * height);
   if (channels >= 3) {
     for (let i = 0, j = 0; i < luma.length; i++, j += channels) luma[i] = (77 * data[j] + 150 * data[j + 1] + 29 * data[j + 2] + 128) >> 8;
   } else {
     for (let i = 0, j = 0; i < luma.length; i++, j += channels) luma[i] = data[j];
   }
-  return { data: luma, width, height, format: sniffFormat(bytes) };
+  return { data: luma, width, height, format: sniffFormat(bytes), pixels: data, channels };
+}
+
+export interface CropSize {
+  height: number;
+  width: number;
 }
 
 /**
- * The centre of an image at native resolution, cut to a model's input size (as UniversalFakeDetect
- * does: resizing to the model's input would erase the high-frequency traces the probe learns from).
- * An image smaller than the input in either side is returned as is, for the model's own resize.
+ * The centre of a decoded image at native resolution, cut to a model's input size and encoded as
+ * PNG (as UniversalFakeDetect does: resizing to the model's input would erase the high-frequency
+ * traces a probe learns from). Null when the image is smaller than the input in either side: the
+ * model then gets the original file and resizes it itself.
  */
-export async function nativeCenterCrop(bytes: Uint8Array, size: { height: number; width: number }, name: string): Promise<Uint8Array> {
-  try {
-    const { width = 0, height = 0 } = await sharp(bytes).metadata();
-    if (width < size.width || height < size.height) return bytes;
-    return await sharp(bytes)
-      .extract({ left: Math.floor((width - size.width) / 2), top: Math.floor((height - size.height) / 2), width: size.width, height: size.height })
-      .png({ compressionLevel: 1 })
-      .toBuffer();
-  } catch (error) {
-    throw new VigilInputError(`${name}: cannot decode image (${errorMessage(error)})`, { subject: name, cause: error });
-  }
+export async function nativeCenterCrop(image: DecodedImage, size: CropSize): Promise<Buffer | null> {
+  if (image.width < size.width || image.height < size.height) return null;
+  return sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .extract({ left: Math.floor((image.width - size.width) / 2), top: Math.floor((image.height - size.height) / 2), width: size.width, height: size.height })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
 }

@@ -5,7 +5,6 @@ import { embedImages, loadModel, reconstruct, type ClipModel, type Device, type 
 import { heatmapPng, safeStem, spectrumPng, writeEvidence } from './evidence.js';
 import { fuse } from './fusion.js';
 import { analyzeFast } from './fast-path.js';
-import { nativeCenterCrop } from './image.js';
 import { createFastPool, type FastPool } from './fast-pool.js';
 import { DEFAULT_PROBE_PATH, loadProbe, portablePath, resolvePortablePath, type ScreenProbe } from './probe.js';
 import type { ProbeSummary, ScreenFileResult } from './result.js';
@@ -126,7 +125,13 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
     throw error;
   }
   const runOptions = { cacheDir: options.cacheDir, batchSize: options.batchSize };
-  const fastRequest = { spectral: signals.includes('spectral'), metadata: signals.includes('metadata') };
+  // Model inputs: native-resolution centre crops cut during the one decode (CLIP first, then MAE).
+  const fastRequest = {
+    spectral: signals.includes('spectral'),
+    metadata: signals.includes('metadata'),
+    crops: [clip, mae].flatMap((model) => (model ? [model.preprocessing.inputSize] : [])),
+  };
+  const cropIndex = { clip: 0, mae: clip ? 1 : 0 };
   const workers = options.workers ?? 0;
   if (!Number.isInteger(workers) || workers < 0) throw invalidArgument('workers', 'a non-negative integer', workers);
   // Started on the first batch worth it, so single-image callers (the service) never pay for threads.
@@ -155,13 +160,14 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
           signals: {},
         };
         const scores: Partial<Record<SignalId, number>> = {};
-        const item = { result, scores, bytes: undefined as Uint8Array | undefined, declared: false, index: evidenceCounter++ };
+        const item = { result, scores, bytes: undefined as Uint8Array | undefined, crops: [] as (Uint8Array | null)[], declared: false, index: evidenceCounter++ };
         try {
           const bytes = typeof input === 'string' ? await readFile(input) : input.bytes;
           item.bytes = bytes;
           result.sha256 = sha256Hex(bytes);
           const fast = pool ? await pool.analyze(bytes, name, fastRequest) : await analyzeFast(bytes, name, fastRequest);
           Object.assign(result, { format: fast.format, width: fast.width, height: fast.height });
+          item.crops = fast.crops;
           if (fast.spectral && 'error' in fast.spectral) result.signalsMissing.push({ signal: 'spectral', reason: fast.spectral.error });
           if (fast.spectral && 'analysis' in fast.spectral) {
             const { analysis } = fast.spectral;
@@ -187,11 +193,10 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
       }),
     );
     const decodable = items.filter((item) => item.bytes !== undefined);
-    const modelInputs = (model: ClipModel | MaeModel) =>
-      Promise.all(decodable.map(async (item) => ({ name: item.result.file, bytes: await nativeCenterCrop(item.bytes!, model.preprocessing.inputSize, item.result.file) })));
+    const modelInputs = (crop: number) => decodable.map((item) => ({ name: item.result.file, bytes: item.crops[crop] ?? item.bytes! }));
     if (clip && decodable.length > 0) {
       let i = 0;
-      for await (const observation of embedImages(clip, await modelInputs(clip), runOptions)) {
+      for await (const observation of embedImages(clip, modelInputs(cropIndex.clip), runOptions)) {
         const item = decodable[i++];
         if (observation.error !== undefined) {
           item.result.signalsMissing.push({ signal: 'clip-probe', reason: observation.error });
@@ -206,7 +211,7 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
       const model = probe.maeRecon!;
       const grid = Math.round(Math.sqrt(mae.numPatches));
       let i = 0;
-      for await (const observation of reconstruct(mae, await modelInputs(mae), { ...runOptions, seed: model.seed, masks: model.masks })) {
+      for await (const observation of reconstruct(mae, modelInputs(cropIndex.mae), { ...runOptions, seed: model.seed, masks: model.masks })) {
         const item = decodable[i++];
         if (observation.error !== undefined) {
           item.result.signalsMissing.push({ signal: 'mae-recon', reason: observation.error });

@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
-import { embedImages, listImageFiles, loadModel, reconstruct, type ClipModel, type Device, type MaeModel } from '../vision/index.js';
+import { embedImages, listImageFiles, loadModel, reconstruct, type Device, type VisionModel } from '../vision/index.js';
 import { trainFusion } from './fusion.js';
-import { decodeGray, nativeCenterCrop } from './image.js';
+import { analyzeFast } from './fast-path.js';
 import { applyPlatt, fitLogisticCv, fitPlatt, sigmoid } from './logistic.js';
 import { computeMetrics, type MetricValues } from './metrics.js';
 import { portablePath, type ScreenProbe } from './probe.js';
-import { readMetadataFacts, scoreMetadata } from './signals/metadata.js';
-import { analyzeSpectrum, SPECTRAL_FEATURE_NAMES } from './signals/spectral.js';
+import { scoreMetadata } from './signals/metadata.js';
+import { SPECTRAL_FEATURE_NAMES } from './signals/spectral.js';
 import { SIGNAL_IDS, type SignalId } from './signals/types.js';
 
 export interface TrainOptions {
@@ -37,7 +37,8 @@ export interface TrainOptions {
 interface TrainingItem {
   file: string;
   label: 0 | 1;
-  bytes: Uint8Array;
+  /** What the CLIP / MAE models are fed (centre crops, or the file when smaller than the input). */
+  modelInputs: Uint8Array[];
   sha256: string;
   spectral: number[];
   metadata: number;
@@ -67,58 +68,74 @@ export async function trainProbe(options: TrainOptions): Promise<ScreenProbe> {
   const listed = [...(await listLabeled(options.realDirs, 0, 'real')), ...(await listLabeled(options.fakeDirs, 1, 'fake'))];
   options.onTotal?.(listed.length);
   const skipped: { file: string; error: string }[] = [];
-  const items: TrainingItem[] = [];
-  for (const { file, label } of listed) {
-    try {
-      const bytes = await readFile(file);
-      const image = await decodeGray(bytes, file);
-      items.push({
-        file,
-        label,
-        bytes,
-        sha256: sha256Hex(bytes),
-        spectral: analyzeSpectrum(image).features,
-        metadata: scoreMetadata(await readMetadataFacts(bytes)).score,
-      });
-    } catch (error) {
-      skipped.push({ file, error: errorMessage(error) });
+  const device = options.device ?? 'cpu';
+  const clip = options.clipDir ? await loadModel(options.clipDir, { device }) : undefined;
+  let mae: VisionModel | undefined;
+  try {
+    mae = options.maeDir ? await loadModel(options.maeDir, { device }) : undefined;
+    if (clip && clip.kind !== 'clip') throw new VigilInputError(`--model ${options.clipDir}: expected a CLIP model folder but found a ${clip.kind} model`, { subject: options.clipDir });
+    if (mae && mae.kind !== 'mae') throw new VigilInputError(`--mae ${options.maeDir}: expected an MAE model folder but found a ${mae.kind} model`, { subject: options.maeDir });
+    // One decode per image gives the spectral features, the metadata and the native-resolution
+    // centre crops the model signals see: exactly what the screener computes.
+    const request = {
+      spectral: true,
+      metadata: true,
+      crops: [clip, mae].flatMap((model) => (model ? [model.preprocessing.inputSize] : [])),
+    };
+    const items: TrainingItem[] = [];
+    for (const { file, label } of listed) {
+      try {
+        const bytes = await readFile(file);
+        const fast = await analyzeFast(bytes, file, request);
+        if (fast.spectral === null || 'error' in fast.spectral) throw new VigilInputError(`${file}: ${fast.spectral?.error ?? 'no spectrum'}`);
+        items.push({
+          file,
+          label,
+          sha256: sha256Hex(bytes),
+          spectral: fast.spectral.analysis.features,
+          metadata: scoreMetadata(fast.metadata!).score,
+          modelInputs: fast.crops.map((crop) => crop ?? bytes),
+        });
+      } catch (error) {
+        skipped.push({ file, error: errorMessage(error) });
+      }
+      options.onItem?.();
     }
-    options.onItem?.();
-  }
-  // Model signals see the centre of the image at native resolution, exactly as the screener feeds them.
-  const inputs = (model: ClipModel | MaeModel) =>
-    Promise.all(items.map(async (item) => ({ name: item.file, bytes: await nativeCenterCrop(item.bytes, model.preprocessing.inputSize, item.file) })));
-  const runOptions = { cacheDir: options.cacheDir };
-  let clipInfo: { sha256: string; dir: string; embeddingSize: number } | undefined;
-  let maeInfo: { sha256: string; dir: string } | undefined;
-  if (options.clipDir) {
-    const model = await loadModel(options.clipDir, { device: options.device ?? 'cpu' });
-    try {
-      if (model.kind !== 'clip') throw new VigilInputError(`--model ${options.clipDir}: expected a CLIP model folder but found a ${model.kind} model`, { subject: options.clipDir });
-      clipInfo = { sha256: model.sha256, dir: portablePath(options.clipDir), embeddingSize: model.embeddingSize };
+    const runOptions = { cacheDir: options.cacheDir };
+    const inputs = (crop: number) => items.map((item) => ({ name: item.file, bytes: item.modelInputs[crop] }));
+    if (clip?.kind === 'clip') {
       let i = 0;
-      for await (const observation of embedImages(model, await inputs(model), runOptions)) {
+      for await (const observation of embedImages(clip, inputs(0), runOptions)) {
         const item = items[i++];
         if (observation.error === undefined) item.embedding = observation.embedding;
       }
-    } finally {
-      await model.release();
     }
-  }
-  if (options.maeDir) {
-    const model = await loadModel(options.maeDir, { device: options.device ?? 'cpu' });
-    try {
-      if (model.kind !== 'mae') throw new VigilInputError(`--mae ${options.maeDir}: expected an MAE model folder but found a ${model.kind} model`, { subject: options.maeDir });
-      maeInfo = { sha256: model.sha256, dir: portablePath(options.maeDir) };
+    if (mae?.kind === 'mae') {
       let i = 0;
-      for await (const observation of reconstruct(model, await inputs(model), { ...runOptions, seed: options.seed, masks: options.maeMasks })) {
+      for await (const observation of reconstruct(mae, inputs(clip ? 1 : 0), { ...runOptions, seed: options.seed, masks: options.maeMasks })) {
         const item = items[i++];
         if (observation.error === undefined) item.maeError = observation.reconstructionError;
       }
-    } finally {
-      await model.release();
     }
+    return fitProbe(options, items, skipped, {
+      clip: clip?.kind === 'clip' ? { sha256: clip.sha256, dir: portablePath(options.clipDir!), embeddingSize: clip.embeddingSize } : undefined,
+      mae: mae ? { sha256: mae.sha256, dir: portablePath(options.maeDir!) } : undefined,
+    });
+  } finally {
+    await clip?.release();
+    await mae?.release();
   }
+}
+
+/** Fits every trained component from the extracted features (pure apart from the clock). */
+function fitProbe(
+  options: TrainOptions,
+  items: TrainingItem[],
+  skipped: { file: string; error: string }[],
+  models: { clip?: { sha256: string; dir: string; embeddingSize: number }; mae?: { sha256: string; dir: string } },
+): ScreenProbe {
+  const clipInfo = models.clip;
+  const maeInfo = models.mae;
   // Every trained signal must score every training image, so the fusion sees complete rows.
   const usable = items.filter((item) => {
     const reasons = [options.clipDir && !item.embedding ? 'CLIP embedding failed' : '', options.maeDir && item.maeError === undefined ? 'MAE reconstruction failed' : ''].filter(Boolean);

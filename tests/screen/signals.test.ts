@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeGray } from '../../src/screen/image.js';
+import { decodeImage } from '../../src/screen/image.js';
 import { decisionValue, fitLogisticCv } from '../../src/screen/logistic.js';
 import { rocAuc } from '../../src/screen/metrics.js';
 import { readMetadataFacts, scoreMetadata } from '../../src/screen/signals/metadata.js';
@@ -13,7 +13,7 @@ import { HELDOUT_FAKE, HELDOUT_REAL, TRAIN_FAKE, TRAIN_REAL, images } from './he
 
 async function spectralFeatures(dir: string): Promise<number[][]> {
   const out: number[][] = [];
-  for (const file of await images(dir)) out.push(analyzeSpectrum(await decodeGray(await readFile(file), file)).features);
+  for (const file of await images(dir)) out.push(analyzeSpectrum(await decodeImage(await readFile(file), file)).features);
   return out;
 }
 
