@@ -520,7 +520,7 @@ function assembleFeature(
         Object.defineProperty(record, def.label, { value, enumerable: true, writable: true, configurable: true });
       }
     });
-    return result as GroupMetrics;
+    return result as unknown as GroupMetrics;
   };
   const by_group = Object.fromEntries(feature.groups.map((name, i) => [name, groupMetrics(i, plan.counts[i])]));
   const overall = groupMetrics('overall', table.n);
