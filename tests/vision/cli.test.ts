@@ -104,18 +104,18 @@ describe('vigil embed', () => {
     const out = join(scratch.path, 'emb/embeddings.npy');
     const { code, stderr } = vigil('embed', images, '--model', TINY.clip, '--out', out);
     expect(code).toBe(0);
-    expect(stderr).toMatch(/wrote 4 embeddings of size 6 .* \(1 inputs skipped\)/);
+    expect(stderr).toMatch(/wrote 3 embeddings of size 6 .* \(1 inputs skipped\)/);
     const bytes = readFileSync(out);
     expect(bytes.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
     const headerLength = bytes.readUInt16LE(8);
     expect((10 + headerLength) % 64).toBe(0);
-    expect(bytes.subarray(10, 10 + headerLength).toString('latin1')).toContain("'shape': (4, 6)");
+    expect(bytes.subarray(10, 10 + headerLength).toString('latin1')).toContain("'shape': (3, 6)");
     const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 10 + headerLength, bytes.byteOffset + bytes.length));
-    expect(data).toHaveLength(24);
+    expect(data).toHaveLength(18);
     expect(Math.hypot(...data.subarray(0, 6))).toBeCloseTo(1, 5);
     const index = readFileSync(join(scratch.path, 'emb/embeddings.files.csv'), 'utf8').trim().split('\n');
     expect(index[0]).toBe('row,file,sha256');
-    expect(index).toHaveLength(5);
+    expect(index).toHaveLength(4);
   });
 
   it('writes JSON lines, and refuses a non-CLIP model or another extension', () => {
