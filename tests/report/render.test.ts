@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resultEnvelope } from '../../src/core/results.js';
 import type { FileVerification, ProvenanceResults } from '../../src/provenance/result.js';
+import type { ClassifyImageRecord, ClassifyResult } from '../../src/vision/result.js';
 import { VigilInputError } from '../../src/core/errors.js';
 import { renderMarkdown, renderReport, writeReport } from '../../src/report/render.js';
 import { biasDocument, evalScoresCsv, screenDocument, screenEvalDocument, XSS } from './documents.js';
@@ -175,6 +176,43 @@ describe('provenance report', () => {
     // All 12 invalid files made it into both, although most of them come after row 1000.
     expect(html.match(/<tr data-file="[^"]*" data-state="Invalid">/g)?.length).toBe(12);
     expect(html).toContain('Details are shown for 200 and the table lists 1000 of 1200 files');
+  });
+});
+
+describe('classification report', () => {
+  it('shows the top-1 label distribution and each image with escaped labels', async () => {
+    const record = (file: string, label: string, p: number): ClassifyImageRecord => ({
+      file,
+      sha256: '2'.repeat(64),
+      provider: 'cpu',
+      cached: false,
+      top: [{ label, probability: p }],
+      logits: [1, 0],
+      probabilities: [p, 1 - p],
+      error: null,
+    });
+    const doc: ClassifyResult = {
+      ...resultEnvelope('classify'),
+      schema: 'vigil/classify',
+      model: { dir: 'fixtures/models/vit', kind: 'vit', sha256: '3'.repeat(64), provider: 'cpu' },
+      labels: ['circle', XSS.label],
+      templates: null,
+      top: 1,
+      images: [
+        record(evidence.image, 'circle', 0.9),
+        record('b.png', XSS.label, 0.8),
+        record('c.png', XSS.label, 0.7),
+        { ...record(XSS.file, 'circle', 0), top: [], logits: null, probabilities: null, error: 'unreadable image' },
+      ],
+      summary: { total: 4, classified: 3, failed: 1, cached: 0 },
+    };
+    const html = await renderReport(doc);
+    expect(html).toContain('<tr data-label="circle"><th scope="row">circle</th><td class="num" data-metric="count" data-value="1">1</td><td class="num">33.3%</td></tr>');
+    expect(html).toMatch(/data-metric="count" data-value="2">2<\/td><td class="num">66\.7%<\/td>/);
+    expect(html.match(/<img src="data:image\/jpeg/g)?.length).toBe(1); // only the file that exists
+    expect(html).toContain('unreadable image');
+    expectNoLivePayload(html);
+    expectSelfContained(html);
   });
 });
 
