@@ -134,6 +134,7 @@ describe('vigil bias --predictions', () => {
     expect(doc.verdict).toBe('fail');
     expect(Object.keys(doc.audits[0].features[0].skew?.s ?? {})).toEqual(['10', '50']);
     expect(existsSync(join(out, 'results.json'))).toBe(true);
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
   });
 
   it('exits 2 naming a missing column, writing nothing', async () => {

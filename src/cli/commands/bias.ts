@@ -4,8 +4,9 @@
  */
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { VigilInputError, invalidArgument } from '../../core/errors.js';
+import { VigilInputError, errorMessage, invalidArgument } from '../../core/errors.js';
 import { formatProblem, loadProbeSet, PROBE_FORMATS, type ProbeFormat } from '../../probes/index.js';
+import { writeReport } from '../../report/render.js';
 import { writeBiasOutputs } from '../../bias/output.js';
 import type { BiasResult, MetricValue } from '../../bias/result.js';
 import { runBias } from '../../bias/run.js';
@@ -29,6 +30,8 @@ interface BiasOptions {
   minGroupSize?: string;
   cacheDir?: string;
   cache: boolean;
+  report: boolean;
+  examples: boolean;
 }
 
 function integer(option: string, text: string | undefined, min: number): number | undefined {
@@ -83,7 +86,7 @@ function fmt(m: MetricValue | undefined): string {
 
 const HEADLINE = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'equalized_odds_ratio', 'accuracy_difference', 'mean_reconstruction_error_difference', 'mean_association_difference'];
 
-function printSummary(result: BiasResult, paths: { results: string; observations: string } | null): void {
+function printSummary(result: BiasResult, paths: string[]): void {
   const lines = [`vigil bias: ${result.name}`];
   for (const audit of result.audits) {
     lines.push(`  ${audit.id} (${audit.kind}): ${audit.n_observations} observations${audit.failures.length ? `, ${audit.failures.length} failed` : ''}`);
@@ -111,7 +114,7 @@ function printSummary(result: BiasResult, paths: { results: string; observations
     }
   }
   lines.push(`  verdict: ${result.verdict.toUpperCase()}`);
-  if (paths) lines.push(`  wrote ${paths.results}`, `  wrote ${paths.observations}`);
+  for (const path of paths) lines.push(`  wrote ${path}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -136,6 +139,8 @@ export function register(program: Command): void {
     .option('--min-group-size <n>', 'groups smaller than this are flagged insufficient data (default 30)')
     .option('--cache-dir <dir>', 'observation cache folder (default $VIGIL_CACHE_DIR or .vigil-cache)')
     .option('--no-cache', 'do not read or write the observation cache')
+    .option('--no-report', 'do not write report.html beside results.json')
+    .option('--no-examples', 'leave example images of probe subjects out of report.html (sensitive data)')
     .action(
       action(async (specPath: string | undefined, options: BiasOptions) => {
         if (specPath && options.predictions) throw new VigilInputError('Give either an audit spec or --predictions, not both');
@@ -159,7 +164,19 @@ export function register(program: Command): void {
         const cacheDir = options.cache === false ? false : options.cacheDir;
         const { result, observations } = await runBias(loaded, { quiet, ...(cacheDir !== undefined ? { cacheDir } : {}) });
         const outDir = options.out ?? (options.json ? undefined : resolve('reports', `bias-${slug(result.name)}`));
-        const paths = outDir ? await writeBiasOutputs(outDir, result, observations) : null;
+        const paths: string[] = [];
+        if (outDir) {
+          const written = await writeBiasOutputs(outDir, result, observations);
+          paths.push(written.results, written.observations);
+          if (options.report) {
+            // The results are complete without the page; a rendering problem is reported, not fatal.
+            try {
+              paths.push(await writeReport(result, outDir, { includeExamples: options.examples }));
+            } catch (error) {
+              process.stderr.write(`vigil: report.html not written: ${errorMessage(error)}\n`);
+            }
+          }
+        }
         if (options.json) printJson(result);
         else printSummary(result, paths);
         return result.verdict === 'fail' ? EXIT.verdictFail : EXIT.ok;
