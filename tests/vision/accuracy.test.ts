@@ -77,14 +77,15 @@ describe('held-out accuracy', () => {
     if (model.kind !== 'mae') throw new Error('expected mae');
     let sum = 0;
     let count = 0;
-    for await (const obs of reconstruct(model, files, { seed: 0, masks: 1, batchSize: 64, cacheDir: false })) {
+    for await (const obs of reconstruct(model, files, { seed: 0, masks: 4, batchSize: 64, cacheDir: false })) {
       if (obs.error !== undefined) throw new Error(obs.error);
       sum += obs.reconstructionError;
       count += 1;
     }
     await model.release();
     const mean = sum / count;
-    // Other masks than PyTorch's torch.rand draws, so agreement is statistical over 1000 images.
+    // Other masks than PyTorch's torch.rand draws, so agreement is statistical: over 1000 images and
+    // 4 masks, seeds 0 and 100 give 0.1555 and 0.1577 against PyTorch's 0.1576.
     expect(Math.abs(mean - expected.heldout_reconstruction_loss) / expected.heldout_reconstruction_loss).toBeLessThan(0.05);
     expect(mean).toBeLessThan(expected.baseline_mean_patch_loss);
     expect(mean).toBeLessThan(expected.baseline_zeros_loss);
