@@ -1,6 +1,7 @@
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { globSync } from 'tinyglobby';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classify, embedImages, listImageFiles, loadModel } from '../../src/vision/index.js';
 import type { ClipModel, VitModel } from '../../src/vision/index.js';
@@ -171,6 +172,23 @@ describe('runImages via classify / embedImages', () => {
     const [miss] = await collect(classify(vit, [recoded], { cacheDir }));
     expect(miss.error === undefined && miss.cached).toBe(false);
     expect(readdirSync(cacheDir)).toHaveLength(1); // one folder per model
+  });
+
+  it('treats a damaged cache entry as a miss and rewrites it', async () => {
+    const cacheDir = join(scratch.path, 'cache-damaged');
+    const file = join(images, 'f.png');
+    const [first] = await collect(classify(vit, [file], { cacheDir }));
+    const entries = globSync('**/*.obs', { cwd: cacheDir, absolute: true });
+    expect(entries).toHaveLength(1);
+    writeFileSync(entries[0], readFileSync(entries[0]).subarray(0, 20));
+    const inferred = vit.stats.imagesInferred;
+    const [second] = await collect(classify(vit, [file], { cacheDir }));
+    expect(second.error === undefined && second.cached).toBe(false);
+    expect(vit.stats.imagesInferred).toBe(inferred + 1);
+    if (first.error !== undefined || second.error !== undefined) throw new Error('expected success');
+    expect(second.logits).toEqual(first.logits);
+    const [third] = await collect(classify(vit, [file], { cacheDir }));
+    expect(third.error === undefined && third.cached).toBe(true);
   });
 
   it('validates run options sharp-style', async () => {
