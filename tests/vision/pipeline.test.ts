@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { globSync } from 'tinyglobby';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classify, embedImages, listImageFiles, loadModel } from '../../src/vision/index.js';
+import { classify, embedImages, embedTexts, listImageFiles, loadModel } from '../../src/vision/index.js';
 import type { ClipModel, VitModel } from '../../src/vision/index.js';
 import { collect, maxAbsDiff, tempDir, TINY } from './helpers.js';
 
@@ -217,7 +217,6 @@ describe('classify', () => {
   it('CLIP zero-shot: logits are logit scale × cosine with the prompt-ensembled label embedding', async () => {
     const file = join(images, 'a.png');
     const [image] = await collect(embedImages(clip, [file], { cacheDir: false }));
-    const { embedTexts } = await import('../../src/vision/index.js');
     const templates = ['a photo of {label}', 'the {label} square'];
     const [r1, r2, g1, g2] = await embedTexts(clip, ['a photo of red', 'the red square', 'a photo of green', 'the green square']);
     const [result] = await collect(classify(clip, [file], { labels: ['red', 'green'], templates, cacheDir: false }));
