@@ -193,7 +193,11 @@ export interface ThresholdVerdict {
 export interface BiasResult extends ResultEnvelope {
   schema: 'vigil/bias';
   name: string;
-  /** The spec as validated (with defaults), its file and sha256; null for `--predictions` runs. */
+  /**
+   * The spec as validated (with defaults and command-line overrides), its file and the sha256 of
+   * the file's bytes. A `--predictions` run records the spec built from its options (path
+   * "the --predictions options", sha256 of that document's JSON).
+   */
   spec: { path: string; sha256: string; document: Record<string, unknown> } | null;
   /** The model folder, its content hash and the execution provider that ran it. */
   model: { path: string; kind: string; sha256: string; provider: string } | null;

@@ -253,7 +253,7 @@ export async function runBias(loaded: LoadedSpec, options: RunBiasOptions): Prom
     ...resultEnvelope('bias'),
     schema: 'vigil/bias',
     name: spec.name,
-    spec: loaded.sha256 === '' ? null : { path: loaded.path, sha256: loaded.sha256, document: spec as unknown as Record<string, unknown> },
+    spec: { path: loaded.path, sha256: loaded.sha256, document: spec as unknown as Record<string, unknown> },
     model: ctx ? { path: ctx.model.dir, kind: ctx.model.kind, sha256: ctx.model.sha256, provider: ctx.model.provider } : null,
     probe_set: probe
       ? {

@@ -5,6 +5,7 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { VigilInputError, errorMessage, invalidArgument } from '../../core/errors.js';
+import { sha256Hex } from '../../core/files.js';
 import { formatProblem, loadProbeSet, PROBE_FORMATS, type ProbeFormat } from '../../probes/index.js';
 import { writeReport } from '../../report/render.js';
 import { writeBiasOutputs } from '../../bias/output.js';
@@ -71,7 +72,8 @@ function predictionsSpec(options: BiasOptions): LoadedSpec {
     ],
     thresholds: options.threshold,
   };
-  return validateSpec(document, 'the --predictions options', process.cwd(), '');
+  // Recorded in results.json like a spec file, so a command-line run is as reproducible.
+  return validateSpec(document, 'the --predictions options', process.cwd(), sha256Hex(JSON.stringify(document)));
 }
 
 function slug(name: string): string {
