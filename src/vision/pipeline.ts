@@ -100,6 +100,9 @@ export async function* runImages<T extends ObservationBase>(
     if (ready.length > 0) {
       const pixels = new Float32Array(ready.length * imageSize);
       ready.forEach((p, i) => pixels.set(p.image.data, i * imageSize));
+      // onnxruntime-node runs on this thread and blocks it; first let one event-loop turn pass so
+      // finished reads/decodes queue their next step on libuv's pool, which works on during inference.
+      await new Promise((resolve) => setImmediate(resolve));
       outputs = await task.infer(pixels, ready.length);
       model.stats.imagesInferred += ready.length;
       model.stats.batchesRun += 1;
