@@ -4,7 +4,7 @@ import { DEFAULT_PROBE_PATH } from '../screen/probe.js';
 import { createScreener } from '../screen/screener.js';
 import type { SignalId } from '../screen/signals/types.js';
 import type { Device } from '../vision/index.js';
-import type { ProcessorLoaders } from './worker.js';
+import type { ProcessFile, ProcessorLoaders } from './worker.js';
 
 /**
  * The screening options a queued run sends to its workers. Paths are resolved on each worker, so
@@ -27,29 +27,39 @@ export async function queuedScreenOptions(options: Omit<QueuedScreenOptions, 'pr
   return { ...options, probeSha256: await sha256File(options.probePath ?? DEFAULT_PROBE_PATH) };
 }
 
-export const processorLoaders: ProcessorLoaders = {
-  async screen(raw) {
-    const options = raw as QueuedScreenOptions;
-    const probePath = options.probePath ?? DEFAULT_PROBE_PATH;
-    const sha256 = await sha256File(probePath).catch(() => null);
-    if (sha256 !== options.probeSha256) {
-      throw new VigilInputError(
-        `This worker's probe ${probePath} ${sha256 === null ? 'is missing' : `has sha256 ${sha256.slice(0, 12)}…`}, ` +
-          `but the run was enqueued with sha256 ${options.probeSha256.slice(0, 12)}…: give every worker the same probe file`,
-        { subject: probePath },
-      );
-    }
-    const screener = await createScreener({
-      probePath,
-      signals: options.signals ?? undefined,
-      clipDir: options.clipDir ?? undefined,
-      maeDir: options.maeDir ?? undefined,
-      device: options.device,
-    });
-    // A file the screener cannot read is recorded in its result (status "error"), as in a local run.
-    return async (bytes, fileName) => {
-      const [result] = await screener.screen([{ name: fileName, bytes }]);
-      return { ok: true, value: result };
-    };
-  },
-};
+/** Settings of this worker process, not of the run: they do not change any result. */
+export interface WorkerSettings {
+  /** Vision observation cache folder; false disables it (default: $VIGIL_CACHE_DIR or .vigil-cache). */
+  cacheDir?: string | false;
+}
+
+export function createProcessorLoaders(settings: WorkerSettings = {}): ProcessorLoaders {
+  return {
+    screen: (raw) => loadScreenProcessor(raw as QueuedScreenOptions, settings),
+  };
+}
+
+async function loadScreenProcessor(options: QueuedScreenOptions, settings: WorkerSettings): Promise<ProcessFile> {
+  const probePath = options.probePath ?? DEFAULT_PROBE_PATH;
+  const sha256 = await sha256File(probePath).catch(() => null);
+  if (sha256 !== options.probeSha256) {
+    throw new VigilInputError(
+      `This worker's probe ${probePath} ${sha256 === null ? 'is missing' : `has sha256 ${sha256.slice(0, 12)}…`}, ` +
+        `but the run was enqueued with sha256 ${options.probeSha256.slice(0, 12)}…: give every worker the same probe file`,
+      { subject: probePath },
+    );
+  }
+  const screener = await createScreener({
+    probePath,
+    signals: options.signals ?? undefined,
+    clipDir: options.clipDir ?? undefined,
+    maeDir: options.maeDir ?? undefined,
+    device: options.device,
+    cacheDir: settings.cacheDir,
+  });
+  // A file the screener cannot read is recorded in its result (status "error"), as in a local run.
+  return async (bytes, fileName) => {
+    const [result] = await screener.screen([{ name: fileName, bytes }]);
+    return { ok: true, value: result };
+  };
+}

@@ -30,7 +30,7 @@ async function run(args: string[]): Promise<{ code: number | null; stdout: strin
 
 /** A worker child process and the jobs it reported done. */
 function startCliWorker(url: string): { child: ChildProcess; completed: () => number; log: () => string } {
-  const child = vigil(['worker', '--queue', url, '--lock-duration', '2000']);
+  const child = vigil(['worker', '--queue', url, '--lock-duration', '2000', '--no-cache']);
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
   return { child, completed: () => (log.match(/: completed /g) ?? []).length, log: () => log };

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { invalidArgument } from '../../core/errors.js';
 import { readDeadLetters } from '../../queue/dead-letters.js';
 import { parseQueueUrl, redactQueueUrl } from '../../queue/connection.js';
-import { processorLoaders } from '../../queue/processors.js';
+import { createProcessorLoaders } from '../../queue/processors.js';
 import { QUEUE_NAME } from '../../queue/protocol.js';
 import { redisCommands } from '../../queue/redis.js';
 import { startWorker } from '../../queue/worker.js';
@@ -59,6 +59,8 @@ interface ServeOptions {
 
 interface WorkerCliOptions {
   queue: string;
+  cache: boolean;
+  cacheDir?: string;
   concurrency: number;
   lockDuration: number;
   quiet?: boolean;
@@ -126,13 +128,15 @@ export function register(program: Command): void {
     .requiredOption('--queue <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
     .option('--concurrency <n>', 'jobs processed at once by this worker', integerOption('--concurrency', 1), 1)
     .option('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker takes them", integerOption('--lock-duration', 1000), 30_000)
+    .option('--cache-dir <dir>', 'vision observation cache folder (default: $VIGIL_CACHE_DIR or .vigil-cache)')
+    .option('--no-cache', 'neither read nor write the observation cache')
     .option('--quiet', 'no per-job log lines on stderr')
     .action(
       action(async (options: WorkerCliOptions) => {
         const displayUrl = redactQueueUrl(options.queue);
         const worker = startWorker({
           connection: parseQueueUrl(options.queue),
-          loaders: processorLoaders,
+          loaders: createProcessorLoaders({ cacheDir: options.cache ? options.cacheDir : false }),
           concurrency: options.concurrency,
           lockDurationMs: options.lockDuration,
           onError: (error) => process.stderr.write(`vigil worker: ${error.message}\n`),
