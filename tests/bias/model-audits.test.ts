@@ -4,7 +4,7 @@
  * value and excludes 0 — and the control probe set gets no fail verdict.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -128,5 +128,45 @@ describe.skipIf(!ready)('model audits on the control probe set', () => {
     const entry = { ...loaded.spec.audits[0], x_group: 'medium', y_group: 'light' };
     const result = await audit(await example('association', 'control', { audits: [entry] }));
     expect(result.verdicts.filter((v) => v.status === 'fail')).toEqual([]);
+  });
+});
+
+describe.skipIf(!ready)('FairFace example specs run on a FairFace-shaped probe set', () => {
+  /** Planted images laid out like FairFace (val/N.jpg paths in fairface_label_val.csv). */
+  async function fairFaceLike(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-fairface-'));
+    await mkdir(join(dir, 'val'));
+    const races = ['Black', 'East Asian', 'White'];
+    const lines = ['file,age,gender,race,service_test'];
+    for (let i = 0; i < 60; i++) {
+      const source = join(root, 'probes', 'planted', `${String(i).padStart(3, '0')}-${i % 2 === 0 ? 'dark' : 'light'}.png`);
+      await copyFile(source, join(dir, 'val', `${i + 1}.png`));
+      lines.push(`val/${i + 1}.png,${['20-29', '30-39'][i % 2]},${i % 4 < 2 ? 'Female' : 'Male'},${races[i % 3]},True`);
+    }
+    await writeFile(join(dir, 'fairface_label_val.csv'), `${lines.join('\n')}\n`);
+    return join(dir, 'fairface_label_val.csv');
+  }
+
+  it('harmful-label zero-shot audit (Agarwal et al.)', async () => {
+    const labels = await fairFaceLike();
+    const loaded = await loadSpec('audits/fairface-zero-shot-harmful.yaml');
+    const document = { ...structuredClone(loaded.spec), model: join(root, 'models', 'clip'), device: 'cpu', probe_set: { path: labels, format: 'fairface' }, n_boot: 100, min_group_size: 5 };
+    const result = await audit(validateSpec(document, loaded.path, loaded.baseDir, loaded.sha256));
+    expect(result.probe_set).toMatchObject({ format: 'fairface', n_rows: 60 });
+    expect(result.audits[0].features.map((f) => f.attribute)).toEqual(['race', 'gender', 'age', 'race × gender']);
+    expect(result.audits[0].disclosure.harmful_labels).toContain('suspicious person');
+    expect(result.verdicts.length).toBeGreaterThan(0);
+  });
+
+  it('occupation retrieval skew (Berg et al. style)', async () => {
+    const labels = await fairFaceLike();
+    const loaded = await loadSpec('audits/fairface-occupation-retrieval.yaml');
+    const spec = structuredClone(loaded.spec);
+    const entry = { ...spec.audits[0], k: [5, 10] };
+    const document = { ...spec, model: join(root, 'models', 'clip'), device: 'cpu', probe_set: { path: labels, format: 'fairface' }, n_boot: 100, audits: [entry], thresholds: ['max_skew@10 <= 0.3'] };
+    const result = await audit(validateSpec(document, loaded.path, loaded.baseDir, loaded.sha256));
+    const gender = result.audits[0].features[0];
+    expect(Object.keys(gender.skew ?? {})).toContain('construction worker');
+    expect(gender.skew?.doctor['10'].proportional.ndkl.value).toEqual(expect.any(Number));
   });
 });
