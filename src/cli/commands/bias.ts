@@ -33,6 +33,8 @@ interface BiasOptions {
   cache: boolean;
   report: boolean;
   examples: boolean;
+  model?: string;
+  probeSet?: string;
 }
 
 function integer(option: string, text: string | undefined, min: number): number | undefined {
@@ -136,6 +138,8 @@ export function register(program: Command): void {
     .option('--k <list>', 'cutoffs of the skew metrics, comma-separated (default 10,50,100)')
     .option('--pos-label <labels>', 'positive label(s) for selection rate/TPR/FPR (default: 1, true, yes or positive when binary)')
     .option('--threshold <check>', 'a threshold such as "demographic_parity_ratio >= 0.8" (repeatable)', collect, [])
+    .option('--model <dir>', 'model folder instead of the spec\'s (e.g. a full-size CLIP export)')
+    .option('--probe-set <path>', 'probe set instead of the spec\'s (its format is detected)')
     .option('--seed <n>', 'random seed of the bootstrap and permutation tests (overrides the spec)')
     .option('--n-boot <n>', 'bootstrap replicates (overrides the spec; default 1000)')
     .option('--min-group-size <n>', 'groups smaller than this are flagged insufficient data (default 30)')
@@ -146,6 +150,9 @@ export function register(program: Command): void {
     .action(
       action(async (specPath: string | undefined, options: BiasOptions) => {
         if (specPath && options.predictions) throw new VigilInputError('Give either an audit spec or --predictions, not both');
+        if (options.predictions && (options.model !== undefined || options.probeSet !== undefined)) {
+          throw new VigilInputError('--model and --probe-set apply to audit specs, not to --predictions');
+        }
         if (!specPath && !options.predictions) throw new VigilInputError('Give an audit spec (e.g. audits/predictions.yaml) or --predictions <csv>');
         let loaded: LoadedSpec;
         if (options.predictions) loaded = predictionsSpec(options);
@@ -155,6 +162,9 @@ export function register(program: Command): void {
           }
           if (options.intersect.length > 0 || options.threshold.length > 0) throw new VigilInputError('--intersect and --threshold apply only with --predictions; put them in the spec');
           loaded = await loadSpec(specPath as string);
+          // Overrides are resolved from the current folder and recorded in the spec document.
+          if (options.model !== undefined) loaded.spec.model = resolve(options.model);
+          if (options.probeSet !== undefined) loaded.spec.probe_set = { format: 'auto', age_bins: [], ...loaded.spec.probe_set, path: resolve(options.probeSet) };
           const seed = integer('--seed', options.seed, 0);
           const nBoot = integer('--n-boot', options.nBoot, 0);
           const minGroupSize = integer('--min-group-size', options.minGroupSize, 1);
