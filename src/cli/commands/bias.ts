@@ -78,6 +78,12 @@ function predictionsSpec(options: BiasOptions): LoadedSpec {
   return validateSpec(document, 'the --predictions options', process.cwd(), sha256Hex(JSON.stringify(document)));
 }
 
+/** Group names, labels and file names are untrusted: control characters (terminal escapes) are shown escaped. */
+function printable(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'audit';
 }
@@ -119,7 +125,7 @@ function printSummary(result: BiasResult, paths: string[]): void {
   }
   lines.push(`  verdict: ${result.verdict.toUpperCase()}`);
   for (const path of paths) lines.push(`  wrote ${path}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.map(printable).join('\n')}\n`);
 }
 
 export function register(program: Command): void {
@@ -232,7 +238,7 @@ export function register(program: Command): void {
             `manifest sha256 ${probe.manifestSha256}`,
             ...probe.problems.map((p) => `  ${formatProblem(p)}`),
           ];
-          process.stdout.write(`${lines.join('\n')}\n`);
+          process.stdout.write(`${lines.map(printable).join('\n')}\n`);
         }
         return probe.problems.length > 0 ? EXIT.inputError : EXIT.ok;
       }),
