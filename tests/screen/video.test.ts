@@ -15,7 +15,7 @@ let screener: Screener;
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('vigil-screen-video-'));
-  screener = await createScreener(); // the shipped default probe
+  screener = await createScreener({ cacheDir: false }); // the shipped default probe
   if (!HAVE_FFMPEG) return;
   // 4 s at 2 frames/s: seconds 0-1 real fixture frames, seconds 2-3 transposed-conv fakes.
   const sources = [
