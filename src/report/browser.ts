@@ -13,7 +13,7 @@ import { VigilInputError } from '../core/errors.js';
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
 
 /** The Chromium executable: $VIGIL_CHROMIUM when set, else the first of the usual system paths. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
+export function findChromium(env: NodeJS.ProcessEnv = process.env, candidates: readonly string[] = CANDIDATES): string {
   const configured = env.VIGIL_CHROMIUM;
   if (configured !== undefined && configured !== '') {
     if (!existsSync(configured)) {
@@ -23,10 +23,10 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
     }
     return configured;
   }
-  const found = CANDIDATES.find((path) => existsSync(path));
+  const found = candidates.find((path) => existsSync(path));
   if (found === undefined) {
     throw new VigilInputError(
-      `PDF output needs Chromium and none was found (looked for ${CANDIDATES.join(', ')}). Install it (Debian/Ubuntu: apt-get install chromium) or set VIGIL_CHROMIUM to its executable.`,
+      `PDF output needs Chromium and none was found (looked for ${candidates.join(', ')}). Install it (Debian/Ubuntu: apt-get install chromium) or set VIGIL_CHROMIUM to its executable.`,
       { subject: 'VIGIL_CHROMIUM' },
     );
   }

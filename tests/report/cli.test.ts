@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findChromium } from '../../src/report/browser.js';
 import { biasDocument, screenEvalDocument } from './documents.js';
 
 function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -13,6 +14,15 @@ function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: num
     });
   });
 }
+
+describe('finding Chromium', () => {
+  it('says how to get one when none is installed', () => {
+    expect(() => findChromium({}, ['/nonexistent/chromium'])).toThrow(
+      'PDF output needs Chromium and none was found (looked for /nonexistent/chromium). Install it (Debian/Ubuntu: apt-get install chromium) or set VIGIL_CHROMIUM to its executable.',
+    );
+    expect(findChromium({ VIGIL_CHROMIUM: process.execPath }, [])).toBe(process.execPath);
+  });
+});
 
 describe('vigil report, model-card', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-report-cli-'));
