@@ -50,18 +50,6 @@ export function formatPValue(value: unknown): string {
   return value < 0.001 ? '< 0.001' : value.toFixed(3);
 }
 
-export function formatBytes(value: unknown): string {
-  if (!isNumber(value)) return MISSING;
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let size = value;
-  let unit = 0;
-  while (size >= 1024 && unit < units.length - 1) {
-    size /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${size} B` : `${size.toFixed(1)} ${units[unit]}`;
-}
-
 /**
  * Verdicts and states of every module, each with a symbol and a word so that the meaning never
  * rests on colour alone; `tone` picks one of the colour-blind-safe (Okabe-Ito) badge colours.
@@ -121,8 +109,6 @@ export function registerHelpers(hb: Handlebars): void {
     return formatInterval(interval?.low, interval?.high, asPercent, digits);
   });
   hb.registerHelper('pvalue', (value: unknown) => formatPValue(value));
-  hb.registerHelper('bytes', (value: unknown) => formatBytes(value));
-  hb.registerHelper('shortHash', (value: unknown) => (typeof value === 'string' ? value.slice(0, 12) : MISSING));
   hb.registerHelper('date', (value: unknown) => {
     if (typeof value !== 'string' && typeof value !== 'number') return MISSING;
     const date = new Date(value);
@@ -133,13 +119,8 @@ export function registerHelpers(hb: Handlebars): void {
   );
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hb.registerHelper('or', (...list: unknown[]) => args(list).some(Boolean));
-  hb.registerHelper('and', (...list: unknown[]) => args(list).every(Boolean));
-  hb.registerHelper('not', (value: unknown) => !value);
   hb.registerHelper('gt', (a: unknown, b: unknown) => isNumber(a) && isNumber(b) && a > b);
   hb.registerHelper('isNumber', (value: unknown) => isNumber(value));
-  hb.registerHelper('nonEmpty', (value: unknown) =>
-    Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null && value !== '',
-  );
 
   /** A verdict or state badge: symbol + words + colour class, announced as one phrase. */
   hb.registerHelper('badge', (value: unknown) => {
@@ -160,6 +141,4 @@ export function registerHelpers(hb: Handlebars): void {
   hb.registerHelper('cell', (value: unknown) =>
     new SafeString(escape(String(value ?? MISSING)).replace(/\|/g, '&#124;').replace(/\r?\n/g, ' ')),
   );
-  /** The colour tone of a verdict, for row classes. */
-  hb.registerHelper('tone', (value: unknown) => verdictInfo(value).tone);
 }
