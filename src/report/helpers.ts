@@ -59,8 +59,6 @@ export type Tone = 'good' | 'bad' | 'warn' | 'neutral';
 const VERDICTS: Record<string, { text: string; symbol: string; tone: Tone }> = {
   pass: { text: 'Pass', symbol: '✓', tone: 'good' },
   fail: { text: 'Fail', symbol: '✗', tone: 'bad' },
-  'insufficient-data': { text: 'Insufficient data', symbol: '?', tone: 'neutral' },
-  'not-evaluated': { text: 'Not evaluated', symbol: '–', tone: 'neutral' },
   warn: { text: 'Warning', symbol: '!', tone: 'warn' },
   // Screening verdicts never claim authenticity: "no-evidence" is the most a screen can say.
   'likely-synthetic': { text: 'Likely synthetic', symbol: '✗', tone: 'bad' },
