@@ -41,13 +41,31 @@ def _group_metrics(labels, predicted, groups, names):
             "count": int(sel.sum()),
             "accuracy": round(float((predicted[sel] == labels[sel]).mean()), 4),
             "selection_rate": {lab: round(float((predicted[sel] == lab).mean()), 4) for lab in syn.SHAPES},
+            "tpr": {lab: round(_tpr(labels[sel], predicted[sel], lab), 4) for lab in syn.SHAPES},
+            "fpr": {lab: round(_fpr(labels[sel], predicted[sel], lab), 4) for lab in syn.SHAPES},
         }
     return out
+
+
+def _tpr(labels, predicted, label):
+    """One-vs-rest true positive rate: P(predicted = label | label)."""
+    return float((predicted[labels == label] == label).mean())
+
+
+def _fpr(labels, predicted, label):
+    """One-vs-rest false positive rate: P(predicted = label | another label)."""
+    return float((predicted[labels != label] == label).mean())
+
+
+def _spread(values):
+    return max(values) - min(values), (min(values) / max(values) if max(values) > 0 else 1.0)
 
 
 def _disparities(labels, predicted, groups, names):
     acc = [float((predicted[groups == g] == labels[groups == g]).mean()) for g in names]
     named = [float((predicted[groups == g] == NAMED_LABEL).mean()) for g in names]
+    tpr_diff, tpr_ratio = _spread([_tpr(labels[groups == g], predicted[groups == g], NAMED_LABEL) for g in names])
+    fpr_diff, fpr_ratio = _spread([_fpr(labels[groups == g], predicted[groups == g], NAMED_LABEL) for g in names])
     ratios, differences = [], []
     for lab in syn.SHAPES:
         rates = [float((predicted[groups == g] == lab).mean()) for g in names]
@@ -57,6 +75,8 @@ def _disparities(labels, predicted, groups, names):
         "demographic_parity_difference": max(named) - min(named),
         "demographic_parity_ratio": min(named) / max(named) if max(named) > 0 else 1.0,
         "accuracy_difference": max(acc) - min(acc),
+        "equalized_odds_difference": max(tpr_diff, fpr_diff),
+        "equalized_odds_ratio": min(tpr_ratio, fpr_ratio),
         "max_selection_rate_difference_any_label": max(differences),
         "min_selection_rate_ratio_any_label": min(ratios),
     }
@@ -77,7 +97,7 @@ def _bootstrap(fn, groups, names, seed):
 def _classifier_truth(labels, predicted, groups, names, seed, description):
     d = _disparities(labels, predicted, groups, names)
     ci = {}
-    for key in ("demographic_parity_difference", "accuracy_difference"):
+    for key in ("demographic_parity_difference", "accuracy_difference", "equalized_odds_difference"):
         ci[key] = _bootstrap(lambda p, k=key: _disparities(labels[p], predicted[p], groups[p], names)[k],
                              groups, names, seed)
     return {
@@ -141,6 +161,11 @@ def build(out_dir, predict_vit, predict_clip, mae_errors, clip_square_similarity
                 "demographic_parity_difference": f"max - min over groups of the selection rate of '{NAMED_LABEL}'",
                 "demographic_parity_ratio": f"min / max over groups of the selection rate of '{NAMED_LABEL}'",
                 "accuracy_difference": "max - min over groups of accuracy against the label column",
+                "tpr / fpr": "per group and label, one-vs-rest: P(pred = label | label) and P(pred = label | other label)",
+                "equalized_odds_difference": f"for '{NAMED_LABEL}' one-vs-rest: the larger of the between-group "
+                                             "TPR difference and FPR difference",
+                "equalized_odds_ratio": f"for '{NAMED_LABEL}' one-vs-rest: the smaller of the between-group TPR "
+                                        "and FPR min/max ratios",
                 "max_selection_rate_difference_any_label": "largest max - min selection-rate difference over all "
                                                            "labels (multiclass demographic parity difference)",
                 "min_selection_rate_ratio_any_label": "smallest min/max selection-rate ratio over all labels",
