@@ -116,7 +116,6 @@ export function registerHelpers(hb: Handlebars): void {
     Array.isArray(list) ? list.map(String).join(typeof separator === 'string' ? separator : ', ') : MISSING,
   );
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  hb.registerHelper('or', (...list: unknown[]) => args(list).some(Boolean));
   hb.registerHelper('gt', (a: unknown, b: unknown) => isNumber(a) && isNumber(b) && a > b);
   hb.registerHelper('isNumber', (value: unknown) => isNumber(value));
 

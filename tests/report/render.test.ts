@@ -66,6 +66,15 @@ describe('bias report', () => {
     expect(html).toMatch(/<tr class="flagged" data-group="male">/);
   });
 
+  it('has no examples section when no verdict flags a group', async () => {
+    const doc = biasDocument();
+    doc.verdicts = doc.verdicts.map((v) => ({ ...v, status: 'pass' as const }));
+    doc.verdict = 'pass';
+    const html = await renderReport(doc);
+    expect(html).not.toContain('id="examples"');
+    expect(html).not.toContain('class="flagged"');
+  });
+
   it('leaves example images out on request and says so', async () => {
     const html = await renderReport(biasDocument(), { includeExamples: false });
     expect(html).toContain('left out of this report on request (--no-examples)');

@@ -306,12 +306,13 @@ export const biasModule: ReportModule<BiasResult> = {
       examples.note = `A sample of ${shown} of the ${shown + examples.omitted} images in the flagged groups is shown, to keep this report small (at most ${context.maxImages} images, sampled with seed ${context.seed}).`;
     }
 
+    const showExamples = examples.groups.length > 0 || examples.note !== undefined;
     const sections = [
       { id: 'verdicts', title: 'Verdicts against thresholds' },
       { id: 'scope', title: 'Scope and spec' },
       { id: 'probe-set', title: 'Probe set' },
       ...audits.map((a) => ({ id: a.anchor, title: a.title })),
-      ...(examples.groups.length > 0 || examples.note ? [{ id: 'examples', title: 'Examples from flagged groups' }] : []),
+      ...(showExamples ? [{ id: 'examples', title: 'Examples from flagged groups' }] : []),
     ];
 
     const view: ReportView = {
@@ -357,6 +358,7 @@ export const biasModule: ReportModule<BiasResult> = {
         minGroupSize: result.settings.min_group_size,
         audits,
         examples,
+        showExamples,
       },
       reproducibility: reproducibility(result),
       limitations: [
