@@ -15,8 +15,14 @@
 Deterministic: every random step is seeded and torch runs single-threaded, so a rerun gives
 byte-identical files. Run with Debian's interpreter (needs torch + PIL + numpy):
 
-  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train_generators.py
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train_generators.py [--out DIR]
+
+Then retrain the shipped probe on the new training split:
+
+  npx tsx src/cli/main.ts screen train --real fixtures/screen/train/real --fake fixtures/screen/train/fake \
+    --model fixtures/models/clip --mae fixtures/models/mae --out fixtures/screen/default-probe.json
 """
+import argparse
 import io
 import json
 import os
@@ -31,7 +37,7 @@ from PIL import Image, PngImagePlugin
 
 torch.set_num_threads(1)
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "screen")
+DEFAULT_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "screen")
 SIZE = 128
 LOW = 32
 SEED = 20261127
@@ -173,6 +179,10 @@ def train(generator, scenes, seed, steps=250, batch=16):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=DEFAULT_ROOT, help="output folder (default: fixtures/screen)")
+    global ROOT
+    ROOT = parser.parse_args().out
     rng = np.random.default_rng(SEED)
     torch.manual_seed(SEED)
     if os.path.isdir(ROOT):
