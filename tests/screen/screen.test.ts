@@ -161,6 +161,10 @@ describe('vigil screen CLI', () => {
     expect(written.files[0].signals.spectral.evidence).toMatch(/^evidence\/\d{4}-.*-spectrum\.png$/);
     expect((await readFile(join(out, 'triage.csv'), 'utf8')).split('\n')[1]).toMatch(/^1,.*nnconv-heldout-000\.png,image,likely-synthetic/);
 
+    const noImages = cli(['screen', 'train', '--real', join(dir, 'nowhere'), '--fake', HELDOUT_FAKE, '--out', join(dir, 'p.json')]);
+    expect(noImages.status).toBe(2);
+    expect(noImages.stderr).toMatch(/--real: no images found in .*nowhere/);
+
     const badSignal = cli(['screen', HELDOUT_REAL, '--probe', probePath, '--signals', 'spectral,bogus']);
     expect(badSignal.status).toBe(2);
     expect(badSignal.stderr).toMatch(/Expected a comma list of spectral, clip-probe, mae-recon, metadata for --signals but received "bogus"/);
