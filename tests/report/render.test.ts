@@ -66,6 +66,22 @@ describe('bias report', () => {
     expect(html).toMatch(/<tr class="flagged" data-group="male">/);
   });
 
+  it('flags the group that attains a failing skew, and shows the skew table', async () => {
+    const doc = biasDocument();
+    doc.verdicts = [
+      { threshold: 'max_skew@10 <= 0.3', audit: 'zero-shot', attribute: 'race', scope: 'nurse @ 10 [uniform]', metric: 'max_skew', value: 0.47, ci: [0.2, 0.6], status: 'fail', reason: 'above' },
+    ];
+    const race = doc.audits[0].features.find((f) => f.attribute === 'race')!;
+    const skew = (group: string, value: number) => ({ value, ci: [value - 0.1, value + 0.1] as [number, number], group });
+    race.skew = {
+      nurse: { '10': { uniform: { max_skew: skew('White', 0.47), min_skew: skew('Asian', -0.9), ndkl: { value: 0.27, ci: [0.18, 0.69] }, top_k_counts: { White: 6, Black: 3, Asian: 1 } } } },
+    };
+    const html = await renderReport(doc);
+    expect(html).toMatch(/<tr class="flagged" data-group="White">/);
+    expect(html).not.toMatch(/<tr class="flagged" data-group="Black">/);
+    expect(html).toContain('<td class="num" data-metric="max_skew" data-value="0.47">0.470 <span class="small muted">White</span>');
+  });
+
   it('has no examples section when no verdict flags a group', async () => {
     const doc = biasDocument();
     doc.verdicts = doc.verdicts.map((v) => ({ ...v, status: 'pass' as const }));

@@ -51,7 +51,10 @@ function cell(metrics: GroupMetrics | undefined, key: string): MetricCell {
   return { key, value: value?.value ?? null, ci: value?.ci ?? [null, null], percent: metricMeta(key).percent };
 }
 
-/** Groups a failing or warning verdict points at: the verdict's own group, or the disparity's pair. */
+/**
+ * Groups a failing or warning verdict points at: the verdict's own group, the disparity's pair, or
+ * for a skew threshold the group that attains the skew (its scope reads "query @ k [target]").
+ */
 function flaggedGroups(result: BiasResult): Map<string, Set<string>> {
   const flagged = new Map<string, Set<string>>();
   const add = (attribute: string, group: string) => {
@@ -65,6 +68,15 @@ function flaggedGroups(result: BiasResult): Map<string, Set<string>> {
     if (verdict.scope !== undefined && feature.groups.some((g) => g.name === verdict.scope)) add(feature.attribute, verdict.scope);
     for (const group of feature.disparities[verdict.metric]?.groups ?? []) {
       if (group !== 'overall') add(feature.attribute, group);
+    }
+    if (verdict.metric === 'max_skew' || verdict.metric === 'min_skew') {
+      for (const [query, byK] of Object.entries(feature.skew ?? {})) {
+        for (const [k, byTarget] of Object.entries(byK)) {
+          for (const [target, skew] of Object.entries(byTarget)) {
+            if (verdict.scope === `${query} @ ${k} [${target}]`) add(feature.attribute, skew[verdict.metric].group);
+          }
+        }
+      }
     }
   }
   return flagged;
