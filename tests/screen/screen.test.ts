@@ -8,6 +8,7 @@ import { loadProbe, saveProbe, type ScreenProbe } from '../../src/screen/probe.j
 import { runScreen, triageCsv } from '../../src/screen/run.js';
 import { trainProbe } from '../../src/screen/train.js';
 import { VERDICTS } from '../../src/screen/fusion.js';
+import { formatDecimal } from '../../src/report/helpers.js';
 import { HELDOUT_FAKE, HELDOUT_REAL, TRAIN_FAKE, TRAIN_REAL, tempDir } from './helpers.js';
 
 const CONFORMANCE_DIR = join(process.cwd(), '..', 'shared', 'conformance', 'c2pa-rs');
@@ -160,6 +161,16 @@ describe('vigil screen CLI', () => {
     expect(evidence.filter((f) => f.endsWith('-spectrum.png'))).toHaveLength(2);
     expect(written.files[0].signals.spectral.evidence).toMatch(/^evidence\/\d{4}-.*-spectrum\.png$/);
     expect((await readFile(join(out, 'triage.csv'), 'utf8')).split('\n')[1]).toMatch(/^1,.*nnconv-heldout-000\.png,image,likely-synthetic/);
+    // report.html beside results.json, rendered from it: the top file's fused score as a raw value and as shown.
+    const report = await readFile(join(out, 'report.html'), 'utf8');
+    expect(report).toMatch(/^<!DOCTYPE html>/);
+    expect(report).toContain(`data-value="${written.files[0].score}"`);
+    expect(report).toContain(formatDecimal(written.files[0].score));
+
+    const noReport = join(dir, 'out-no-report');
+    expect(cli(['screen', join(HELDOUT_REAL, 'real-heldout-003.jpg'), '--probe', probePath, '--out', noReport, '--no-report']).status).toBe(0);
+    expect(existsSync(join(noReport, 'results.json'))).toBe(true);
+    expect(existsSync(join(noReport, 'report.html'))).toBe(false);
 
     const noImages = cli(['screen', 'train', '--real', join(dir, 'nowhere'), '--fake', HELDOUT_FAKE, '--out', join(dir, 'p.json')]);
     expect(noImages.status).toBe(2);
@@ -168,5 +179,26 @@ describe('vigil screen CLI', () => {
     const badSignal = cli(['screen', HELDOUT_REAL, '--probe', probePath, '--signals', 'spectral,bogus']);
     expect(badSignal.status).toBe(2);
     expect(badSignal.stderr).toMatch(/Expected a comma list of spectral, clip-probe, mae-recon, metadata for --signals but received "bogus"/);
+  });
+
+  it('screen eval --out writes results.json, scores.csv and a report.html with the fused AUC and its curves', async () => {
+    const real = join(dir, 'eval-real');
+    const fake = join(dir, 'eval-fake', 'nnconv');
+    await mkdir(real, { recursive: true });
+    await mkdir(fake, { recursive: true });
+    for (const [from, to] of [[HELDOUT_REAL, real], [join(HELDOUT_FAKE, 'nnconv'), fake]]) {
+      for (const name of (await readdir(from)).sort().slice(0, 4)) await copyFile(join(from, name), join(to, name));
+    }
+    const out = join(dir, 'eval-out');
+    const run = cli(['screen', 'eval', '--real', real, '--fake', fake, '--probe', probePath, '--bootstrap', '50', '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(`report: ${join(out, 'report.html')}`);
+    const written = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+    const auc: number = written.conditions[0].groups[0].scorers.fused.metrics.auc.value;
+    const report = await readFile(join(out, 'report.html'), 'utf8');
+    expect(report).toContain(`data-metric="auc" data-value="${auc}"`);
+    // The ROC curve is drawn from scores.csv, so it names the fused AUC in its legend.
+    expect(report).toContain(`Fused (AUC ${formatDecimal(auc)})`);
   });
 });

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { toCsv, type CsvCell } from '../../core/csv.js';
-import { invalidArgument } from '../../core/errors.js';
+import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { createProgress } from '../../core/progress.js';
+import { writeReport } from '../../report/render.js';
 import { DEVICES } from '../../vision/session.js';
 import type { Device } from '../../vision/types.js';
 import { evaluate } from '../../screen/eval.js';
@@ -80,6 +81,19 @@ function screenerFlags(command: Command): Command {
     .option('--workers <n>', 'worker threads for decoding and spectral analysis, for batches of 64+ images (0: main thread, which keeps up on 2 cores)', '0');
 }
 
+/**
+ * report.html beside results.json. The results are complete without the page, so a rendering
+ * problem is reported on stderr, not fatal. Returns the path written, if any.
+ */
+async function writeReportBeside(results: object, outDir: string): Promise<string | undefined> {
+  try {
+    return await writeReport(results, outDir);
+  } catch (error) {
+    process.stderr.write(`vigil: report.html not written: ${errorMessage(error)}\n`);
+    return undefined;
+  }
+}
+
 function printScreenTable(results: Awaited<ReturnType<typeof runScreen>>): void {
   for (const file of results.files) {
     if (file.status === 'error') {
@@ -126,7 +140,8 @@ export function register(program: Command): void {
           '). Verdicts: likely-synthetic, uncertain, no-evidence (never "authentic").',
       )
       .argument('<paths...>', 'image files, folders, globs or videos (mp4, mov, webm, mkv, ...)')
-      .option('--out <dir>', 'write results.json, triage.csv and evidence images to this folder')
+      .option('--out <dir>', 'write results.json, triage.csv, report.html and evidence images to this folder')
+      .option('--no-report', 'do not write report.html beside results.json')
       .option('--json', 'print the results document on stdout')
       .option('--csv', 'print the triage CSV (sorted by score) on stdout')
       .option('--fps <n>', 'video: frames sampled per second', '2')
@@ -136,7 +151,7 @@ export function register(program: Command): void {
       .option('--fail-on <verdict>', `exit 1 when any file gets this verdict or a stronger one (${VERDICTS.slice(0, 2).join(', ')})`)
       .option('--queue <url>', 'score on `vigil worker` processes through Redis (redis://host:port); no evidence images'),
   ).action(
-    action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string; queue?: string }) => {
+    action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; report: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string; queue?: string }) => {
       if (flags.json && flags.csv) throw invalidArgument('--json/--csv', 'at most one of them', 'both');
       const failOn = flags.failOn;
       if (failOn !== undefined && !(['likely-synthetic', 'uncertain'] as string[]).includes(failOn)) {
@@ -162,16 +177,18 @@ export function register(program: Command): void {
         progress.stop();
         await screener.release();
       }
+      let report: string | undefined;
       if (flags.out !== undefined) {
         results.csv = 'triage.csv';
         await writeFileAtomic(join(flags.out, 'triage.csv'), triageCsv(results));
         await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+        if (flags.report) report = await writeReportBeside(results, flags.out);
       }
       if (flags.json) printJson(results);
       else if (flags.csv) process.stdout.write(triageCsv(results));
       else {
         printScreenTable(results);
-        if (flags.out !== undefined) console.log(`results: ${join(flags.out, 'results.json')}, triage: ${join(flags.out, 'triage.csv')}`);
+        if (flags.out !== undefined) console.log(`results: ${join(flags.out, 'results.json')}, triage: ${join(flags.out, 'triage.csv')}${report ? `, report: ${report}` : ''}`);
       }
       if (results.summary.errors === results.summary.files) return EXIT.inputError;
       if (failOn !== undefined) {
@@ -257,16 +274,18 @@ export function register(program: Command): void {
       .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals', '1000')
       .option('--confidence <level>', 'confidence level of the intervals', '0.95')
       .option('--seed <n>', 'bootstrap seed', '0')
-      .option('--out <dir>', 'write results.json and scores.csv (every file, label, signal scores, per perturbation) to this folder')
+      .option('--out <dir>', 'write results.json, scores.csv (every file, label, signal scores, per perturbation) and report.html to this folder')
+      .option('--no-report', 'do not write report.html beside results.json')
       .option('--json', 'print the results document on stdout'),
   ).action(
-    action(async (flags: ScreenerFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean }) => {
+    action(async (flags: ScreenerFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean; report: boolean }) => {
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
       const screener = await createScreener(screenerOptions(flags));
       const progress = createProgress('eval', { quiet: flags.json });
       const rows: CsvCell[][] = [];
       let results;
+      let report: string | undefined;
       try {
         results = await evaluate(screener, {
           onResult: (perturbation, file, r) =>
@@ -285,9 +304,14 @@ export function register(program: Command): void {
       if (flags.out !== undefined) {
         await writeFileAtomic(join(flags.out, 'scores.csv'), toCsv(['perturbation', 'file', 'label', 'generator', 'fused', ...SIGNAL_IDS, 'verdict', 'error'], rows));
         await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+        // After scores.csv: the report draws its ROC and precision-recall curves from it.
+        if (flags.report) report = await writeReportBeside(results, flags.out);
       }
       if (flags.json) printJson(results);
-      else printEvalTable(results);
+      else {
+        printEvalTable(results);
+        if (flags.out !== undefined) console.log(`\nresults: ${join(flags.out, 'results.json')}, scores: ${join(flags.out, 'scores.csv')}${report ? `, report: ${report}` : ''}`);
+      }
       return EXIT.ok;
     }),
   );
