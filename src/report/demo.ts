@@ -7,7 +7,6 @@ import type { BiasResult } from '../bias/result.js';
 import { runBias } from '../bias/run.js';
 import { loadSpec } from '../bias/spec.js';
 import { VigilInputError } from '../core/errors.js';
-import { toCsv, type CsvCell } from '../core/csv.js';
 import { writeFileAtomic } from '../core/files.js';
 import { resultEnvelope } from '../core/results.js';
 import { PACKAGE_ROOT } from '../core/version.js';
@@ -20,10 +19,9 @@ import { verifyPaths } from '../provenance/verify.js';
 import { evaluate } from '../screen/eval.js';
 import type { ScreenEvalResults } from '../screen/result.js';
 import { createScreener } from '../screen/screener.js';
-import { SIGNAL_IDS } from '../screen/signals/types.js';
+import { EvalScores } from '../screen/scores.js';
 import { formatDecimal, formatInterval, formatPercent, verdictInfo } from './helpers.js';
 import { renderReport, writeReport } from './render.js';
-import { SCORES_FILE } from './modules/screen-curves.js';
 import type { DemoReportEntry, DemoResult } from './result.js';
 
 /**
@@ -88,27 +86,17 @@ async function runBiasStep(outDir: string, quiet: boolean): Promise<BiasResult> 
 async function runScreenStep(outDir: string): Promise<ScreenEvalResults> {
   const screener = await createScreener({ cacheDir: false });
   // scores.csv beside results.json, as `vigil screen eval --out` writes it: the report draws its ROC and PR curves from it.
-  const rows: CsvCell[][] = [];
+  const scores = new EvalScores();
   try {
     const results = await evaluate(screener, {
-      onResult: (perturbation, file, result) =>
-        rows.push([
-          perturbation,
-          file.path,
-          file.label === 1 ? 'fake' : 'real',
-          file.generator,
-          result.score,
-          ...SIGNAL_IDS.map((id) => result.signals[id]?.score),
-          result.verdict,
-          result.error,
-        ]),
+      onResult: scores.record,
       realDirs: [requireFixture(fixture('screen', 'heldout', 'real'))],
       fakeDirs: [requireFixture(fixture('screen', 'heldout', 'fake'))],
       robustness: true,
       bootstrap: { resamples: 1000, confidence: 0.95, seed: 0 },
     });
     const dir = join(outDir, 'screen-eval');
-    await writeFileAtomic(join(dir, SCORES_FILE), toCsv(['perturbation', 'file', 'label', 'generator', 'fused', ...SIGNAL_IDS, 'verdict', 'error'], rows));
+    await scores.write(dir);
     await writeResults(dir, results);
     return results;
   } finally {

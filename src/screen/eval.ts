@@ -55,6 +55,13 @@ export async function resolveGenerators(fakeDirs: readonly string[]): Promise<Ge
   return generators;
 }
 
+/** A labeled file of an evaluation: label 1 is synthetic, made by `generator` (null for real files). */
+export interface EvalFile {
+  path: string;
+  label: 0 | 1;
+  generator: string | null;
+}
+
 export interface EvalOptions {
   realDirs: string[];
   fakeDirs: string[];
@@ -63,7 +70,7 @@ export interface EvalOptions {
   onItem?: () => void;
   onTotal?: (total: number) => void;
   /** Every scored file, per condition (for a per-file scores table). */
-  onResult?: (perturbation: string, file: { path: string; label: 0 | 1; generator: string | null }, result: ScreenFileResult) => void;
+  onResult?: (perturbation: string, file: EvalFile, result: ScreenFileResult) => void;
 }
 
 interface LabeledResult {

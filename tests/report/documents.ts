@@ -5,6 +5,7 @@
  */
 import { toCsv } from '../../src/core/csv.js';
 import { SeededRandom } from '../../src/core/random.js';
+import { SCORES_COLUMNS } from '../../src/screen/scores.js';
 import { resultEnvelope } from '../../src/core/results.js';
 import type { BiasResult, FeatureResult, GroupMetrics, MetricValue } from '../../src/bias/result.js';
 import type {
@@ -192,7 +193,7 @@ export function evalScoresCsv(seed = 1): string {
       ]);
     }
   }
-  return toCsv(['perturbation', 'file', 'label', 'generator', 'fused', 'spectral', 'clip-probe', 'mae-recon', 'metadata', 'verdict', 'error'], rows);
+  return toCsv(SCORES_COLUMNS, rows);
 }
 
 const PROBE: ProbeSummary = {

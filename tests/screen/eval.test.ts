@@ -1,13 +1,18 @@
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, resolveGenerators } from '../../src/screen/eval.js';
 import { METRIC_KEYS } from '../../src/screen/metrics.js';
 import { saveProbe } from '../../src/screen/probe.js';
 import { createScreener, type Screener } from '../../src/screen/screener.js';
 import { trainProbe } from '../../src/screen/train.js';
+import { EvalScores, SCORES_COLUMNS, SCORES_FILE } from '../../src/screen/scores.js';
+import { evalCurves } from '../../src/report/modules/screen-curves.js';
 import { HELDOUT_FAKE, HELDOUT_REAL, TRAIN_FAKE, TRAIN_REAL, tempDir } from './helpers.js';
 
 let cleanup: () => Promise<void>;
+let tmpDir: string;
 let crossScreener: Screener;
 let fullScreener: Screener;
 const bootstrap = { resamples: 200, confidence: 0.95, seed: 0 };
@@ -15,6 +20,7 @@ const bootstrap = { resamples: 200, confidence: 0.95, seed: 0 };
 beforeAll(async () => {
   const tmp = await tempDir();
   cleanup = tmp.cleanup;
+  tmpDir = tmp.dir;
   const common = { seed: 0, folds: 5, targetFpr: 0.01, uncertainFpr: 0.1, maeMasks: 2 };
   // Cross-generator protocol: train on tconv only, test on both generators.
   const crossPath = join(tmp.dir, 'tconv-only.json');
@@ -87,5 +93,31 @@ describe('vigil screen eval', () => {
     expect(auc('resize-0.5')).toBeLessThan(auc('none') - 0.1);
     // re-encoding strips metadata: the metadata signal falls to chance
     expect(results.conditions.find((c) => c.perturbation === 'jpeg-q90')!.groups[0].scorers.metadata!.metrics.auc.value).toBe(0.5);
+  });
+
+  it('scores.csv has one row per file and condition in the columns the report reads, and the report draws its curves from it', async () => {
+    const real = join(tmpDir, 'scores-real');
+    const fake = join(tmpDir, 'scores-fake', 'tconv');
+    for (const [from, to] of [[HELDOUT_REAL, real], [join(HELDOUT_FAKE, 'tconv'), fake]]) {
+      await mkdir(to, { recursive: true });
+      for (const name of (await readdir(from)).sort().slice(0, 4)) await copyFile(join(from, name), join(to, name));
+    }
+    const scores = new EvalScores();
+    const results = await evaluate(fullScreener, { realDirs: [real], fakeDirs: [fake], robustness: true, bootstrap: { ...bootstrap, resamples: 20 }, onResult: scores.record });
+    const out = join(tmpDir, 'scores-out');
+    expect(await scores.write(out)).toBe(join(out, SCORES_FILE));
+    const rows = parse(await readFile(join(out, SCORES_FILE), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0])).toEqual(['perturbation', 'file', 'label', 'generator', 'fused', 'spectral', 'clip-probe', 'mae-recon', 'metadata', 'verdict', 'error']);
+    expect(Object.keys(rows[0])).toEqual([...SCORES_COLUMNS]);
+    expect(rows).toHaveLength(8 * results.conditions.length);
+    const fakeRow = rows.find((row) => row.perturbation === 'none' && row.label === 'fake')!;
+    expect(fakeRow.generator).toBe('tconv');
+    expect(fakeRow.file.startsWith(fake)).toBe(true);
+    expect(Number(fakeRow.fused)).toBeGreaterThan(0);
+    expect(fakeRow['clip-probe']).toBe(''); // a signal the probe does not have
+    expect(rows.filter((row) => row.label === 'real' && row.generator === '')).toHaveLength(4 * results.conditions.length);
+    const curves = await evalCurves(results, { baseDir: out, visuals: true, includeExamples: false, maxImages: 0, seed: 0 });
+    expect(curves.note).toBeUndefined();
+    expect(curves.charts).toHaveLength(2);
   });
 });

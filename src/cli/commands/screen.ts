@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { toCsv, type CsvCell } from '../../core/csv.js';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { createProgress } from '../../core/progress.js';
@@ -11,6 +10,7 @@ import { evaluate } from '../../screen/eval.js';
 import { VERDICTS, type Verdict } from '../../screen/fusion.js';
 import { DEFAULT_PROBE_PATH, saveProbe } from '../../screen/probe.js';
 import type { ScreenEvalResults, ScreenTrainSummary } from '../../screen/result.js';
+import { EvalScores, SCORES_FILE } from '../../screen/scores.js';
 import { runScreen, triageCsv } from '../../screen/run.js';
 import { createScreener, type ScreenerOptions } from '../../screen/screener.js';
 import { createQueuedScreener } from '../../queue/screener.js';
@@ -283,13 +283,12 @@ export function register(program: Command): void {
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
       const screener = await createScreener(screenerOptions(flags));
       const progress = createProgress('eval', { quiet: flags.json });
-      const rows: CsvCell[][] = [];
+      const scores = new EvalScores();
       let results;
       let report: string | undefined;
       try {
         results = await evaluate(screener, {
-          onResult: (perturbation, file, r) =>
-            rows.push([perturbation, file.path, file.label === 1 ? 'fake' : 'real', file.generator, r.score, ...SIGNAL_IDS.map((id) => r.signals[id]?.score), r.verdict, r.error]),
+          onResult: scores.record,
           realDirs: commaList(flags.real),
           fakeDirs: commaList(flags.fake),
           robustness: flags.robustness === true,
@@ -302,7 +301,7 @@ export function register(program: Command): void {
         await screener.release();
       }
       if (flags.out !== undefined) {
-        await writeFileAtomic(join(flags.out, 'scores.csv'), toCsv(['perturbation', 'file', 'label', 'generator', 'fused', ...SIGNAL_IDS, 'verdict', 'error'], rows));
+        await scores.write(flags.out);
         await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
         // After scores.csv: the report draws its ROC and precision-recall curves from it.
         if (flags.report) report = await writeReportBeside(results, flags.out);
@@ -310,7 +309,7 @@ export function register(program: Command): void {
       if (flags.json) printJson(results);
       else {
         printEvalTable(results);
-        if (flags.out !== undefined) console.log(`\nresults: ${join(flags.out, 'results.json')}, scores: ${join(flags.out, 'scores.csv')}${report ? `, report: ${report}` : ''}`);
+        if (flags.out !== undefined) console.log(`\nresults: ${join(flags.out, 'results.json')}, scores: ${join(flags.out, SCORES_FILE)}${report ? `, report: ${report}` : ''}`);
       }
       return EXIT.ok;
     }),

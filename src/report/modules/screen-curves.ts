@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { errorMessage } from '../../core/errors.js';
 import { rocCurve } from '../../screen/metrics.js';
 import type { ScreenEvalResults } from '../../screen/result.js';
+import { SCORES_FILE } from '../../screen/scores.js';
 import { chartFigure, curvesSpec, type ChartFigure, type CurvePoint } from '../charts.js';
 import { formatDecimal } from '../helpers.js';
 import type { ViewContext } from '../view.js';
@@ -12,12 +13,11 @@ import { SIGNAL_TITLES } from './screen.js';
 
 /**
  * ROC and precision-recall curves of a screening evaluation. results.json holds the metrics; the
- * curves come from `scores.csv`, which `vigil screen eval --out` writes beside it (one row per
- * file and perturbation: perturbation, file, label real|fake, generator, fused, one column per
- * signal, verdict, error). The points are the exact ROC of those scores (screen/metrics.ts); the
- * precision-recall points follow from them and the class sizes.
+ * curves come from `scores.csv`, which `vigil screen eval --out` and `vigil demo` write beside it
+ * with screen/scores.ts (one row per file and perturbation: perturbation, file, label real|fake,
+ * generator, fused, one column per signal, verdict, error). The points are the exact ROC of those
+ * scores (screen/metrics.ts); the precision-recall points follow from them and the class sizes.
  */
-export const SCORES_FILE = 'scores.csv';
 
 /** Curves with more points are thinned to this many (the SVG stays small; the shape does not change visibly). */
 const MAX_POINTS = 400;
