@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Handlebars from 'handlebars';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resultEnvelope } from '../../src/core/results.js';
@@ -74,7 +75,12 @@ describe('bias report', () => {
     const race = doc.audits[0].features.find((f) => f.attribute === 'race')!;
     const skew = (group: string, value: number) => ({ value, ci: [value - 0.1, value + 0.1] as [number, number], group });
     race.skew = {
-      nurse: { '10': { uniform: { max_skew: skew('White', 0.47), min_skew: skew('Asian', -0.9), ndkl: { value: 0.27, ci: [0.18, 0.69] }, top_k_counts: { White: 6, Black: 3, Asian: 1 } } } },
+      nurse: {
+        '10': {
+          uniform: { max_skew: skew('White', 0.47), min_skew: skew('Asian', -0.9), ndkl: { value: 0.27, ci: [0.18, 0.69] }, top_k_counts: { White: 6, Black: 3, Asian: 1 } },
+          proportional: { max_skew: skew('Black', 0.12), min_skew: skew('Asian', -0.4), ndkl: { value: 0.08, ci: [0.02, 0.3] }, top_k_counts: { White: 6, Black: 3, Asian: 1 } },
+        },
+      },
     };
     const html = await renderReport(doc);
     expect(html).toMatch(/<tr class="flagged" data-group="White">/);
@@ -175,6 +181,34 @@ describe('screening reports', () => {
 });
 
 describe('provenance report', () => {
+  it('says why a soft-binding lookup was skipped instead of reporting no match, with the reason escaped', async () => {
+    const file = (path: string, softBinding: FileVerification['softBinding']): FileVerification => ({
+      path,
+      state: 'NoManifest',
+      codes: { failure: [], informational: [], success: [] },
+      manifestCount: 0,
+      trustLists: [],
+      softBinding,
+    });
+    const doc: ProvenanceResults = {
+      ...resultEnvelope('provenance'),
+      schema: 'vigil/provenance',
+      trustLists: [],
+      summary: { files: 2, trusted: 0, valid: 0, invalid: 0, noManifest: 2, errors: 0, aiGenerated: 0, recovered: 0 },
+      files: [
+        file('photo.heic', { index: 'signed.sqlite', error: `Cannot decode ${XSS.file}: unsupported HEIF codec.` }),
+        file('other.jpg', { index: 'signed.sqlite' }),
+      ],
+    };
+    const html = await renderReport(doc, { maxImages: 0 });
+    const [skipped, searched] = html.split('<article class="file-card"').slice(1);
+    expect(skipped).toContain('<code>photo.heic</code>');
+    expect(skipped).toContain(`<strong>Soft-binding lookup skipped:</strong> Cannot decode ${Handlebars.escapeExpression(XSS.file)}: unsupported HEIF codec.`);
+    expect(skipped).not.toContain('No signed original');
+    expect(searched).toContain('No signed original in <code>signed.sqlite</code> resembles this image.');
+    expectNoLivePayload(html);
+  });
+
   it('bounds a large run: invalid files first in the details and the table', async () => {
     const file = (path: string, state: 'Invalid' | 'NoManifest'): FileVerification => ({
       path,
