@@ -72,6 +72,15 @@ const VERDICTS: Record<string, { text: string; symbol: string; tone: Tone }> = {
   nomanifest: { text: 'No manifest', symbol: '–', tone: 'neutral' },
 };
 
+/**
+ * Untrusted text made safe for Markdown. Markdown renderers pass raw HTML through, so `<` is
+ * written `&lt;` and no tag, comment or autolink can start; everything else stays as written
+ * (HTML-escaping `>=` to `&gt;&#x3D;` would show up in the Markdown source).
+ */
+export function markdownText(text: string): string {
+  return text.replace(/</g, '&lt;');
+}
+
 export function verdictInfo(verdict: unknown): { text: string; symbol: string; tone: Tone } {
   const key = String(verdict ?? '').toLowerCase();
   return VERDICTS[key] ?? { text: String(verdict ?? MISSING), symbol: '•', tone: 'neutral' };
@@ -132,10 +141,10 @@ export function registerHelpers(hb: Handlebars): void {
     return `${info.symbol} ${info.text}`;
   });
   /**
-   * A Markdown table cell: escaped like any data, with pipes and line breaks neutralised so a value
-   * cannot end its cell or its row.
+   * A Markdown table cell: Markdown-safe like any data (markdownText), with pipes and line breaks
+   * neutralised so a value cannot end its cell or its row.
    */
   hb.registerHelper('cell', (value: unknown) =>
-    new SafeString(escape(String(value ?? MISSING)).replace(/\|/g, '&#124;').replace(/\r?\n/g, ' ')),
+    new SafeString(markdownText(String(value ?? MISSING)).replace(/\|/g, '&#124;').replace(/\r\n|\r|\n/g, ' ')),
   );
 }

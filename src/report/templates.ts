@@ -3,7 +3,7 @@ import { basename, join, relative } from 'node:path';
 import Handlebars from 'handlebars';
 import { VigilInputError } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/version.js';
-import { registerHelpers } from './helpers.js';
+import { markdownText, registerHelpers } from './helpers.js';
 
 /**
  * Report templates live in `templates/` of the package, one folder per output format:
@@ -60,6 +60,23 @@ export function checkTemplatesDir(dir: string): void {
   }
 }
 
+/**
+ * The view with every string (and key) made Markdown-safe by markdownText. Markdown templates are
+ * compiled without Handlebars' HTML escaping, which would show as `&gt;&#x3D;` in the Markdown
+ * source; this is their escaping instead. SafeStrings (markup built by vigil) pass as they are.
+ */
+function markdownSafe(value: unknown): unknown {
+  if (typeof value === 'string') return markdownText(value);
+  if (Array.isArray(value)) return value.map(markdownSafe);
+  if (value !== null && typeof value === 'object') {
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    if (prototype === Object.prototype || prototype === null) {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [markdownText(key), markdownSafe(item)]));
+    }
+  }
+  return value;
+}
+
 const cache = new Map<string, TemplateSet>();
 
 /** Loads (once per format and override folder) the Handlebars environment of a format. */
@@ -73,6 +90,9 @@ export function loadTemplates(format: TemplateFormat, overrideDir?: string): Tem
   registerHelpers(hb);
   const files = effectiveFiles(format, overrideDir);
   const compiled = new Map<string, Handlebars.TemplateDelegate>();
+  // Markdown escapes its data with markdownSafe, not as HTML (partials inherit the option).
+  const markdown = format === 'markdown';
+  const prepare = (view: object): object => (markdown ? (markdownSafe(view) as object) : view);
   const compileFile = (relativePath: string): Handlebars.TemplateDelegate => {
     const path = files.get(relativePath);
     if (path === undefined) {
@@ -80,7 +100,7 @@ export function loadTemplates(format: TemplateFormat, overrideDir?: string): Tem
     }
     let template = compiled.get(relativePath);
     if (!template) {
-      template = hb.compile(readFileSync(path, 'utf8'), { preventIndent: true });
+      template = hb.compile(readFileSync(path, 'utf8'), { preventIndent: true, noEscape: markdown });
       compiled.set(relativePath, template);
     }
     return template;
@@ -98,8 +118,8 @@ export function loadTemplates(format: TemplateFormat, overrideDir?: string): Tem
   }
 
   const set: TemplateSet = {
-    render: (view) => compileFile(join(format, 'layout.hbs'))(view),
-    renderTemplate: (name, view) => compileFile(join(format, `${name}.hbs`))(view),
+    render: (view) => compileFile(join(format, 'layout.hbs'))(prepare(view)),
+    renderTemplate: (name, view) => compileFile(join(format, `${name}.hbs`))(prepare(view)),
   };
   cache.set(key, set);
   return set;

@@ -49,6 +49,7 @@ describe('helpers', () => {
   });
 
   it('keeps Markdown table cells in their cell', () => {
-    expect(render('{{cell v}}', { v: 'a|b\nc<d>' })).toBe('a&#124;b c&lt;d&gt;');
+    // Markdown, not HTML: only `<` is escaped (no tag can start), `>=` stays readable.
+    expect(render('{{cell v}}', { v: 'a|b\nc<d> >= 0.8\r\ne' })).toBe('a&#124;b c&lt;d> >= 0.8 e');
   });
 });

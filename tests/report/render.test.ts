@@ -322,4 +322,20 @@ describe('documents and errors', () => {
     expect(existsSync(dir)).toBe(true);
     expect(XSS.label).toContain('<img');
   });
+
+  it('escapes Markdown as Markdown: >= stays readable, | and line breaks stay in their cell, HTML cannot start', async () => {
+    const doc = biasDocument();
+    doc.verdicts[0].reason = `0.62 violates >= 0.8 | see ${XSS.label}\nnext line`;
+    const md = await renderMarkdown(doc);
+    const row = md.split('\n').find((line) => line.includes('0.62 violates'))!;
+    expect(row).toMatch(/^\| ✗ Fail \|/);
+    expect(row.endsWith(' |')).toBe(true);
+    expect(row).toContain('| 0.62 violates >= 0.8 &#124; see &lt;img src=x onerror="window.__xss=1"> next line |');
+    // The row has as many cells as the header of its table.
+    const header = md.split('\n').find((line) => line.startsWith('| Verdict |'))!;
+    expect(row.split('|').length).toBe(header.split('|').length);
+    // No HTML escaping anywhere in the Markdown (Handlebars' would write &gt;, &#x3D;, &quot;, &#x27;).
+    expect(md).not.toMatch(/&(gt|quot|amp|#x3D|#x27|#x60);/);
+    expect(md).not.toMatch(/<(img|script)/i);
+  });
 });
