@@ -12,4 +12,10 @@ const program = new Command('vigil')
 configureExitCodes(program);
 registerCommands(program);
 
+// `vigil screen dir --csv | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 await program.parseAsync(process.argv);
