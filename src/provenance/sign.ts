@@ -8,7 +8,8 @@ import { coseSign1, reserveSizeFor, type CoseSigner } from './cose.js';
 import { digitalSourceTypeUri, isDigitalSourceTypeTerm } from './digital-source-types.js';
 import { buildSignedAsset, isNoManifestError, readAsset, type EngineReading } from './engine.js';
 import type { ClipFingerprinter } from './fingerprint.js';
-import { requireImageFormat, type SupportedMime } from './formats.js';
+import type { ImageMime } from '../core/image-format.js';
+import { requireImageFormat } from './formats.js';
 import { fingerprintImage, type ProvenanceIndex } from './soft-binding.js';
 
 /**
@@ -46,7 +47,7 @@ export interface SignOptions {
 export interface SignResult {
   input: string;
   output: string;
-  format: SupportedMime;
+  format: ImageMime;
   sha256: string;
   manifestLabel: string;
   algorithm: string;
@@ -150,7 +151,7 @@ async function loadManifestDefinition(path: string): Promise<{ definition: Recor
 interface IngredientFile {
   path: string;
   bytes: Uint8Array;
-  mime: SupportedMime;
+  mime: ImageMime;
   relationship: 'parentOf' | 'componentOf';
   label: string;
 }
@@ -185,7 +186,7 @@ function defaultActions(
 }
 
 /** Whether c2pa-rs finds a manifest store in the image (valid or not). */
-async function hasManifest(mime: SupportedMime, bytes: Uint8Array): Promise<boolean> {
+async function hasManifest(mime: ImageMime, bytes: Uint8Array): Promise<boolean> {
   try {
     await readAsset(mime, bytes);
     return true;
@@ -197,7 +198,7 @@ async function hasManifest(mime: SupportedMime, bytes: Uint8Array): Promise<bool
 /** The manifest definition vigil signs: the user's (c2patool format) plus vigil's defaults where absent. */
 async function buildDefinition(
   options: SignOptions,
-  input: { path: string; mime: SupportedMime; bytes: Uint8Array },
+  input: { path: string; mime: ImageMime; bytes: Uint8Array },
 ): Promise<{ definition: Record<string, unknown>; ingredients: IngredientFile[]; parentFromInput: boolean }> {
   const fromFile = options.manifestFile ? await loadManifestDefinition(options.manifestFile) : { definition: {}, ingredientPaths: [] };
   const definition = fromFile.definition;
@@ -258,7 +259,7 @@ function signingFailure(message: string): string {
 }
 
 /** Reads signed bytes back through c2pa-rs; anything but an untrusted signer is a failure. */
-async function validateSigned(mime: SupportedMime, bytes: Uint8Array, subject: string): Promise<EngineReading> {
+async function validateSigned(mime: ImageMime, bytes: Uint8Array, subject: string): Promise<EngineReading> {
   let reading: EngineReading;
   try {
     reading = await readAsset(mime, bytes);

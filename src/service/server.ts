@@ -10,7 +10,7 @@ import { ServiceError, type ErrorResponse } from './errors.js';
 import type { ServiceLimits } from './limits.js';
 import { ServiceMetrics, type ServiceErrorKind } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { MIME_TYPES, sniffImageFormat, type SniffedFormat } from './sniff.js';
+import { IMAGE_MIME_TYPES, sniffImageMime } from '../core/image-format.js';
 
 export interface ServiceOptions {
   limits: ServiceLimits;
@@ -55,7 +55,7 @@ export interface VigilService {
   drain(): Promise<void>;
 }
 
-const KNOWN_FORMATS = (Object.keys(MIME_TYPES) as SniffedFormat[]).map((f) => f.toUpperCase()).join(', ');
+const KNOWN_FORMATS = IMAGE_MIME_TYPES.map((mime) => mime.slice('image/'.length).toUpperCase()).join(', ');
 
 const TOO_LARGE_CODES = new Set([
   'FST_ERR_CTP_BODY_TOO_LARGE',
@@ -202,7 +202,7 @@ export function createService(options: ServiceOptions): VigilService {
   const inferenceRoute = (kind: 'screen' | 'verify') => async (request: FastifyRequest) => {
     const upload = await readUpload(request);
     (stateOf(request).deadline as AbortController).signal.throwIfAborted();
-    const format = sniffImageFormat(upload.bytes);
+    const format = sniffImageMime(upload.bytes);
     if (!format) {
       throw new ServiceError(
         415,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeDigitalSourceType, isDigitalSourceTypeTerm } from '../../src/provenance/digital-source-types.js';
-import { sniffImageFormat } from '../../src/provenance/formats.js';
+import { sniffImageMime } from '../../src/core/image-format.js';
 import { EXPLAINED_CODES, explainStatusCode } from '../../src/provenance/status-codes.js';
 import { emptyCodes, stateFromCodes, statusCode } from '../../src/provenance/summarize.js';
 
@@ -82,18 +82,18 @@ describe('digital source types', () => {
 
 describe('format detection', () => {
   it('detects JPEG, PNG and WebP by magic bytes only', () => {
-    expect(sniffImageFormat(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('image/jpeg');
-    expect(sniffImageFormat(Buffer.from('\x89PNG\r\n\x1a\n....', 'latin1'))).toBe('image/png');
-    expect(sniffImageFormat(Buffer.from('RIFF\x00\x00\x00\x00WEBPVP8 ', 'latin1'))).toBe('image/webp');
-    expect(sniffImageFormat(Buffer.from('RIFF\x00\x00\x00\x00WAVEfmt ', 'latin1'))).toBeUndefined();
-    expect(sniffImageFormat(Buffer.from('GIF89a', 'latin1'))).toBe('image/gif');
-    expect(sniffImageFormat(Buffer.from('II*\0\x08\0', 'latin1'))).toBe('image/tiff');
-    expect(sniffImageFormat(Buffer.from('MM\0*\0\0', 'latin1'))).toBe('image/tiff');
-    expect(sniffImageFormat(Buffer.from('\0\0\0\x18ftypavif\0\0\0\0mif1miaf', 'latin1'))).toBe('image/avif');
-    expect(sniffImageFormat(Buffer.from('\0\0\0\x18ftypmif1\0\0\0\0mif1avif', 'latin1'))).toBe('image/avif');
-    expect(sniffImageFormat(Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic', 'latin1'))).toBe('image/heif');
-    expect(sniffImageFormat(Buffer.from('\0\0\0\x18ftypisom\0\0\0\0isomiso2', 'latin1'))).toBeUndefined();
-    expect(sniffImageFormat(Buffer.from('BM6\0\0\0', 'latin1'))).toBeUndefined();
-    expect(sniffImageFormat(new Uint8Array(0))).toBeUndefined();
+    expect(sniffImageMime(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('image/jpeg');
+    expect(sniffImageMime(Buffer.from('\x89PNG\r\n\x1a\n....', 'latin1'))).toBe('image/png');
+    expect(sniffImageMime(Buffer.from('RIFF\x00\x00\x00\x00WEBPVP8 ', 'latin1'))).toBe('image/webp');
+    expect(sniffImageMime(Buffer.from('RIFF\x00\x00\x00\x00WAVEfmt ', 'latin1'))).toBeUndefined();
+    expect(sniffImageMime(Buffer.from('GIF89a', 'latin1'))).toBe('image/gif');
+    expect(sniffImageMime(Buffer.from('II*\0\x08\0', 'latin1'))).toBe('image/tiff');
+    expect(sniffImageMime(Buffer.from('MM\0*\0\0', 'latin1'))).toBe('image/tiff');
+    expect(sniffImageMime(Buffer.from('\0\0\0\x18ftypavif\0\0\0\0mif1miaf', 'latin1'))).toBe('image/avif');
+    expect(sniffImageMime(Buffer.from('\0\0\0\x18ftypmif1\0\0\0\0mif1avif', 'latin1'))).toBe('image/avif');
+    expect(sniffImageMime(Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic', 'latin1'))).toBe('image/heif');
+    expect(sniffImageMime(Buffer.from('\0\0\0\x18ftypisom\0\0\0\0isomiso2', 'latin1'))).toBeUndefined();
+    expect(sniffImageMime(Buffer.from('BM6\0\0\0', 'latin1'))).toBeUndefined();
+    expect(sniffImageMime(new Uint8Array(0))).toBeUndefined();
   });
 });

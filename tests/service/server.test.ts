@@ -4,7 +4,7 @@ import { sha256Hex } from '../../src/core/files.js';
 import { ApiKeyStore, parseApiKeysFile } from '../../src/service/auth.js';
 import { resolveLimits } from '../../src/service/limits.js';
 import { createService, type VigilService } from '../../src/service/server.js';
-import { sniffImageFormat } from '../../src/service/sniff.js';
+import { sniffImageMime } from '../../src/core/image-format.js';
 import { API_KEY, RecordingEngines, auth, sampleImage, startTestService } from './helpers.js';
 
 let service: VigilService | undefined;
@@ -80,11 +80,11 @@ describe('API keys', () => {
 
 describe('content sniffing', () => {
   it('recognises formats from bytes', async () => {
-    expect(sniffImageFormat(await sampleImage('png'))).toBe('png');
-    expect(sniffImageFormat(await sampleImage('jpeg'))).toBe('jpeg');
-    expect(sniffImageFormat(await sampleImage('webp'))).toBe('webp');
-    expect(sniffImageFormat(Buffer.from('%PDF-1.7'))).toBeUndefined();
-    expect(sniffImageFormat(Buffer.alloc(0))).toBeUndefined();
+    expect(sniffImageMime(await sampleImage('png'))).toBe('image/png');
+    expect(sniffImageMime(await sampleImage('jpeg'))).toBe('image/jpeg');
+    expect(sniffImageMime(await sampleImage('webp'))).toBe('image/webp');
+    expect(sniffImageMime(Buffer.from('%PDF-1.7'))).toBeUndefined();
+    expect(sniffImageMime(Buffer.alloc(0))).toBeUndefined();
   });
 });
 

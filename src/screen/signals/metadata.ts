@@ -2,7 +2,7 @@ import exifr from 'exifr';
 import { errorMessage } from '../../core/errors.js';
 import { describeDigitalSourceType } from '../../provenance/digital-source-types.js';
 import { isNoManifestError, readAsset, type ManifestJson } from '../../provenance/engine.js';
-import { sniffImageFormat } from '../../provenance/formats.js';
+import { sniffImageMime } from '../../core/image-format.js';
 import type { SignalMeta, SignalScore } from './types.js';
 
 export const metadataMeta: SignalMeta = {
@@ -88,7 +88,7 @@ function text(value: unknown): string | null {
 
 /** Reads the metadata facts of an image held in memory. Unreadable metadata is a fact, not an error. */
 export async function readMetadataFacts(bytes: Uint8Array): Promise<MetadataFacts> {
-  const mime = sniffImageFormat(bytes);
+  const mime = sniffImageMime(bytes);
   const facts: MetadataFacts = {
     format: mime ?? 'unknown',
     digitalSourceTypes: [],
