@@ -6,7 +6,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
+import { VigilInputError, describeValue, errorMessage, invalidArgument } from '../core/errors.js';
 
 export const PROBE_FORMATS = ['auto', 'csv', 'jsonl', 'fairface', 'utkface', 'imagefolder'] as const;
 export type ProbeFormat = Exclude<(typeof PROBE_FORMATS)[number], 'auto'>;
@@ -116,7 +116,7 @@ async function readCsv(source: string, format: ProbeFormat, fileColumn: string):
   if (records.length === 0) throw new VigilInputError(`Probe-set labels ${source} has no rows`, { subject: source });
   if (!header.includes(fileColumn)) {
     throw new VigilInputError(
-      `Probe-set labels ${source} (${format}) needs a "${fileColumn}" column holding image paths but has columns ${header.join(', ')}`,
+      `Probe-set labels ${source} (${format}) needs a "${fileColumn}" column holding image paths but has columns ${describeColumns(header)}`,
       { subject: source },
     );
   }
@@ -199,4 +199,14 @@ async function readUtkFace(root: string): Promise<RawProbeSet> {
   }
   if (rows.length === 0) throw new VigilInputError(`Probe set ${root} has no labels file and no UTKFace-named images`, { subject: root });
   return { format: 'utkface', root, source: root, fileColumn: 'file', columns: ['age', 'gender', 'race'], rows, problems };
+}
+
+/**
+ * Column names for an error message. They come from the user's file, so a hostile header (a 1 MB
+ * cell, thousands of columns) is shortened rather than echoed whole.
+ */
+export function describeColumns(columns: readonly string[], limit = 20): string {
+  if (columns.length === 0) return '(none)';
+  const shown = columns.slice(0, limit).map(describeValue).join(', ');
+  return columns.length > limit ? `${shown} and ${columns.length - limit} more` : shown;
 }

@@ -9,7 +9,7 @@ import { VigilInputError } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
 import { createProgress } from '../core/progress.js';
 import { binLabels, binOf, validateEdges, type AgeBinning } from './derive.js';
-import { readProbeSource, resolveSource, type ProbeFormat } from './formats.js';
+import { describeColumns, readProbeSource, resolveSource, type ProbeFormat } from './formats.js';
 import { checkRows, type CheckedRow, type ProbeProblem } from './validate.js';
 
 export { FAIRFACE_AGE_EDGES, type AgeBinning } from './derive.js';
@@ -68,7 +68,7 @@ export async function loadProbeSet(path: string, options: LoadProbeSetOptions = 
   );
   if (missing.length > 0) {
     throw new VigilInputError(
-      `Probe set ${source} has no column(s) ${[...new Set(missing)].join(', ')}; its columns are ${raw.columns.join(', ') || '(none)'}`,
+      `Probe set ${source} has no column(s) ${[...new Set(missing)].join(', ')}; its columns are ${describeColumns(raw.columns)}`,
       { subject: source },
     );
   }

@@ -65,7 +65,7 @@ describe('generic CSV probe sets', () => {
   });
 
   it('names a missing attribute column', async () => {
-    await expect(loadProbeSet(join(dir, 'csv'), { required: ['age'], quiet: true })).rejects.toThrow(/no column\(s\) age; its columns are gender, race, label/);
+    await expect(loadProbeSet(join(dir, 'csv'), { required: ['age'], quiet: true })).rejects.toThrow(/no column\(s\) age; its columns are "gender", "race", "label"/);
   });
 
   it('manifest hash ignores row order and changes with a label', async () => {
@@ -141,5 +141,21 @@ describe('vigil probes check', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/1 of 2 rows valid/);
     expect(result.stdout).toMatch(/line 3, column file, value "img\/nope.png": missing file/);
+  });
+});
+
+describe('error messages about a hostile header', () => {
+  it('shorten a 1 MB column name and thousands of columns instead of echoing them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-probe-header-'));
+    const huge = 'x'.repeat(1024 * 1024);
+    const many = Array.from({ length: 5000 }, (_, i) => `c${i}`);
+    await writeFile(join(dir, 'labels.csv'), `${huge},${many.join(',')}\nv,${many.map(() => '1').join(',')}\n`);
+    const error = await loadProbeSet(join(dir, 'labels.csv'), { quiet: true }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/needs a "file" column/);
+    expect(error?.message).toMatch(/and 4981 more$/);
+    expect(error!.message.length).toBeLessThan(2000);
   });
 });
