@@ -81,6 +81,18 @@ class ModelContext {
     })();
     return this.embedded;
   }
+
+  /** Probe-image embeddings with the CLIP text embeddings of every text × template prompt. */
+  async promptedEmbeddings(
+    kind: string,
+    texts: readonly string[],
+    templates: readonly string[],
+  ): Promise<{ images: EmbeddedImage[]; failures: FailedImage[]; prompts: Float32Array[] }> {
+    const model = this.clip(kind);
+    const { images, failures } = await this.embeddings(kind);
+    const prompts = await embedTexts(model, expandPrompts(texts, templates));
+    return { images, failures, prompts };
+  }
 }
 
 function auditId(entry: AuditEntry): string {
@@ -96,9 +108,7 @@ async function runModelAudit(entry: Exclude<AuditEntry, { kind: 'predictions' }>
   };
   switch (entry.kind) {
     case 'zero-shot': {
-      const model = ctx.clip(entry.kind);
-      const { images, failures } = await ctx.embeddings(entry.kind);
-      const prompts = await embedTexts(model, expandPrompts(entry.labels, entry.templates));
+      const { images, failures, prompts } = await ctx.promptedEmbeddings(entry.kind, entry.labels, entry.templates);
       const observations = observeZeroShot(images, entry.labels, entry.templates, prompts);
       const parameters = { id, labels: entry.labels, templates: entry.templates, harmful_labels: entry.harmful_labels };
       return { result: auditZeroShot(observations, parameters, settings, failures, delta()), observations };
@@ -122,13 +132,13 @@ async function runModelAudit(entry: Exclude<AuditEntry, { kind: 'predictions' }>
         }
         progress.stop();
       } else {
-        const model = ctx.clip(entry.kind);
+        ctx.clip(entry.kind); // a model of the wrong kind is reported before missing labels
         if (!entry.labels) throw new VigilInputError(`Audit ${id}: classification with a CLIP model needs labels (the zero-shot classes)`);
         labels = entry.labels;
         templates = entry.templates ?? ['a photo of a {label}.'];
-        const { images, failures: embedFailures } = await ctx.embeddings(entry.kind);
+        const { images, failures: embedFailures, prompts } = await ctx.promptedEmbeddings(entry.kind, labels, templates);
         failures.push(...embedFailures);
-        const labelEmbeddings = ensemble(await embedTexts(model, expandPrompts(labels, templates)), labels.length, templates.length);
+        const labelEmbeddings = ensemble(prompts, labels.length, templates.length);
         for (const { row, embedding } of images) {
           observations.push({ file: row.file, sha256: row.sha256, attributes: row.attributes, truth: row.label as string, prediction: labels[zeroShotIndex(embedding, labelEmbeddings)], values: {}, scores: {} });
         }
@@ -143,9 +153,7 @@ async function runModelAudit(entry: Exclude<AuditEntry, { kind: 'predictions' }>
       return { result: auditClassification(observations, parameters, settings, failures, delta()), observations };
     }
     case 'retrieval': {
-      const model = ctx.clip(entry.kind);
-      const { images, failures } = await ctx.embeddings(entry.kind);
-      const prompts = await embedTexts(model, expandPrompts(entry.queries, entry.templates));
+      const { images, failures, prompts } = await ctx.promptedEmbeddings(entry.kind, entry.queries, entry.templates);
       const observations = observeRetrieval(images, entry.queries, entry.templates, prompts);
       const parameters = { id, queries: entry.queries, templates: entry.templates, k: entry.k };
       return { result: auditRetrieval(observations, parameters, settings, failures, delta()), observations };
