@@ -8,7 +8,7 @@ import { VigilInputError } from '../../core/errors.js';
 import { associationScores, associationTest, effectSizeFromScores } from '../metrics/association.js';
 import { holmAdjust, percentileInterval } from '../metrics/stats.js';
 import type { AssociationResult, AuditResult } from '../result.js';
-import { analyze, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { analyze, auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import type { EmbeddedImage, FailedImage } from './inputs.js';
 
 export const meta: AuditMeta = {
@@ -87,17 +87,12 @@ export function auditAssociation(
     p_value_holm: holmAdjust([test.p_value])[0],
     n_permutations: test.n_permutations,
   };
-  return {
-    id: parameters.id,
-    kind: 'association',
-    title: meta.title,
-    description: meta.description,
-    parameters: { ...parameters },
+  return auditResult(meta, parameters, {
     disclosure: { concepts: parameters.concepts },
-    n_observations: observations.length,
+    observations,
     features: analyze(observations, settings, { label: parameters.id }),
     associations: [association],
     failures,
     inference,
-  };
+  });
 }

@@ -4,7 +4,7 @@
  * the intersectional table of Gender Shades (Buolamwini & Gebru 2018) when intersections are given.
  */
 import type { AuditResult } from '../result.js';
-import { analyze, defaultPositive, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { analyze, auditResult, defaultPositive, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import type { FailedImage } from './inputs.js';
 
 export const meta: AuditMeta = {
@@ -32,20 +32,15 @@ export function auditClassification(
   inference: AuditResult['inference'],
 ): AuditResult {
   const positive = parameters.positive_labels ?? defaultPositive(parameters.labels);
-  return {
-    id: parameters.id,
-    kind: 'classification',
-    title: meta.title,
-    description: meta.description,
-    parameters: { ...parameters },
+  return auditResult(meta, parameters, {
     disclosure: {
       labels: parameters.labels,
       ...(parameters.templates ? { templates: parameters.templates } : {}),
       ...(positive ? { positive_labels: positive } : {}),
     },
-    n_observations: observations.length,
+    observations,
     features: analyze(observations, settings, { classes: parameters.labels, positive, label: parameters.id }),
     failures,
     inference,
-  };
+  });
 }

@@ -6,7 +6,8 @@ import { VigilInputError } from '../../core/errors.js';
 import { createProgress } from '../../core/progress.js';
 import { disaggregate, type ObservationTable } from '../metrics/disaggregate.js';
 import { attributeFeature, factorize, intersectionFeature, sortedLevels } from '../metrics/features.js';
-import type { AuditKind, FeatureResult } from '../result.js';
+import type { AssociationResult, AuditKind, AuditResult, FeatureResult, PromptDisclosure } from '../result.js';
+import type { FailedImage } from './inputs.js';
 
 /** One audited image (or prediction row). */
 export interface Observation {
@@ -39,6 +40,34 @@ export interface AuditMeta {
   kind: AuditKind;
   title: string;
   description: string;
+}
+
+/** What one audit measured, beside its kind's metadata and its parameters. */
+export interface AuditOutcome {
+  disclosure: PromptDisclosure;
+  /** Observations that entered the metrics. */
+  observations: readonly Observation[];
+  features: FeatureResult[];
+  associations?: AssociationResult[];
+  failures: FailedImage[];
+  inference: AuditResult['inference'];
+}
+
+/** The result of one audit: its kind's metadata, its parameters as given and what it measured. */
+export function auditResult<Params extends { id: string }>(meta: AuditMeta, parameters: Params, outcome: AuditOutcome): AuditResult {
+  return {
+    id: parameters.id,
+    kind: meta.kind,
+    title: meta.title,
+    description: meta.description,
+    parameters: { ...parameters },
+    disclosure: outcome.disclosure,
+    n_observations: outcome.observations.length,
+    features: outcome.features,
+    ...(outcome.associations ? { associations: outcome.associations } : {}),
+    failures: outcome.failures,
+    inference: outcome.inference,
+  };
 }
 
 /**

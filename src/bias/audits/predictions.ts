@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { VigilInputError, errorMessage } from '../../core/errors.js';
 import { sha256Hex } from '../../core/files.js';
 import type { AuditResult } from '../result.js';
-import { analyze, defaultPositive, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { analyze, auditResult, defaultPositive, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 
 export const meta: AuditMeta = {
   kind: 'predictions',
@@ -105,16 +105,11 @@ export function auditPredictions(input: PredictionsInput, parameters: Prediction
   ];
   const positive = parameters.prediction !== undefined ? (parameters.positive_labels ?? defaultPositive(classes)) : undefined;
   const features = analyze(input.observations, settings, { positive, ks, label: parameters.id });
-  return {
-    id: parameters.id,
-    kind: 'predictions',
-    title: meta.title,
-    description: meta.description,
-    parameters: { ...parameters, k: ks },
+  return auditResult(meta, { ...parameters, k: ks }, {
     disclosure: positive ? { positive_labels: positive } : {},
-    n_observations: input.observations.length,
+    observations: input.observations,
     features,
     failures: [],
     inference: null,
-  };
+  });
 }

@@ -3,7 +3,7 @@
  * model reconstructs worse is represented worse by its encoder (a representation-quality gap).
  */
 import type { AuditResult } from '../result.js';
-import { analyze, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { analyze, auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import type { FailedImage } from './inputs.js';
 
 export const meta: AuditMeta = {
@@ -26,16 +26,11 @@ export function auditReconstruction(
   failures: FailedImage[],
   inference: AuditResult['inference'],
 ): AuditResult {
-  return {
-    id: parameters.id,
-    kind: 'reconstruction',
-    title: meta.title,
-    description: meta.description,
-    parameters: { ...parameters },
+  return auditResult(meta, parameters, {
     disclosure: {},
-    n_observations: observations.length,
+    observations,
     features: analyze(observations, settings, { label: parameters.id }),
     failures,
     inference,
-  };
+  });
 }

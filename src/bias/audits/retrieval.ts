@@ -5,7 +5,7 @@
  */
 import type { AuditResult } from '../result.js';
 import { dot, ensemble } from './clip.js';
-import { analyze, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { analyze, auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import type { EmbeddedImage, FailedImage } from './inputs.js';
 
 export const meta: AuditMeta = {
@@ -41,16 +41,11 @@ export function auditRetrieval(
   failures: FailedImage[],
   inference: AuditResult['inference'],
 ): AuditResult {
-  return {
-    id: parameters.id,
-    kind: 'retrieval',
-    title: meta.title,
-    description: meta.description,
-    parameters: { ...parameters },
+  return auditResult(meta, parameters, {
     disclosure: { queries: parameters.queries, templates: parameters.templates },
-    n_observations: observations.length,
+    observations,
     features: analyze(observations, settings, { ks: parameters.k, label: parameters.id }),
     failures,
     inference,
-  };
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { AuditResult } from '../result.js';
 import { ensemble, zeroShotIndex } from './clip.js';
-import { analyze, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { analyze, auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import type { EmbeddedImage, FailedImage } from './inputs.js';
 
 export const meta: AuditMeta = {
@@ -43,21 +43,16 @@ export function auditZeroShot(
   inference: AuditResult['inference'],
 ): AuditResult {
   const positive = parameters.harmful_labels.length > 0 ? parameters.harmful_labels : undefined;
-  return {
-    id: parameters.id,
-    kind: 'zero-shot',
-    title: meta.title,
-    description: meta.description,
-    parameters: { ...parameters },
+  return auditResult(meta, parameters, {
     disclosure: {
       labels: parameters.labels,
       templates: parameters.templates,
       harmful_labels: parameters.harmful_labels,
       ...(positive ? { positive_labels: positive } : {}),
     },
-    n_observations: observations.length,
+    observations,
     features: analyze(observations, settings, { classes: parameters.labels, positive, label: parameters.id }),
     failures,
     inference,
-  };
+  });
 }
