@@ -8,7 +8,7 @@ import { resultEnvelope } from '../core/results.js';
 import { expandImagePath } from '../vision/images.js';
 import { VERDICTS, type Verdict } from './fusion.js';
 import type { ScreenFileResult, ScreenRunResults } from './result.js';
-import type { Screener } from './screener.js';
+import { blankFileResult, type Screener } from './screener.js';
 import { isVideoPath, screenVideo, VIDEO_EXTENSIONS, type VideoOptions } from './video.js';
 
 export interface ScreenRunOptions {
@@ -21,23 +21,7 @@ export interface ScreenRunOptions {
 
 /** The record of a file that could not be screened. */
 export function errorResult(file: string, error: string, sha256: string | null = null): ScreenFileResult {
-  return {
-    file,
-    sha256,
-    media: isVideoPath(file) ? 'video' : 'image',
-    status: 'error',
-    error,
-    format: null,
-    width: null,
-    height: null,
-    score: null,
-    verdict: null,
-    reasons: [],
-    signalsRun: [],
-    signalsMissing: [],
-    thresholds: null,
-    signals: {},
-  };
+  return { ...blankFileResult(file, isVideoPath(file) ? 'video' : 'image'), sha256, status: 'error', error };
 }
 
 /** Videos under a folder (recursively, sorted); nothing for a file or glob. */

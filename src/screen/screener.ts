@@ -59,6 +59,27 @@ const CHUNK = 32;
 /** Batches smaller than this run in the calling thread: starting workers would cost more than it saves. */
 const POOL_MIN_BATCH = 64;
 
+/** A file's record before screening: status ok, nothing detected, scored or run yet. */
+export function blankFileResult(file: string, media: ScreenFileResult['media']): ScreenFileResult {
+  return {
+    file,
+    sha256: null,
+    media,
+    status: 'ok',
+    error: null,
+    format: null,
+    width: null,
+    height: null,
+    score: null,
+    verdict: null,
+    reasons: [],
+    signalsRun: [],
+    signalsMissing: [],
+    thresholds: null,
+    signals: {},
+  };
+}
+
 export function probeSummary(path: string, probe: ScreenProbe): ProbeSummary {
   return {
     path: portablePath(path),
@@ -143,21 +164,8 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
       inputs.map(async (input) => {
         const name = typeof input === 'string' ? input : input.name;
         const result: ScreenFileResult = {
-          file: name,
-          sha256: null,
-          media: 'image',
-          status: 'ok',
-          error: null,
-          format: null,
-          width: null,
-          height: null,
-          score: null,
-          verdict: null,
-          reasons: [],
-          signalsRun: [],
+          ...blankFileResult(name, 'image'),
           signalsMissing: probe.signals.filter((id) => !signals.includes(id)).map((signal) => ({ signal, reason: 'not requested (--signals)' })),
-          thresholds: null,
-          signals: {},
         };
         const scores: Partial<Record<SignalId, number>> = {};
         const item = { result, scores, bytes: undefined as Uint8Array | undefined, crops: [] as (Uint8Array | null)[], declared: false, index: evidenceCounter++ };
