@@ -79,7 +79,8 @@ export async function* classify(
 
 /** The labels a classify run reports logits/probabilities for, in order (validates the options). */
 export function classLabels(model: VitModel | ClipModel, options: ClassifyOptions = {}): string[] {
-  if (model?.kind !== 'vit' && model?.kind !== 'clip') throw invalidArgument('model', 'a ViT or CLIP model', model?.kind ?? model);
+  const kind = (model as { kind?: unknown } | undefined)?.kind;
+  if (kind !== 'vit' && kind !== 'clip') throw invalidArgument('model', 'a ViT or CLIP model', kind ?? model);
   const { labels, templates, top } = options;
   if (labels !== undefined) {
     if (!Array.isArray(labels) || labels.length === 0 || labels.some((l) => typeof l !== 'string' || l.trim() === '')) {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
 import type { PreprocessConfig } from './types.js';
@@ -100,7 +100,7 @@ export async function preprocessImage(
 ): Promise<PreprocessedImage> {
   const name = options.name ?? 'image';
   const pixelLimit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
-  let image: sharp.Sharp;
+  let image: Sharp;
   let width: number;
   let height: number;
   try {

@@ -66,7 +66,9 @@ export class TextTokenizer {
 
   /** Token ids of one text with special tokens, truncated to maxLength. */
   encode(text: string): number[] {
-    const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids.map((id, i) => {
+    // The package's own .d.ts imports do not resolve under NodeNext, so the element type is stated.
+    const raw: (number | undefined)[] = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const ids = raw.map((id, i) => {
       if (id !== undefined) return id;
       if (this.unknownId !== undefined) return this.unknownId;
       throw new VigilInputError(`Cannot tokenize ${describeValue(text)}: token ${i} is not in the vocabulary`, {

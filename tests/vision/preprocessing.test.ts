@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { VigilInputError } from '../../src/core/errors.js';
 import { preprocessImage, shortestEdgeSize } from '../../src/vision/images.js';
@@ -22,7 +22,7 @@ function at(t: { data: Float32Array; width: number; height: number }, c: number,
   return Math.round(t.data[c * t.width * t.height + y * t.width + x] * 255);
 }
 
-async function raw(width: number, height: number, channels: 3 | 4, pixel: (x: number, y: number) => number[]): Promise<sharp.Sharp> {
+async function raw(width: number, height: number, channels: 3 | 4, pixel: (x: number, y: number) => number[]): Promise<Sharp> {
   const data = Buffer.alloc(width * height * channels);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set(pixel(x, y), (y * width + x) * channels);
   return sharp(data, { raw: { width, height, channels } });
