@@ -2,7 +2,7 @@
  * Hostile inputs for the hardening suite, built in memory (nothing here is a fixture file).
  */
 import sharp from 'sharp';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/version.js';
 
@@ -15,15 +15,6 @@ export const HOSTILE_STRINGS = [
   "'; DROP TABLE images; --",
   '{{constructor.constructor("alert(1)")()}}',
 ];
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 function pngChunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);

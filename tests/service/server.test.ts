@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { deflateSync } from 'node:zlib';
 import { sha256Hex } from '../../src/core/files.js';
 import { ApiKeyStore, parseApiKeysFile } from '../../src/service/auth.js';
 import { resolveLimits } from '../../src/service/limits.js';
 import { createService, type VigilService } from '../../src/service/server.js';
 import { sniffImageMime } from '../../src/core/image-format.js';
+import { pngBomb } from '../hardening/hostile-inputs.js';
 import { API_KEY, RecordingEngines, auth, sampleImage, startTestService } from './helpers.js';
 
 let service: VigilService | undefined;
@@ -21,37 +21,6 @@ function multipartBody(fileName: string, bytes: Buffer): { payload: Buffer; head
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
-
-/** A valid PNG signature + IHDR claiming width × height; no pixel data worth decoding. */
-function pngHeaderClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(1024))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 describe('API keys', () => {
@@ -156,7 +125,7 @@ describe('vigil serve routes', () => {
     const multi = await service.app.inject({ method: 'POST', url: '/v1/screen', headers: { ...auth, ...form.headers }, payload: form.payload });
     expect(multi.statusCode).toBe(413);
 
-    const bomb = pngHeaderClaiming(50_000, 50_000);
+    const bomb = pngBomb(50_000, 50_000);
     const pixels = await service.app.inject({ method: 'POST', url: '/v1/screen?filename=bomb.png', headers: auth, payload: bomb });
     expect(pixels.statusCode).toBe(413);
     expect(pixels.json().error).toEqual({
