@@ -57,6 +57,16 @@ function device(value: string): Device {
   return value as Device;
 }
 
+/** Runs a step that reports its items and their total, behind a progress bar stopped however the step ends. */
+async function withProgress<T>(label: string, quiet: boolean | undefined, step: (events: { onItem: () => void; onTotal: (total: number) => void }) => Promise<T>): Promise<T> {
+  const progress = createProgress(label, { quiet });
+  try {
+    return await step({ onItem: () => progress.increment(), onTotal: (n) => progress.setTotal(n) });
+  } finally {
+    progress.stop();
+  }
+}
+
 function screenerOptions(flags: ScreenerFlags): ScreenerOptions {
   return {
     probePath: flags.probe,
@@ -164,17 +174,12 @@ export function register(program: Command): void {
         ffmpeg: flags.ffmpeg,
       };
       const screener = flags.queue === undefined ? await createScreener(screenerOptions(flags)) : await createQueuedScreener(flags.queue, screenerOptions(flags));
-      const progress = createProgress('screen', { quiet: flags.json || flags.csv });
       let results;
       try {
-        results = await runScreen(screener, paths, {
-          outDir: flags.out === undefined ? undefined : resolve(flags.out),
-          video,
-          onItem: () => progress.increment(),
-          onTotal: (n) => progress.setTotal(n),
-        });
+        results = await withProgress('screen', flags.json || flags.csv, (events) =>
+          runScreen(screener, paths, { outDir: flags.out === undefined ? undefined : resolve(flags.out), video, ...events }),
+        );
       } finally {
-        progress.stop();
         await screener.release();
       }
       let report: string | undefined;
@@ -220,10 +225,8 @@ export function register(program: Command): void {
       action(async (flags: { real: string; fake: string; out: string; model?: string; mae?: string; seed: string; folds: string; targetFpr: string; uncertainFpr: string; masks: string; device: string; cache: boolean; cacheDir?: string; json?: boolean }) => {
         const seed = Number(flags.seed);
         if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
-        const progress = createProgress('train', { quiet: flags.json });
-        let probe;
-        try {
-          probe = await trainProbe({
+        const probe = await withProgress('train', flags.json, (events) =>
+          trainProbe({
             realDirs: commaList(flags.real),
             fakeDirs: commaList(flags.fake),
             clipDir: flags.model,
@@ -235,12 +238,9 @@ export function register(program: Command): void {
             maeMasks: positiveNumber('--masks', flags.masks, true),
             device: device(flags.device),
             cacheDir: flags.cache ? flags.cacheDir : false,
-            onItem: () => progress.increment(),
-            onTotal: (n) => progress.setTotal(n),
-          });
-        } finally {
-          progress.stop();
-        }
+            ...events,
+          }),
+        );
         await saveProbe(flags.out, probe);
         const full = probe.fusion.subsets.find((s) => s.signals.length === probe.signals.length)!;
         const summary: ScreenTrainSummary = {
@@ -282,22 +282,21 @@ export function register(program: Command): void {
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
       const screener = await createScreener(screenerOptions(flags));
-      const progress = createProgress('eval', { quiet: flags.json });
       const scores = new EvalScores();
       let results;
       let report: string | undefined;
       try {
-        results = await evaluate(screener, {
-          onResult: scores.record,
-          realDirs: commaList(flags.real),
-          fakeDirs: commaList(flags.fake),
-          robustness: flags.robustness === true,
-          bootstrap: { resamples: positiveNumber('--bootstrap', flags.bootstrap, true), confidence: rate('--confidence', flags.confidence), seed },
-          onItem: () => progress.increment(),
-          onTotal: (n) => progress.setTotal(n),
-        });
+        results = await withProgress('eval', flags.json, (events) =>
+          evaluate(screener, {
+            onResult: scores.record,
+            realDirs: commaList(flags.real),
+            fakeDirs: commaList(flags.fake),
+            robustness: flags.robustness === true,
+            bootstrap: { resamples: positiveNumber('--bootstrap', flags.bootstrap, true), confidence: rate('--confidence', flags.confidence), seed },
+            ...events,
+          }),
+        );
       } finally {
-        progress.stop();
         await screener.release();
       }
       if (flags.out !== undefined) {
