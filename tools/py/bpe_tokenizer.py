@@ -51,6 +51,19 @@ def _word_symbols(word):
     return symbols
 
 
+def _merge_pair(symbols, pair):
+    """symbols with every left-to-right occurrence of pair joined into one symbol."""
+    out, i = [], 0
+    while i < len(symbols):
+        if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == pair:
+            out.append(symbols[i] + symbols[i + 1])
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
+
+
 def learn_merges(corpus, max_merges):
     """Greedy BPE on word counts; ties broken by the pair's text so the result is deterministic."""
     counts = {}
@@ -69,15 +82,7 @@ def learn_merges(corpus, max_merges):
         best = min(pairs, key=lambda p: (-pairs[p], p))
         merges.append(best)
         for w, symbols in words.items():
-            out, i = [], 0
-            while i < len(symbols):
-                if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == best:
-                    out.append(symbols[i] + symbols[i + 1])
-                    i += 2
-                else:
-                    out.append(symbols[i])
-                    i += 1
-            words[w] = out
+            words[w] = _merge_pair(symbols, best)
     return merges
 
 
@@ -102,16 +107,7 @@ class ClipBpeTokenizer:
             rank, _ = min(ranked)
             if rank == 1 << 30:
                 break
-            pair = self.merges[rank]
-            out, i = [], 0
-            while i < len(symbols):
-                if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == pair:
-                    out.append(symbols[i] + symbols[i + 1])
-                    i += 2
-                else:
-                    out.append(symbols[i])
-                    i += 1
-            symbols = out
+            symbols = _merge_pair(symbols, self.merges[rank])
         return symbols
 
     def encode(self, text, pad=True):
