@@ -7,9 +7,9 @@ import { resolve } from 'node:path';
 import { VigilInputError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import { resultEnvelope } from '../core/results.js';
-import { loadProbeSet, type ProbeSet } from '../probes/index.js';
+import { loadProbeSet, type ProbeRow, type ProbeSet } from '../probes/index.js';
 import { classify, embedImages, embedTexts, loadModel, reconstruct } from '../vision/index.js';
-import type { ClipModel, ImageInput, VisionModel } from '../vision/index.js';
+import type { ClipModel, ImageInput, ObservationBase, Observed, VisionModel } from '../vision/index.js';
 import { auditAssociation, observeAssociation } from './audits/association.js';
 import { auditClassification } from './audits/classification.js';
 import { expandPrompts, ensemble, zeroShotIndex } from './audits/clip.js';
@@ -63,22 +63,36 @@ class ModelContext {
     return this.model;
   }
 
+  /**
+   * Every probe image through one per-image vision stream (which keeps input order), each output
+   * paired with its probe row; images the model cannot process are recorded and the run goes on.
+   */
+  async eachImage<Output extends ObservationBase, Item>(
+    label: string,
+    stream: (onImage: () => void) => AsyncIterable<Observed<Output>>,
+    observe: (row: ProbeRow, output: Output) => Item,
+  ): Promise<{ observed: Item[]; failures: FailedImage[] }> {
+    const progress = createProgress(label, { quiet: this.quiet, total: this.probe.rows.length });
+    const observed: Item[] = [];
+    const failures: FailedImage[] = [];
+    let i = 0;
+    for await (const obs of stream(() => progress.increment())) {
+      const row = this.probe.rows[i++];
+      if (obs.error === undefined) observed.push(observe(row, obs));
+      else failures.push({ file: row.file, error: obs.error });
+    }
+    progress.stop();
+    return { observed, failures };
+  }
+
   /** CLIP image embeddings of every probe image, computed (or read from cache) once per run. */
   embeddings(kind: string): Promise<{ images: EmbeddedImage[]; failures: FailedImage[] }> {
     const model = this.clip(kind);
-    this.embedded ??= (async () => {
-      const progress = createProgress('Embedding probe images', { quiet: this.quiet, total: this.probe.rows.length });
-      const images: EmbeddedImage[] = [];
-      const failures: FailedImage[] = [];
-      let i = 0;
-      for await (const obs of embedImages(model, this.inputs, { cacheDir: this.cacheDir, onImage: () => progress.increment() })) {
-        const row = this.probe.rows[i++];
-        if (obs.error === undefined) images.push({ row, embedding: obs.embedding });
-        else failures.push({ file: row.file, error: obs.error });
-      }
-      progress.stop();
-      return { images, failures };
-    })();
+    this.embedded ??= this.eachImage(
+      'Embedding probe images',
+      (onImage) => embedImages(model, this.inputs, { cacheDir: this.cacheDir, onImage }),
+      (row, obs): EmbeddedImage => ({ row, embedding: obs.embedding }),
+    ).then(({ observed, failures }) => ({ images: observed, failures }));
     return this.embedded;
   }
 
@@ -122,15 +136,15 @@ async function runModelAudit(entry: Exclude<AuditEntry, { kind: 'predictions' }>
       let labels: string[];
       let templates: string[] | undefined;
       if (ctx.model.kind === 'vit') {
-        labels = entry.labels ?? ctx.model.labels;
-        const progress = createProgress(`${id}: classifying`, { quiet: ctx.quiet, total: ctx.probe.rows.length });
-        let i = 0;
-        for await (const obs of classify(ctx.model, ctx.inputs, { labels, top: 1, cacheDir: ctx.cacheDir, onImage: () => progress.increment() })) {
-          const row = ctx.probe.rows[i++];
-          if (obs.error !== undefined) failures.push({ file: row.file, error: obs.error });
-          else observations.push({ file: row.file, sha256: row.sha256, attributes: row.attributes, truth: row.label as string, prediction: obs.top[0].label, values: {}, scores: {} });
-        }
-        progress.stop();
+        const vit = ctx.model;
+        labels = entry.labels ?? vit.labels;
+        const classified = await ctx.eachImage(
+          `${id}: classifying`,
+          (onImage) => classify(vit, ctx.inputs, { labels, top: 1, cacheDir: ctx.cacheDir, onImage }),
+          (row, obs): Observation => ({ file: row.file, sha256: row.sha256, attributes: row.attributes, truth: row.label as string, prediction: obs.top[0].label, values: {}, scores: {} }),
+        );
+        failures.push(...classified.failures);
+        observations.push(...classified.observed);
       } else {
         ctx.clip(entry.kind); // a model of the wrong kind is reported before missing labels
         if (!entry.labels) throw new VigilInputError(`Audit ${id}: classification with a CLIP model needs labels (the zero-shot classes)`);
@@ -168,16 +182,12 @@ async function runModelAudit(entry: Exclude<AuditEntry, { kind: 'predictions' }>
     }
     case 'reconstruction': {
       if (ctx.model.kind !== 'mae') throw new VigilInputError(`Audit kind reconstruction needs an MAE model but ${ctx.model.dir} holds a ${ctx.model.kind} model`);
-      const progress = createProgress(`${id}: reconstructing`, { quiet: ctx.quiet, total: ctx.probe.rows.length });
-      const failures: FailedImage[] = [];
-      const observations: Observation[] = [];
-      let i = 0;
-      for await (const obs of reconstruct(ctx.model, ctx.inputs, { seed, masks: entry.masks, cacheDir: ctx.cacheDir, onImage: () => progress.increment() })) {
-        const row = ctx.probe.rows[i++];
-        if (obs.error !== undefined) failures.push({ file: row.file, error: obs.error });
-        else observations.push({ file: row.file, sha256: row.sha256, attributes: row.attributes, values: { reconstruction_error: obs.reconstructionError }, scores: {} });
-      }
-      progress.stop();
+      const mae = ctx.model;
+      const { observed: observations, failures } = await ctx.eachImage(
+        `${id}: reconstructing`,
+        (onImage) => reconstruct(mae, ctx.inputs, { seed, masks: entry.masks, cacheDir: ctx.cacheDir, onImage }),
+        (row, obs): Observation => ({ file: row.file, sha256: row.sha256, attributes: row.attributes, values: { reconstruction_error: obs.reconstructionError }, scores: {} }),
+      );
       return { result: auditReconstruction(observations, { id, masks: entry.masks, seed }, settings, failures, delta()), observations };
     }
   }
