@@ -175,19 +175,22 @@ export async function preprocessImage(
   return { data: toChwFloat(raw, width, height, config), height, width };
 }
 
-/** HWC uint8 RGB → CHW float32 with transformers' rescale then normalise. */
+/**
+ * HWC uint8 RGB → CHW float32 with transformers' rescale then normalise. Each channel maps 256
+ * byte values, so the arithmetic is done once per value in a lookup table.
+ */
 function toChwFloat(raw: Uint8Array, width: number, height: number, config: PreprocessConfig): Float32Array {
   const plane = width * height;
   const out = new Float32Array(3 * plane);
   const scale = config.doRescale ? config.rescaleFactor : 1;
+  const table = new Float32Array(256);
   for (let c = 0; c < 3; c++) {
     const mean = config.doNormalize ? config.imageMean[c] : 0;
     const std = config.doNormalize ? config.imageStd[c] : 1;
+    // transformers rescales to float32 first, then normalises.
+    for (let v = 0; v < 256; v++) table[v] = (Math.fround(v * scale) - mean) / std;
     const offset = c * plane;
-    for (let i = 0; i < plane; i++) {
-      // transformers rescales to float32 first, then normalises in float32.
-      out[offset + i] = (Math.fround(raw[i * 3 + c] * scale) - mean) / std;
-    }
+    for (let i = 0, j = c; i < plane; i++, j += 3) out[offset + i] = table[raw[j]];
   }
   return out;
 }
