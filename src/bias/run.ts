@@ -8,7 +8,7 @@ import { VigilInputError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import { resultEnvelope } from '../core/results.js';
 import { loadProbeSet, type ProbeRow, type ProbeSet } from '../probes/index.js';
-import { classify, embedImages, embedTexts, loadModel, reconstruct } from '../vision/index.js';
+import { embedTexts, loadModel } from '../vision/index.js';
 import type { ClipModel, ImageInput, ObservationBase, Observed, VisionModel } from '../vision/index.js';
 import { auditAssociation, observeAssociation } from './audits/association.js';
 import { auditClassification } from './audits/classification.js';
@@ -22,11 +22,14 @@ import { auditZeroShot, observeZeroShot } from './audits/zero-shot.js';
 import type { AuditEntry, LoadedSpec } from './spec.js';
 import type { AuditResult, BiasResult } from './result.js';
 import { evaluateThresholds, overallVerdict } from './thresholds.js';
+import { localObserver, type ImageObserver } from './observer.js';
 
 export interface RunBiasOptions {
   quiet: boolean;
   /** Overrides the spec's cache_dir; false disables the cache. */
   cacheDir?: string | false;
+  /** Where probe images go through the model (default: this process; `vigil bias --queue`: workers). */
+  observer?: ImageObserver;
 }
 
 export interface AuditObservations {
@@ -48,10 +51,12 @@ class ModelContext {
     readonly probe: ProbeSet,
     readonly cacheDir: string | false | undefined,
     readonly quiet: boolean,
+    readonly observer: ImageObserver,
   ) {}
 
   inference(): { images_inferred: number; cache_hits: number } {
-    return { images_inferred: this.model.stats.imagesInferred, cache_hits: this.model.stats.cacheHits };
+    const stats = this.observer.stats(this.model);
+    return { images_inferred: stats.imagesInferred, cache_hits: stats.cacheHits };
   }
 
   get inputs(): ImageInput[] {
@@ -90,7 +95,7 @@ class ModelContext {
     const model = this.clip(kind);
     this.embedded ??= this.eachImage(
       'Embedding probe images',
-      (onImage) => embedImages(model, this.inputs, { cacheDir: this.cacheDir, onImage }),
+      (onImage) => this.observer.embedImages(model, this.inputs, { cacheDir: this.cacheDir, onImage }),
       (row, obs): EmbeddedImage => ({ row, embedding: obs.embedding }),
     ).then(({ observed, failures }) => ({ images: observed, failures }));
     return this.embedded;
@@ -140,7 +145,7 @@ async function runModelAudit(entry: Exclude<AuditEntry, { kind: 'predictions' }>
         labels = entry.labels ?? vit.labels;
         const classified = await ctx.eachImage(
           `${id}: classifying`,
-          (onImage) => classify(vit, ctx.inputs, { labels, top: 1, cacheDir: ctx.cacheDir, onImage }),
+          (onImage) => ctx.observer.classify(vit, ctx.inputs, { labels, top: 1, cacheDir: ctx.cacheDir, onImage }),
           (row, obs): Observation => ({ file: row.file, sha256: row.sha256, attributes: row.attributes, truth: row.label as string, prediction: obs.top[0].label, values: {}, scores: {} }),
         );
         failures.push(...classified.failures);
@@ -185,7 +190,7 @@ async function runModelAudit(entry: Exclude<AuditEntry, { kind: 'predictions' }>
       const mae = ctx.model;
       const { observed: observations, failures } = await ctx.eachImage(
         `${id}: reconstructing`,
-        (onImage) => reconstruct(mae, ctx.inputs, { seed, masks: entry.masks, cacheDir: ctx.cacheDir, onImage }),
+        (onImage) => ctx.observer.reconstruct(mae, ctx.inputs, { seed, masks: entry.masks, cacheDir: ctx.cacheDir, onImage }),
         (row, obs): Observation => ({ file: row.file, sha256: row.sha256, attributes: row.attributes, values: { reconstruction_error: obs.reconstructionError }, scores: {} }),
       );
       return { result: auditReconstruction(observations, { id, masks: entry.masks, seed }, settings, failures, delta()), observations };
@@ -242,7 +247,7 @@ export async function runBias(loaded: LoadedSpec, options: RunBiasOptions): Prom
       quiet: options.quiet,
     });
     const model = await loadModel(resolve(baseDir, spec.model), { device: spec.device });
-    ctx = new ModelContext(model, probe, cacheDir, options.quiet);
+    ctx = new ModelContext(model, probe, cacheDir, options.quiet, options.observer ?? localObserver);
   }
   const audits: AuditResult[] = [];
   const observations: AuditObservations[] = [];

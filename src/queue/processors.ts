@@ -4,6 +4,7 @@ import { DEFAULT_PROBE_PATH } from '../screen/probe.js';
 import { createScreener } from '../screen/screener.js';
 import type { SignalId } from '../screen/signals/types.js';
 import type { Device } from '../vision/index.js';
+import { createObservationLoader, type QueuedObservationOptions } from './observations.js';
 import type { ProcessFile, ProcessorLoaders } from './worker.js';
 
 /**
@@ -34,8 +35,10 @@ export interface WorkerSettings {
 }
 
 export function createProcessorLoaders(settings: WorkerSettings = {}): ProcessorLoaders {
+  const loadObservationProcessor = createObservationLoader(settings);
   return {
     screen: (raw) => loadScreenProcessor(raw as QueuedScreenOptions, settings),
+    bias: (raw) => loadObservationProcessor(raw as QueuedObservationOptions),
   };
 }
 

@@ -6,8 +6,12 @@ import { sha256Hex } from '../core/files.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Kinds of work a worker can do; each has a processor in processors.ts. */
-export type JobKind = 'screen';
+/**
+ * Kinds of work a worker can do; each has a processor in processors.ts. `screen`: one file's
+ * screening record; `bias`: one probe image's model observation (embedding, classification or
+ * reconstruction) for `vigil bias --queue`.
+ */
+export type JobKind = 'screen' | 'bias';
 
 export const QUEUE_NAME = `vigil-v${PROTOCOL_VERSION}`;
 

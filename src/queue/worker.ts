@@ -5,7 +5,7 @@ import { redisCommands } from './redis.js';
 import { recordDeadLetter } from './dead-letters.js';
 import { QUEUE_NAME, keys, type JobData, type JobKind, type JobResult } from './protocol.js';
 
-/** Scores one file's bytes; input errors come back as `{ ok: false }`, anything thrown is retried. */
+/** Processes one file's bytes (a screening record, a bias observation); input errors come back as `{ ok: false }`, anything thrown is retried. */
 export type ProcessFile = (bytes: Buffer, fileName: string) => Promise<JobResult>;
 
 /** Per job kind: builds the file processor for one options document (models load here, once). */
@@ -82,7 +82,7 @@ export function startWorker(options: WorkerOptions): Worker<JobData, JobResult> 
     // The bytes are dropped only after the job is marked complete: a worker dying before that
     // leaves them for the retry.
     void redisCommands(worker).then((client) => client.del(keys.blob(job.id as string))).catch(() => {});
-    options.onJobDone?.({ job, outcome: 'completed', detail: result.ok ? 'scored' : `input error: ${result.error}` });
+    options.onJobDone?.({ job, outcome: 'completed', detail: result.ok ? `${job.data.kind} done` : `input error: ${result.error}` });
   });
   worker.on('failed', (job, error) => {
     if (!job) return;

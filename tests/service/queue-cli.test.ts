@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,38 +9,8 @@ import { readDeadLetters } from '../../src/queue/dead-letters.js';
 import { QUEUE_NAME } from '../../src/queue/protocol.js';
 import { redisCommands } from '../../src/queue/redis.js';
 import type { ScreenRunResults } from '../../src/screen/result.js';
+import { run, startCliWorker, stop } from './cli.js';
 import { startRedis, type RedisHandle } from './redis-server.js';
-
-const CLI = join(PACKAGE_ROOT, 'src', 'cli', 'main.ts');
-
-function vigil(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
-}
-
-async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = vigil(args);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
-}
-
-/** A worker child process and the jobs it reported done. */
-function startCliWorker(url: string): { child: ChildProcess; completed: () => number; log: () => string } {
-  const child = vigil(['worker', '--queue', url, '--lock-duration', '2000', '--no-cache']);
-  let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  return { child, completed: () => (log.match(/: completed /g) ?? []).length, log: () => log };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 let redis: RedisHandle;
 let dir: string;

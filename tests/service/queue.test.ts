@@ -26,15 +26,14 @@ afterAll(async () => {
 
 /** Processors for the queue mechanics: the result is a function of the bytes and the options. */
 function loaders(calls: string[], failing = new Set<string>()): ProcessorLoaders {
-  return {
-    screen: async (options) => async (bytes, fileName) => {
-      const text = bytes.toString();
-      calls.push(text);
-      if (failing.has(text)) throw new Error(`processor crashed on ${fileName}`);
-      if (text.startsWith('bad')) return { ok: false, error: `${fileName}: not an image` };
-      return { ok: true, value: { sha256: sha256Hex(bytes), options } };
-    },
+  const load: ProcessorLoaders['screen'] = async (options) => async (bytes, fileName) => {
+    const text = bytes.toString();
+    calls.push(text);
+    if (failing.has(text)) throw new Error(`processor crashed on ${fileName}`);
+    if (text.startsWith('bad')) return { ok: false, error: `${fileName}: not an image` };
+    return { ok: true, value: { sha256: sha256Hex(bytes), options } };
   };
+  return { screen: load, bias: load };
 }
 
 describe('queue URL', () => {

@@ -11,6 +11,7 @@ import { writeReport } from '../../report/render.js';
 import { writeBiasOutputs } from '../../bias/output.js';
 import type { BiasResult, MetricValue } from '../../bias/result.js';
 import { runBias } from '../../bias/run.js';
+import { createQueuedObserver } from '../../queue/observations.js';
 import { loadSpec, validateSpec, type LoadedSpec } from '../../bias/spec.js';
 import { EXIT, action, commaList, printJson } from '../run.js';
 
@@ -35,6 +36,7 @@ interface BiasOptions {
   examples: boolean;
   model?: string;
   probeSet?: string;
+  queue?: string;
 }
 
 function integer(option: string, text: string | undefined, min: number): number | undefined {
@@ -151,6 +153,7 @@ export function register(program: Command): void {
     .option('--min-group-size <n>', 'groups smaller than this are flagged insufficient data (default 30)')
     .option('--cache-dir <dir>', 'observation cache folder (default $VIGIL_CACHE_DIR or .vigil-cache)')
     .option('--no-cache', 'do not read or write the observation cache')
+    .option('--queue <url>', 'compute the image observations on `vigil worker` processes through Redis (redis://host:port); metrics stay local')
     .option('--no-report', 'do not write report.html beside results.json')
     .option('--no-examples', 'leave example images of probe subjects out of report.html (sensitive data)')
     .action(
@@ -158,6 +161,10 @@ export function register(program: Command): void {
         if (specPath && options.predictions) throw new VigilInputError('Give either an audit spec or --predictions, not both');
         if (options.predictions && (options.model !== undefined || options.probeSet !== undefined)) {
           throw new VigilInputError('--model and --probe-set apply to audit specs, not to --predictions');
+        }
+        if (options.queue !== undefined && options.predictions) throw new VigilInputError('--queue sends model work to workers; --predictions runs no model');
+        if (options.queue !== undefined && (options.cacheDir !== undefined || options.cache === false)) {
+          throw new VigilInputError('With --queue the observation cache is the workers\': give --cache-dir or --no-cache to `vigil worker`');
         }
         if (!specPath && !options.predictions) throw new VigilInputError('Give an audit spec (e.g. audits/predictions.yaml) or --predictions <csv>');
         let loaded: LoadedSpec;
@@ -180,7 +187,8 @@ export function register(program: Command): void {
         }
         const quiet = Boolean(options.json) || !process.stderr.isTTY;
         const cacheDir = options.cache === false ? false : options.cacheDir;
-        const { result, observations } = await runBias(loaded, { quiet, ...(cacheDir !== undefined ? { cacheDir } : {}) });
+        const observer = options.queue === undefined ? undefined : createQueuedObserver(options.queue, { device: loaded.spec.device });
+        const { result, observations } = await runBias(loaded, { quiet, ...(cacheDir !== undefined ? { cacheDir } : {}), ...(observer ? { observer } : {}) });
         const outDir = options.out ?? (options.json ? undefined : resolve('reports', `bias-${slug(result.name)}`));
         const paths: string[] = [];
         if (outDir) {

@@ -124,7 +124,7 @@ export function register(program: Command): void {
 
   program
     .command('worker')
-    .description('Consume queued screening jobs from Redis (run any number, on any machines)')
+    .description('Consume queued screening and bias jobs from Redis (run any number, on any machines)')
     .requiredOption('--queue <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
     .option('--concurrency <n>', 'jobs processed at once by this worker', integerOption('--concurrency', 1), 1)
     .option('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker takes them", integerOption('--lock-duration', 1000), 30_000)
