@@ -33,6 +33,9 @@ function sessionOptions(provider: ExecutionProvider, intraOpThreads: number | un
     interOpNumThreads: 1,
     ...(intraOpThreads === undefined ? {} : { intraOpNumThreads: intraOpThreads }),
     logSeverityLevel: 4,
+    // onnxruntime's intra-op threads spin between operators by default; spinning burns the CPU
+    // that sharp decodes the next images on while a batch runs (measured in docs/vision.md).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 
