@@ -95,18 +95,6 @@ export function phashSimilarity(a: string, b: string): number {
   return 1 - distance / 64;
 }
 
-export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    normA += a[i] * a[i];
-    normB += b[i] * b[i];
-  }
-  return dot / Math.sqrt(normA * normB || 1);
-}
-
 /** An optional second fingerprint: a CLIP image embedding (robust to heavier edits, but needs a model). */
 export interface ClipFingerprinter {
   /** sha256 of the model: embeddings of different models are never compared. */

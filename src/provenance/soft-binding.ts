@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import type { EngineReading } from './engine.js';
-import { cosineSimilarity, phash, phashSimilarity, phashVariants, type ClipFingerprinter } from './fingerprint.js';
+import { cosineSimilarity } from '../core/vectors.js';
+import { phash, phashSimilarity, phashVariants, type ClipFingerprinter } from './fingerprint.js';
 import type { SoftBindingLookup, SoftBindingMatch } from './result.js';
 import { bucketCodes, summarizeActiveManifest } from './summarize.js';
 

@@ -1,5 +1,6 @@
 import { SeededRandom } from '../../core/random.js';
 import { meanAndSampleStd } from './stats.js';
+import { cosineSimilarity } from '../../core/vectors.js';
 
 /**
  * Embedding association test in the WEAT form (Caliskan et al. 2017) as applied to images by iEAT
@@ -12,19 +13,6 @@ import { meanAndSampleStd } from './stats.js';
  * A positive d means X is closer to A (and Y to B) than the other way round.
  */
 
-/** cos(u, v); embeddings need not be normalised. */
-export function cosine(u: ArrayLike<number>, v: ArrayLike<number>): number {
-  let dot = 0;
-  let nu = 0;
-  let nv = 0;
-  for (let i = 0; i < u.length; i++) {
-    dot += u[i] * v[i];
-    nu += u[i] * u[i];
-    nv += v[i] * v[i];
-  }
-  return dot / Math.sqrt(nu * nv);
-}
-
 /** s(w, A, B) for every target embedding w. */
 export function associationScores(
   targets: readonly ArrayLike<number>[],
@@ -33,9 +21,9 @@ export function associationScores(
 ): Float64Array {
   return Float64Array.from(targets, (w) => {
     let a = 0;
-    for (const e of attributeA) a += cosine(w, e);
+    for (const e of attributeA) a += cosineSimilarity(w, e);
     let b = 0;
-    for (const e of attributeB) b += cosine(w, e);
+    for (const e of attributeB) b += cosineSimilarity(w, e);
     return a / attributeA.length - b / attributeB.length;
   });
 }
