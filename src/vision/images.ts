@@ -10,8 +10,6 @@ export const DEFAULT_PIXEL_LIMIT = 268_402_689;
 
 /** Extensions sharp's prebuilt binaries decode; folders and globs keep only these. */
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
-const IMAGE_GLOB = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
-const IMAGE_FILE = new RegExp(`\\.(${IMAGE_EXTENSIONS.join('|')})$`, 'i');
 
 // One libvips thread per image: images are preprocessed concurrently on libuv's pool instead,
 // which leaves the cores to onnxruntime while it runs.
@@ -46,18 +44,22 @@ export async function listImageFiles(paths: readonly string[]): Promise<{ files:
   return { files, unmatched };
 }
 
-/** The image files one input path stands for (see listImageFiles). */
-export async function expandImagePath(input: string): Promise<string[]> {
+/**
+ * The image files one input path stands for (see listImageFiles). `extensions` are the ones a
+ * folder or glob keeps (default: what sharp decodes; C2PA verify passes its own, wider list).
+ */
+export async function expandImagePath(input: string, extensions: readonly string[] = IMAGE_EXTENSIONS): Promise<string[]> {
   if (typeof input !== 'string' || input.length === 0) throw invalidArgument('image path', 'a non-empty string', input);
   const info = await stat(input).catch(() => undefined);
   if (info?.isFile()) return [input];
   if (info?.isDirectory()) {
-    const found = await glob(IMAGE_GLOB, { cwd: input, onlyFiles: true, caseSensitiveMatch: false, dot: false });
+    const found = await glob(`**/*.{${extensions.join(',')}}`, { cwd: input, onlyFiles: true, caseSensitiveMatch: false, dot: false });
     return found.sort().map((rel) => join(input, rel));
   }
   if (!isDynamicPattern(input)) return [];
+  const imageFile = new RegExp(`\\.(${extensions.join('|')})$`, 'i');
   const found = await glob(input, { onlyFiles: true, dot: false });
-  return found.filter((file) => IMAGE_FILE.test(file)).sort();
+  return found.filter((file) => imageFile.test(file)).sort();
 }
 
 /** Maps transformers' PIL resample codes to sharp kernels (box and hamming have none: linear is closest). */

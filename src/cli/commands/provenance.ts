@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { globSync } from 'tinyglobby';
 import { invalidArgument, VigilInputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { loadSigningCredentials, DEFAULT_PASSPHRASE_ENV } from '../../provenance/credentials.js';
@@ -16,6 +15,7 @@ import { formatVerifyText } from '../../provenance/text.js';
 import { loadTrustLists } from '../../provenance/trust.js';
 import { verifyPaths } from '../../provenance/verify.js';
 import { renderReport } from '../../report/render.js';
+import { expandImagePath } from '../../vision/images.js';
 import { action, EXIT, printJson } from '../run.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -25,12 +25,7 @@ async function expandPaths(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
-    if (info?.isDirectory()) {
-      const pattern = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
-      files.push(...globSync(pattern, { cwd: path, caseSensitiveMatch: false }).sort().map((file) => join(path, file)));
-    } else {
-      files.push(path);
-    }
+    files.push(...(info?.isDirectory() ? await expandImagePath(path, IMAGE_EXTENSIONS) : [path]));
   }
   return files;
 }
