@@ -135,7 +135,8 @@ export interface AssociationResult {
   n_permutations: number;
 }
 
-export type AuditKind = 'zero-shot' | 'classification' | 'retrieval' | 'association' | 'reconstruction' | 'predictions';
+/** An audit kind registered in src/bias/registry.ts: zero-shot, classification, retrieval, association, reconstruction, predictions, ... */
+export type AuditKind = string;
 
 /** What the model was asked: labels, prompts and templates (disclosed so the audit can be judged). */
 export interface PromptDisclosure {

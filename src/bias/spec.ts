@@ -9,74 +9,17 @@ import { z } from 'zod';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
 import { FAIRFACE_AGE_EDGES, PROBE_FORMATS } from '../probes/index.js';
+import { auditId, nonEmpty, stringList } from './audits/kind.js';
+import { AUDIT_KINDS, auditKind } from './registry.js';
 import { parseThreshold, type Threshold } from './thresholds.js';
 
-const nonEmpty = z.string().trim().min(1);
-const stringList = z.array(nonEmpty).min(1);
-const ks = z.array(z.number().int().positive()).min(1);
+/** What every registered entry schema has; the kind's definition validates the rest. */
+type EntryShape = z.ZodObject<{ kind: z.ZodLiteral<string>; id: typeof auditId }, z.core.$loose>;
 
-const zeroShot = z.strictObject({
-  kind: z.literal('zero-shot'),
-  id: nonEmpty.optional(),
-  /** Candidate labels the model chooses among. */
-  labels: stringList,
-  /** Prompt templates containing {label}; several are ensembled. */
-  templates: stringList.default(['a photo of a {label}.']),
-  /** Labels whose prediction is harmful (their combined rate per group is `selection_rate`). */
-  harmful_labels: z.array(nonEmpty).default([]),
-});
-
-const classification = z.strictObject({
-  kind: z.literal('classification'),
-  id: nonEmpty.optional(),
-  /** ViT: a subset of its labels; CLIP: the zero-shot labels (required). Ground truth must use them. */
-  labels: stringList.optional(),
-  templates: stringList.optional(),
-  /** Label(s) that count as positive for selection rate, TPR and FPR. */
-  positive_labels: z.array(nonEmpty).optional(),
-});
-
-const retrieval = z.strictObject({
-  kind: z.literal('retrieval'),
-  id: nonEmpty.optional(),
-  /** Text queries; probe images are ranked by CLIP similarity to each. */
-  queries: stringList,
-  /** Templates containing {label} applied to each query and ensembled; default: the query as is. */
-  templates: stringList.default(['{label}']),
-  k: ks.default([10, 50, 100]),
-});
-
-const association = z.strictObject({
-  kind: z.literal('association'),
-  id: nonEmpty.optional(),
-  /** Sensitive attribute whose two groups are the target sets X and Y. */
-  attribute: nonEmpty,
-  x_group: nonEmpty,
-  y_group: nonEmpty,
-  /** Exactly two named concept prompt sets, A then B (e.g. career vs family). */
-  concepts: z.record(nonEmpty, stringList).refine((c) => Object.keys(c).length === 2, 'expected exactly two concept sets (A and B)'),
-});
-
-const reconstruction = z.strictObject({
-  kind: z.literal('reconstruction'),
-  id: nonEmpty.optional(),
-  /** Random masks averaged per image (seeded from the spec's seed). */
-  masks: z.number().int().positive().default(4),
-});
-
-const predictions = z.strictObject({
-  kind: z.literal('predictions'),
-  id: nonEmpty.optional(),
-  /** CSV with one row per observation, the sensitive columns and the columns below. */
-  file: nonEmpty,
-  label: nonEmpty.optional(),
-  prediction: nonEmpty.optional(),
-  score: nonEmpty.optional(),
-  k: ks.optional(),
-  positive_labels: z.array(nonEmpty).optional(),
-});
-
-const auditSchema = z.discriminatedUnion('kind', [zeroShot, classification, retrieval, association, reconstruction, predictions]);
+const auditSchema = z.discriminatedUnion(
+  'kind',
+  AUDIT_KINDS.map((k) => k.parameters) as unknown as [EntryShape, ...EntryShape[]],
+);
 
 const thresholdSchema = z.union([
   nonEmpty,
@@ -123,7 +66,8 @@ export const specSchema = z.strictObject({
 });
 
 export type AuditSpec = z.infer<typeof specSchema>;
-export type AuditEntry = z.infer<typeof auditSchema>;
+/** One `audits:` entry; its kind's definition in the registry knows the rest of its fields. */
+export type AuditEntry = { kind: string; id?: string } & Record<string, unknown>;
 
 export interface LoadedSpec {
   spec: AuditSpec;
@@ -156,22 +100,10 @@ export function validateSpec(document: unknown, source: string, baseDir: string,
     const id = audit.id ?? audit.kind;
     if (ids.has(id)) problems.push(`  audits.${i}.id: duplicate audit id "${id}" (give each audit of the same kind an id)`);
     ids.add(id);
-    if (audit.kind !== 'predictions' && spec.model === undefined) problems.push(`  model: audit kind ${audit.kind} (audits.${i}) needs a model folder`);
-    if (audit.kind !== 'predictions' && spec.probe_set === undefined) problems.push(`  probe_set: audit kind ${audit.kind} (audits.${i}) needs a probe set`);
-    if (audit.kind === 'association' && !spec.sensitive.includes(audit.attribute)) {
-      problems.push(`  audits.${i}.attribute: "${audit.attribute}" is not among sensitive (${spec.sensitive.join(', ')})`);
-    }
-    if (audit.kind === 'zero-shot') {
-      const unknown = audit.harmful_labels.filter((l) => !audit.labels.includes(l));
-      if (unknown.length > 0) problems.push(`  audits.${i}.harmful_labels: ${unknown.join(', ')} not among labels`);
-    }
-    const templates = 'templates' in audit ? (audit.templates ?? []) : [];
-    templates.forEach((t, j) => {
-      if (!t.includes('{label}')) problems.push(`  audits.${i}.templates.${j}: expected a template containing {label} but received ${JSON.stringify(t)}`);
-    });
-    if (audit.kind === 'predictions' && !audit.prediction && !audit.score) {
-      problems.push(`  audits.${i}: a predictions audit needs a prediction column, a score column, or both`);
-    }
+    const kind = auditKind(audit.kind);
+    if (kind.requires.models.length > 0 && spec.model === undefined) problems.push(`  model: audit kind ${audit.kind} (audits.${i}) needs a model folder (${kind.requires.models.join(' or ')}), e.g. model: ../models/clip`);
+    if (kind.requires.probeSet && spec.probe_set === undefined) problems.push(`  probe_set: audit kind ${audit.kind} (audits.${i}) needs a probe set, e.g. probe_set: {path: data/probe}`);
+    for (const p of kind.check?.(audit, { sensitive: spec.sensitive }) ?? []) problems.push(`  audits.${i}.${p.field}: ${p.message}`);
   });
   spec.intersections.forEach((combo, i) => {
     const unknown = combo.filter((a) => !spec.sensitive.includes(a));

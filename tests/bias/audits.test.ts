@@ -17,7 +17,6 @@ const settings: AuditSettings = {
   alpha: 0.05,
   sensitive: ['g'],
   intersections: [],
-  quiet: true,
 };
 
 function image(file: string, g: string, embedding: number[]): EmbeddedImage {

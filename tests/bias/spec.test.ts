@@ -47,8 +47,8 @@ describe('audit spec validation', () => {
       audits: [{ kind: 'zero-shot', labels: ['a', 'b'], templates: ['a photo'], harmful_labels: ['c'] }],
       thresholds: ['demographic_parity_ratio >= 0.8', 'fairness >= 1', { check: 'max_skew <= 0.3' }],
     });
-    expect(message).toMatch(/audits\.0\.templates\.0: expected a template containing \{label\} but received "a photo"/);
-    expect(message).toMatch(/audits\.0\.harmful_labels: c not among labels/);
+    expect(message).toMatch(/audits\.0\.templates\.0: expected a template containing \{label\} \(e\.g\. .*\) but received "a photo"/);
+    expect(message).toMatch(/audits\.0\.harmful_labels: expected labels among labels \(a, b\) but received c/);
     expect(message).toMatch(/intersections\.0: race not among sensitive/);
     expect(message).toMatch(/thresholds\.1: unknown metric "fairness"/);
     expect(message).toMatch(/thresholds\.2: max_skew needs a cutoff/);

@@ -3,13 +3,16 @@
  * X closer to concept set A (and images of group Y to B) than the other way round? Effect size with
  * a bootstrap interval and a permutation p-value; per-group mean association s(w) with intervals.
  */
+import { z } from 'zod';
 import { SeededRandom } from '../../core/random.js';
+import { embedTexts } from '../../vision/index.js';
 import { VigilInputError } from '../../core/errors.js';
 import { associationScores, associationTest, effectSizeFromScores } from '../metrics/association.js';
 import { holmAdjust, percentileInterval } from '../metrics/stats.js';
 import type { AssociationResult, AuditResult } from '../result.js';
 import { analyze, auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import type { EmbeddedImage, FailedImage } from './inputs.js';
+import { auditId, defineAuditKind, nonEmpty, promptNote, stringList } from './kind.js';
 
 export const meta: AuditMeta = {
   kind: 'association',
@@ -96,3 +99,37 @@ export function auditAssociation(
     inference,
   });
 }
+
+const entrySchema = z.strictObject({
+  kind: z.literal('association'),
+  id: auditId,
+  attribute: nonEmpty.describe('Sensitive attribute whose two groups are the target sets X and Y; one of the spec\'s sensitive. Example: gender.'),
+  x_group: nonEmpty.describe('Group of attribute whose images are target set X. Example: female.'),
+  y_group: nonEmpty.describe('Group of attribute whose images are target set Y. Example: male.'),
+  concepts: z
+    .record(nonEmpty, stringList)
+    .refine((c) => Object.keys(c).length === 2, 'expected exactly two concept sets (A and B), e.g. {career: ["a photo of an executive"], family: ["a photo of a parent"]}')
+    .describe('Exactly two named concept prompt sets, A then B. Example: {career: ["a photo of an executive"], family: ["a photo of a parent at home"]}.'),
+});
+
+export const associationKind = defineAuditKind({
+  ...meta,
+  requires: { models: ['clip'], probeSet: true, groundTruth: false },
+  parameters: entrySchema,
+  check(entry, spec) {
+    return spec.sensitive.includes(entry.attribute)
+      ? []
+      : [{ field: 'attribute', message: `expected one of sensitive (${spec.sensitive.join(', ')}) but received "${entry.attribute}"` }];
+  },
+  async observe(entry, ctx) {
+    const model = ctx.clip(entry.kind);
+    const { images, failures } = await ctx.embeddings(entry.kind);
+    const [a, b] = Object.values(entry.concepts);
+    return { observations: observeAssociation(images, await embedTexts(model, a), await embedTexts(model, b)), failures };
+  },
+  audit(observed, entry, settings) {
+    const parameters = { id: entry.id, attribute: entry.attribute, x_group: entry.x_group, y_group: entry.y_group, concepts: entry.concepts };
+    return { result: auditAssociation(observed.observations, parameters, settings, observed.failures, null), observations: observed.observations };
+  },
+  notes: promptNote,
+});

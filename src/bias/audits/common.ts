@@ -3,7 +3,7 @@
  * columnar table of the metrics, and the run settings.
  */
 import { VigilInputError } from '../../core/errors.js';
-import { createProgress } from '../../core/progress.js';
+import { noProgress, type ProgressFactory } from '../context.js';
 import { disaggregate, type ObservationTable } from '../metrics/disaggregate.js';
 import { attributeFeature, factorize, intersectionFeature, sortedLevels } from '../metrics/features.js';
 import type { AssociationResult, AuditKind, AuditResult, FeatureResult, PromptDisclosure } from '../result.js';
@@ -32,7 +32,8 @@ export interface AuditSettings {
   alpha: number;
   sensitive: string[];
   intersections: string[][];
-  quiet: boolean;
+  /** Progress display for long loops (the bootstrap); absent: none. Audits open no bars themselves. */
+  progress?: ProgressFactory;
 }
 
 /** Lighthouse-style metadata of an audit kind. */
@@ -135,7 +136,7 @@ export function analyze(observations: readonly Observation[], settings: AuditSet
     values: valueNames.map((name) => ({ name, data: Float64Array.from(observations, (o) => o.values[name]) })),
     rankings: rankingNames.map((name) => ({ name, scores: Float64Array.from(observations, (o) => o.scores[name]) })),
   };
-  const progress = createProgress(`${options.label}: bootstrap`, { quiet: settings.quiet, total: settings.nBoot });
+  const progress = (settings.progress ?? noProgress)(`${options.label}: bootstrap`, settings.nBoot);
   try {
     return disaggregate(table, {
       seed: settings.seed,

@@ -5,10 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
 import { VigilInputError, errorMessage } from '../../core/errors.js';
 import { sha256Hex } from '../../core/files.js';
 import type { AuditResult } from '../result.js';
 import { analyze, auditResult, defaultPositive, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { auditId, cutoffs, defineAuditKind, nonEmpty } from './kind.js';
 
 export const meta: AuditMeta = {
   kind: 'predictions',
@@ -113,3 +115,46 @@ export function auditPredictions(input: PredictionsInput, parameters: Prediction
     inference: null,
   });
 }
+
+const entrySchema = z.strictObject({
+  kind: z.literal('predictions'),
+  id: auditId,
+  file: nonEmpty.describe('Predictions CSV (or .jsonl), relative to the spec: one row per observation with the sensitive columns and the columns below. Example: data/predictions.csv.'),
+  label: nonEmpty.optional().describe('Ground-truth label column. Example: label.'),
+  prediction: nonEmpty.optional().describe('Predicted label column (a prediction column, a score column, or both are needed). Example: prediction.'),
+  score: nonEmpty.optional().describe('Numeric score column, ranked descending for MaxSkew/MinSkew/NDKL; its mean is mean_score. Example: score.'),
+  k: cutoffs.optional().describe('Cutoffs of the skew metrics (with score; default [10, 50, 100]); each at most the number of rows. Example: [10, 100].'),
+  positive_labels: z.array(nonEmpty).optional().describe('Positive label(s) for selection rate, TPR and FPR; needed when the labels are not exactly two values. Example: ["1"].'),
+});
+
+type PredictionsEntry = z.infer<typeof entrySchema>;
+
+function columnsOf(entry: PredictionsEntry): PredictionColumns {
+  return { label: entry.label, prediction: entry.prediction, score: entry.score };
+}
+
+export const predictionsKind = defineAuditKind({
+  ...meta,
+  requires: { models: [], probeSet: false, groundTruth: false },
+  parameters: entrySchema,
+  check: (entry) => (entry.prediction || entry.score ? [] : [{ field: 'prediction', message: 'expected a prediction column, a score column, or both (e.g. prediction: pred)' }]),
+  async observe(entry, ctx) {
+    return { input: await readPredictions(ctx.path(entry.file), ctx.sensitive, columnsOf(entry)), sensitive: ctx.sensitive };
+  },
+  audit(observed, entry, settings) {
+    const columns = columnsOf(entry);
+    const parameters = { id: entry.id, file: entry.file, ...columns, ...(entry.k ? { k: entry.k } : {}), ...(entry.positive_labels ? { positive_labels: entry.positive_labels } : {}) };
+    return { result: auditPredictions(observed.input, parameters, settings), observations: observed.input.observations };
+  },
+  source(observed, entry) {
+    const { input, sensitive } = observed;
+    return {
+      path: input.path,
+      sha256: input.sha256,
+      n_rows: input.observations.length,
+      n_excluded: input.nRowsRead - input.observations.length,
+      columns: { sensitive: [...sensitive], label: entry.label ?? null, prediction: entry.prediction ?? null, score: entry.score ?? null },
+      problems: input.problems,
+    };
+  },
+});
