@@ -10,7 +10,9 @@ const program = new Command('vigil')
   .version(VIGIL_VERSION);
 // Subcommands made with program.command() inherit the exit-code override.
 configureExitCodes(program);
-registerCommands(program);
+// Only the group of the command being run is loaded (see commands/index.ts).
+const first = process.argv[2];
+if (first !== '--version' && first !== '-V') await registerCommands(program, first);
 
 // `vigil screen dir --csv | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

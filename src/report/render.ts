@@ -4,7 +4,9 @@ import { invalidArgument, VigilInputError, errorMessage } from '../core/errors.j
 import { writeFileAtomic } from '../core/files.js';
 import type { ResultEnvelope } from '../core/results.js';
 import { loadTemplates } from './templates.js';
-import type { LayoutView, ReportView, ViewContext } from './view.js';
+import { DEFAULT_MAX_IMAGES, type LayoutView, type ReportView, type ViewContext } from './view.js';
+
+export { DEFAULT_MAX_IMAGES };
 import { REPORT_MODULES } from './modules/index.js';
 
 export interface RenderOptions {
@@ -20,7 +22,6 @@ export interface RenderOptions {
   seed?: number;
 }
 
-export const DEFAULT_MAX_IMAGES = 24;
 
 function checkEnvelope(results: unknown): ResultEnvelope {
   if (typeof results !== 'object' || results === null || Array.isArray(results)) {

@@ -57,6 +57,9 @@ export interface ViewContext {
   visuals: boolean;
 }
 
+/** Size budget of a report: at most this many embedded images unless --max-images says otherwise. */
+export const DEFAULT_MAX_IMAGES = 24;
+
 /** Reproducibility lines every report has, from the envelope. */
 export function envelopeReproducibility(envelope: ResultEnvelope): ReproducibilityItem[] {
   return [

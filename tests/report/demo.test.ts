@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BiasResult } from '../../src/bias/result.js';
 import type { ProvenanceResults } from '../../src/provenance/result.js';
-import { runDemo } from '../../src/report/demo.js';
+import { runDemo } from '../../src/cli/demo.js';
 import type { ScreenEvalResults } from '../../src/screen/result.js';
 
 describe('vigil demo', () => {

@@ -6,13 +6,9 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { VigilInputError, errorMessage, invalidArgument } from '../../core/errors.js';
 import { sha256Hex } from '../../core/files.js';
-import { formatProblem, loadProbeSet, PROBE_FORMATS, type ProbeFormat } from '../../probes/index.js';
-import { writeReport } from '../../report/render.js';
-import { writeBiasOutputs } from '../../bias/output.js';
+import { PROBE_FORMATS, type ProbeFormat } from '../../probes/formats.js';
 import type { BiasResult, MetricValue } from '../../bias/result.js';
-import { runBias } from '../../bias/run.js';
-import { createQueuedObserver } from '../../queue/observations.js';
-import { loadSpec, validateSpec, type LoadedSpec } from '../../bias/spec.js';
+import type { LoadedSpec } from '../../bias/spec.js';
 import { EXIT, action, commaList, printJson } from '../run.js';
 
 interface BiasOptions {
@@ -51,7 +47,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** The in-memory spec of a `--predictions` run (validated like a spec file). */
-function predictionsSpec(options: BiasOptions): LoadedSpec {
+async function predictionsSpec(options: BiasOptions): Promise<LoadedSpec> {
   if (!options.sensitive) throw invalidArgument('--sensitive', 'a comma-separated list of sensitive columns', undefined);
   if (!options.pred && !options.score) throw new VigilInputError('--predictions needs --pred <column>, --score <column>, or both');
   const ks = options.k === undefined ? undefined : commaList(options.k).map((k) => integer('--k', k, 1) as number);
@@ -77,6 +73,7 @@ function predictionsSpec(options: BiasOptions): LoadedSpec {
     thresholds: options.threshold,
   };
   // Recorded in results.json like a spec file, so a command-line run is as reproducible.
+  const { validateSpec } = await import('../../bias/spec.js');
   return validateSpec(document, 'the --predictions options', process.cwd(), sha256Hex(JSON.stringify(document)));
 }
 
@@ -168,7 +165,11 @@ export function register(program: Command): void {
         }
         if (!specPath && !options.predictions) throw new VigilInputError('Give an audit spec (e.g. audits/predictions.yaml) or --predictions <csv>');
         let loaded: LoadedSpec;
-        if (options.predictions) loaded = predictionsSpec(options);
+        // Models, the probe loader and the report stack load here, not when the CLI starts.
+        const { loadSpec } = await import('../../bias/spec.js');
+        const { runBias } = await import('../../bias/run.js');
+        const { writeBiasOutputs } = await import('../../bias/output.js');
+        if (options.predictions) loaded = await predictionsSpec(options);
         else {
           for (const flag of ['sensitive', 'label', 'pred', 'score', 'k', 'posLabel'] as const) {
             if (options[flag] !== undefined) throw new VigilInputError(`--${flag === 'posLabel' ? 'pos-label' : flag} applies only with --predictions; put it in the spec`);
@@ -187,7 +188,7 @@ export function register(program: Command): void {
         }
         const quiet = Boolean(options.json) || !process.stderr.isTTY;
         const cacheDir = options.cache === false ? false : options.cacheDir;
-        const observer = options.queue === undefined ? undefined : createQueuedObserver(options.queue, { device: loaded.spec.device });
+        const observer = options.queue === undefined ? undefined : (await import('../../queue/observations.js')).createQueuedObserver(options.queue, { device: loaded.spec.device });
         const { result, observations } = await runBias(loaded, { quiet, ...(cacheDir !== undefined ? { cacheDir } : {}), ...(observer ? { observer } : {}) });
         const outDir = options.out ?? (options.json ? undefined : resolve('reports', `bias-${slug(result.name)}`));
         const paths: string[] = [];
@@ -197,6 +198,7 @@ export function register(program: Command): void {
           if (options.report) {
             // The results are complete without the page; a rendering problem is reported, not fatal.
             try {
+              const { writeReport } = await import('../../report/render.js');
               paths.push(await writeReport(result, outDir, { includeExamples: options.examples }));
             } catch (error) {
               process.stderr.write(`vigil: report.html not written: ${errorMessage(error)}\n`);
@@ -205,6 +207,10 @@ export function register(program: Command): void {
         }
         if (options.json) printJson(result);
         else printSummary(result, paths);
+        if (observer !== undefined && observer.failedJobs() > 0) {
+          process.stderr.write(`vigil: ${observer.failedJobs()} queued job(s) failed (dead-lettered or results refused); their images are recorded as failures\n`);
+          return EXIT.inputError;
+        }
         return result.verdict === 'fail' ? EXIT.verdictFail : EXIT.ok;
       }),
     );
@@ -222,6 +228,7 @@ export function register(program: Command): void {
     .action(
       action(async (path: string, options: { format: string; sensitive?: string; labelColumn?: string; json?: boolean }) => {
         if (!(PROBE_FORMATS as readonly string[]).includes(options.format)) throw invalidArgument('--format', `one of ${PROBE_FORMATS.join(', ')}`, options.format);
+        const { formatProblem, loadProbeSet } = await import('../../probes/index.js');
         const probe = await loadProbeSet(path, {
           format: options.format as ProbeFormat | 'auto',
           required: options.sensitive ? commaList(options.sensitive) : [],

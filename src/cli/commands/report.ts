@@ -2,11 +2,8 @@ import type { Command } from 'commander';
 import { extname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
 import { invalidArgument } from '../../core/errors.js';
-import { action, printJson } from '../run.js';
-import { readResults, renderMarkdown, renderReport, resultsBaseDir, DEFAULT_MAX_IMAGES } from '../../report/render.js';
-import { htmlToPdf } from '../../report/pdf.js';
-import { renderModelCard } from '../../report/model-card.js';
-import { runDemo } from '../../report/demo.js';
+import { action } from '../run.js';
+import { DEFAULT_MAX_IMAGES } from '../../report/view.js';
 
 const FORMATS = ['html', 'pdf', 'md'] as const;
 type Format = (typeof FORMATS)[number];
@@ -24,7 +21,7 @@ function parseCount(name: string) {
   };
 }
 
-/** `vigil report`, `vigil model-card` and `vigil demo`. */
+/** `vigil report` and `vigil model-card`; the report stack (Handlebars, Vega, sharp, Chromium) loads only inside their actions. */
 export function register(program: Command): void {
   program
     .command('report')
@@ -48,6 +45,7 @@ Examples:
     .action(
       action(async (resultsPath: string, options: { format: string; out?: string; templates?: string; examples: boolean; maxImages: string; seed: string }) => {
         const format = parseFormat(options.format);
+        const { readResults, renderMarkdown, renderReport, resultsBaseDir } = await import('../../report/render.js');
         const results = await readResults(resultsPath);
         const renderOptions = {
           templatesDir: options.templates,
@@ -65,7 +63,7 @@ Examples:
         if (format === 'md') content = await renderMarkdown(results, renderOptions);
         else {
           const html = await renderReport(results, renderOptions);
-          content = format === 'pdf' ? await htmlToPdf(html) : html;
+          content = format === 'pdf' ? await (await import('../../report/pdf.js')).htmlToPdf(html) : html;
         }
         if (out === '-') {
           process.stdout.write(content);
@@ -91,31 +89,14 @@ Examples:
     )
     .action(
       action(async (resultsPath: string, options: { out?: string; modelName?: string }) => {
+        const { readResults } = await import('../../report/render.js');
+        const { renderModelCard } = await import('../../report/model-card.js');
         const markdown = renderModelCard(await readResults(resultsPath), { modelName: options.modelName });
         if (options.out === undefined) process.stdout.write(markdown);
         else {
           await writeFileAtomic(options.out, markdown);
           process.stderr.write(`vigil: wrote ${resolve(options.out)}\n`);
         }
-      }),
-    );
-
-  program
-    .command('demo')
-    .description('Run a bias audit, a screening evaluation and a provenance sign+verify on the bundled fixtures, and write their reports with an index page')
-    .option('--out <dir>', 'output folder', 'reports/demo')
-    .option('--json', 'print the demo index document on stdout')
-    .addHelpText(
-      'after',
-      `
-Example:
-  vigil demo                 # then open reports/demo/index.html`,
-    )
-    .action(
-      action(async (options: { out: string; json?: boolean }) => {
-        const result = await runDemo(options.out, { quiet: options.json === true });
-        if (options.json) printJson(result);
-        else process.stderr.write(`vigil: demo reports in ${resolve(options.out, 'index.html')}\n`);
       }),
     );
 }

@@ -20,14 +20,15 @@ import { evaluate } from '../screen/eval.js';
 import type { ScreenEvalResults } from '../screen/result.js';
 import { createScreener } from '../screen/screener.js';
 import { EvalScores } from '../screen/scores.js';
-import { formatDecimal, formatInterval, formatPercent, verdictInfo } from './helpers.js';
-import { renderReport, writeReport } from './render.js';
-import type { DemoReportEntry, DemoResult } from './result.js';
+import { formatDecimal, formatInterval, formatPercent, verdictInfo } from '../report/helpers.js';
+import { renderReport, writeReport } from '../report/render.js';
+import type { DemoReportEntry, DemoResult } from '../report/result.js';
 
 /**
  * `vigil demo`: the three audits of vigil, end to end, on the fixtures shipped in the package (tiny
  * trained models and synthetic images), each writing results.json + report.html, and an index
- * page linking them. It calls the modules' library functions directly, as a user's script would.
+ * page linking them. It calls the audits' library functions directly, as a user's script would,
+ * and then the report layer, which only renders what the audits wrote.
  */
 
 /** A package path relative to the current folder when inside it, so results read naturally. */
