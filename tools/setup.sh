@@ -27,6 +27,8 @@ stamp=node_modules/.vigil-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's postinstall would fetch CUDA binaries from NuGet: package.json's allowScripts
+  # denies it on npm >= 11.19; its own ONNXRUNTIME_NODE_INSTALL=skip covers older npm.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
