@@ -5,17 +5,13 @@ import { invalidArgument, VigilInputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { loadSigningCredentials, DEFAULT_PASSPHRASE_ENV } from '../../provenance/credentials.js';
 import { SIGNING_ALGORITHMS } from '../../provenance/cose.js';
-import { loadClipFingerprinter, type ClipFingerprinter } from '../../provenance/fingerprint.js';
-import { generateDevCredentials } from '../../provenance/keygen.js';
+import type { ClipFingerprinter } from '../../provenance/fingerprint.js';
 import type { ProvenanceResults } from '../../provenance/result.js';
-import { signImage } from '../../provenance/sign.js';
 import { DEFAULT_INDEX_PATH, ProvenanceIndex } from '../../provenance/soft-binding.js';
 import { IMAGE_EXTENSIONS } from '../../provenance/formats.js';
 import { formatVerifyText } from '../../provenance/text.js';
 import { loadTrustLists } from '../../provenance/trust.js';
 import { verifyPaths } from '../../provenance/verify.js';
-import { renderReport } from '../../report/render.js';
-import { expandImagePath } from '../../vision/images.js';
 import { action, EXIT, printJson } from '../run.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -25,7 +21,7 @@ async function expandPaths(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
-    files.push(...(info?.isDirectory() ? await expandImagePath(path, IMAGE_EXTENSIONS) : [path]));
+    files.push(...(info?.isDirectory() ? await (await import('../../vision/images.js')).expandImagePath(path, IMAGE_EXTENSIONS) : [path]));
   }
   return files;
 }
@@ -109,7 +105,8 @@ Examples:
         const index = await openIndexForVerify(options.index);
         let clip: ClipFingerprinter | undefined;
         try {
-          clip = options.clipModel ? await loadClipFingerprinter(options.clipModel) : undefined;
+          // The CLIP model (onnxruntime) loads only when asked for.
+          clip = options.clipModel ? await (await import('../../provenance/fingerprint.js')).loadClipFingerprinter(options.clipModel) : undefined;
           const results = await verifyPaths(files, {
             trustLists,
             quiet: options.json === true,
@@ -118,7 +115,7 @@ Examples:
           if (options.out) {
             // File paths are recorded as given, so thumbnails resolve against the working directory.
             await writeFileAtomic(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-            await writeFileAtomic(join(options.out, 'report.html'), await renderReport(results, { baseDir: process.cwd() }));
+            await writeFileAtomic(join(options.out, 'report.html'), await (await import('../../report/render.js')).renderReport(results, { baseDir: process.cwd() }));
           }
           if (options.json) printJson(results);
           else process.stdout.write(formatVerifyText(results));
@@ -176,7 +173,8 @@ Examples:
         const index = options.index === false ? undefined : ProvenanceIndex.open(typeof options.index === 'string' ? options.index : DEFAULT_INDEX_PATH);
         let clip: ClipFingerprinter | undefined;
         try {
-          clip = options.clipModel ? await loadClipFingerprinter(options.clipModel) : undefined;
+          clip = options.clipModel ? await (await import('../../provenance/fingerprint.js')).loadClipFingerprinter(options.clipModel) : undefined;
+          const { signImage } = await import('../../provenance/sign.js');
           const result = await signImage({
             input,
             output: options.out ?? input,
@@ -246,6 +244,7 @@ Examples:
       action(async (options: { out: string; alg: string; days: string; organization?: string; force?: boolean; json?: boolean }) => {
         const days = Number(options.days);
         if (!/^\d+$/.test(options.days)) throw invalidArgument('--days', 'an integer from 1 to 3650', options.days);
+        const { generateDevCredentials } = await import('../../provenance/keygen.js');
         const result = await generateDevCredentials({
           outDir: options.out,
           algorithm: options.alg,
