@@ -1,8 +1,8 @@
 import ort from 'onnxruntime-node';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
-import type { Device, ExecutionProvider } from './types.js';
+import { DEVICES, type Device, type ExecutionProvider } from './types.js';
 
-export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu', 'auto'];
+export { DEVICES };
 
 /** GPU providers `auto` tries, in order, before CPU. */
 const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];

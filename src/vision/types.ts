@@ -16,6 +16,9 @@ export type ModelKind = 'vit' | 'clip' | 'mae';
  */
 export type Device = 'cpu' | 'cuda' | 'webgpu' | 'auto';
 
+/** Every --device value (here, not in session.ts, so the CLI lists them without loading onnxruntime). */
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu', 'auto'];
+
 /** The onnxruntime execution provider that actually ran; recorded in every observation. */
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 

@@ -3,20 +3,15 @@ import { join, resolve } from 'node:path';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { createProgress } from '../../core/progress.js';
-import { writeReport } from '../../report/render.js';
-import { DEVICES } from '../../vision/session.js';
-import type { Device } from '../../vision/types.js';
-import { evaluate } from '../../screen/eval.js';
+import { DEVICES, type Device } from '../../vision/types.js';
 import { VERDICTS, type Verdict } from '../../screen/fusion.js';
 import { DEFAULT_PROBE_PATH, saveProbe } from '../../screen/probe.js';
 import type { ScreenEvalResults, ScreenTrainSummary } from '../../screen/result.js';
 import { EvalScores, SCORES_FILE } from '../../screen/scores.js';
-import { runScreen, triageCsv } from '../../screen/run.js';
-import { createScreener, type ScreenerOptions } from '../../screen/screener.js';
-import { createQueuedScreener } from '../../queue/screener.js';
+import type { runScreen } from '../../screen/run.js';
+import type { ScreenerOptions } from '../../screen/screener.js';
 import { SIGNALS } from '../../screen/signals/index.js';
 import { isSignalId, SIGNAL_IDS, type SignalId } from '../../screen/signals/types.js';
-import { trainProbe } from '../../screen/train.js';
 import { action, commaList, EXIT, printJson } from '../run.js';
 
 interface ScreenerFlags {
@@ -97,7 +92,7 @@ function screenerFlags(command: Command): Command {
  */
 async function writeReportBeside(results: object, outDir: string): Promise<string | undefined> {
   try {
-    return await writeReport(results, outDir);
+    return await (await import('../../report/render.js')).writeReport(results, outDir);
   } catch (error) {
     process.stderr.write(`vigil: report.html not written: ${errorMessage(error)}\n`);
     return undefined;
@@ -167,6 +162,10 @@ export function register(program: Command): void {
       if (failOn !== undefined && !(['likely-synthetic', 'uncertain'] as string[]).includes(failOn)) {
         throw invalidArgument('--fail-on', 'likely-synthetic or uncertain', failOn);
       }
+      // Models, ffmpeg handling and the queue client load only when a screen runs.
+      const { runScreen, triageCsv } = await import('../../screen/run.js');
+      const { createScreener } = await import('../../screen/screener.js');
+      const { createQueuedScreener } = await import('../../queue/screener.js');
       const video = {
         fps: positiveNumber('--fps', flags.fps, false),
         topK: positiveNumber('--top-k', flags.topK, true),
@@ -225,6 +224,7 @@ export function register(program: Command): void {
       action(async (flags: { real: string; fake: string; out: string; model?: string; mae?: string; seed: string; folds: string; targetFpr: string; uncertainFpr: string; masks: string; device: string; cache: boolean; cacheDir?: string; json?: boolean }) => {
         const seed = Number(flags.seed);
         if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
+        const { trainProbe } = await import('../../screen/train.js');
         const probe = await withProgress('train', flags.json, (events) =>
           trainProbe({
             realDirs: commaList(flags.real),
@@ -281,6 +281,8 @@ export function register(program: Command): void {
     action(async (flags: ScreenerFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean; report: boolean }) => {
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
+      const { createScreener } = await import('../../screen/screener.js');
+      const { evaluate } = await import('../../screen/eval.js');
       const screener = await createScreener(screenerOptions(flags));
       const scores = new EvalScores();
       let results;
