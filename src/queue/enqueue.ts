@@ -1,20 +1,25 @@
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
 import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import { sha256File, sha256Hex } from '../core/files.js';
+import { printable } from '../core/printable.js';
 import { redisCommands, type RedisCommands } from './redis.js';
 import { forgetDeadLetter, recordDeadLetter } from './dead-letters.js';
+import { jobIdOf, sign, verify, type QueueSecret } from './integrity.js';
 import {
   KEY_TTL_SECONDS,
   QUEUE_NAME,
-  canonicalJson,
-  jobIdOf,
   keys,
   optionsHashOf,
+  signedJobFields,
+  signedResultFields,
   type JobData,
   type JobKind,
   type JobResult,
+  type SignedResult,
 } from './protocol.js';
+import { firstIssue, signedResultSchema } from './schemas.js';
 
 export interface QueuedBatchOptions {
   connection: ConnectionOptions;
@@ -23,6 +28,10 @@ export interface QueuedBatchOptions {
   kind: JobKind;
   /** The processing options, identical for every file; workers load their models from them. */
   options: unknown;
+  /** The deployment's VIGIL_QUEUE_SECRET: signs jobs, keys job ids, authenticates results. */
+  secret: QueueSecret;
+  /** What a successful job's value must look like; a value that does not match is refused. */
+  valueSchema: z.ZodType;
   /** File paths, or bytes held in memory with their name, in the order the results keep. */
   inputs: readonly QueuedInput[];
   /** Jobs outstanding at once: bounds the bytes held in Redis. */
@@ -47,7 +56,15 @@ export interface QueuedFileOutcome {
   /** Absent when the file could not even be read. */
   sha256?: string;
   result: JobResult;
+  /**
+   * True when the job itself failed (dead-lettered, or its result never verified), as opposed to
+   * an input error a local run records the same way: the command exits non-zero and says how many.
+   */
+  jobFailed: boolean;
 }
+
+/** Times a job whose result does not verify is run again before it is failed. */
+const REJECTED_RESULT_RERUNS = 1;
 
 const CONNECT_TIMEOUT_MS = 5000;
 
@@ -56,6 +73,11 @@ const CONNECT_TIMEOUT_MS = 5000;
  * once), at most `window` outstanding, then collects each job's result for every path with those
  * bytes. Files that cannot be read, input errors and jobs that failed every attempt all come back
  * as `{ ok: false, error }`, so the batch always completes.
+ *
+ * Nothing read back from Redis is taken on trust: a finished job's value is used only when its
+ * signature (VIGIL_QUEUE_SECRET) verifies over this job's id, options hash and input sha256 and the
+ * value matches `valueSchema`. A result that does not is discarded and its job run again; one that
+ * still does not verify fails the job. If Redis restarts and loses jobs, they are submitted again.
  */
 export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedFileOutcome[]> {
   const window = batch.window ?? 64;
@@ -63,14 +85,16 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
   const backoffMs = batch.backoffMs ?? 1000;
   const pollMs = batch.pollMs ?? 200;
   const stallNoticeMs = batch.stallNoticeMs ?? 60_000;
-  const queue = new Queue<JobData, JobResult>(QUEUE_NAME, { connection: batch.connection });
+  const queue = new Queue<JobData, SignedResult>(QUEUE_NAME, { connection: batch.connection });
   queue.on('error', () => {
     // Reconnection is BullMQ's job; a lasting outage surfaces as the stall notice below.
   });
   try {
     const client = await connect(queue, batch.displayUrl);
     const optionsHash = optionsHashOf(batch.kind, batch.options);
-    await client.set(keys.options(optionsHash), canonicalJson(batch.options), 'EX', KEY_TTL_SECONDS);
+    const check = (jobId: string, sha256: string, stored: unknown): JobResult | { rejected: string } =>
+      checkedResult(batch, { jobId, optionsHash, sha256 }, stored);
+    const rejections = new Map<string, number>(); // job id → results refused so far
 
     // Input positions by content: equal bytes are one job whose result serves every position.
     const outcomes: QueuedFileOutcome[] = new Array(batch.inputs.length);
@@ -87,18 +111,29 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
           firstInput.set(sha256, input);
         }
       } catch (error) {
-        outcomes[position] = { name, result: { ok: false, error: `cannot read ${name}: ${errorMessage(error)}` } };
+        outcomes[position] = { name, result: { ok: false, error: `cannot read ${name}: ${errorMessage(error)}` }, jobFailed: false };
         batch.onSettled?.(1);
       }
     }
 
-    const settle = (sha256: string, result: JobResult): void => {
+    const settle = (sha256: string, result: JobResult, jobFailed = false): void => {
       const positions = positionsBySha.get(sha256) ?? [];
       for (const position of positions) {
         const input = batch.inputs[position];
-        outcomes[position] = { name: typeof input === 'string' ? input : input.name, sha256, result };
+        outcomes[position] = { name: typeof input === 'string' ? input : input.name, sha256, result, jobFailed };
       }
       batch.onSettled?.(positions.length);
+    };
+
+    /** A refused result: its job is removed and run again, or failed once it has been refused too often. */
+    const refuse = async (jobId: string, sha256: string, reason: string): Promise<void> => {
+      const refused = (rejections.get(jobId) ?? 0) + 1;
+      rejections.set(jobId, refused);
+      process.stderr.write(`vigil: discarded the result of job ${jobId} from Redis: ${printable(reason)}\n`);
+      await queue.remove(jobId).catch(() => 0);
+      if (refused > REJECTED_RESULT_RERUNS) {
+        settle(sha256, { ok: false, error: `the job's result from Redis was refused ${refused} time(s): ${reason}` }, true);
+      } else toSubmit.push(sha256);
     };
 
     const toSubmit = [...positionsBySha.keys()];
@@ -107,29 +142,40 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
     while (toSubmit.length > 0 || pending.size > 0) {
       while (pending.size < window && toSubmit.length > 0) {
         const sha256 = toSubmit.shift() as string;
-        const jobId = jobIdOf(batch.kind, optionsHash, sha256);
+        const jobId = jobIdOf(batch.secret, batch.kind, optionsHash, sha256);
         const input = firstInput.get(sha256) as QueuedInput;
+        const unsigned = { kind: batch.kind, sha256, fileName: typeof input === 'string' ? input : input.name, optionsHash, options: batch.options };
         const finished = await submit(queue, client, {
           jobId,
-          data: { kind: batch.kind, sha256, fileName: typeof input === 'string' ? input : input.name, optionsHash },
+          data: { ...unsigned, mac: sign(batch.secret, 'job', signedJobFields(jobId, unsigned)) },
           input,
           attempts,
           backoffMs,
         });
-        if (finished) settle(sha256, finished);
-        else pending.set(jobId, sha256);
+        if (finished === undefined) pending.set(jobId, sha256);
+        else if (finished.kind !== 'completed') settle(sha256, finished.result, finished.kind === 'failed');
+        else {
+          const result = check(jobId, sha256, finished.stored);
+          if ('rejected' in result) await refuse(jobId, sha256, result.rejected);
+          else settle(sha256, result);
+        }
       }
       let progressed = false;
       for (const [jobId, sha256] of pending) {
-        const result = await finishedResult(queue, client, jobId);
-        if (result === 'gone') {
-          // Removed under us (an operator cleaned the queue): submit again.
+        const state = await finishedResult(queue, client, jobId);
+        if (state === 'gone') {
+          // Removed under us (an operator cleaned the queue, Redis restarted empty): submit again.
           pending.delete(jobId);
           toSubmit.push(sha256);
-        } else if (result !== undefined) {
+        } else if (state !== undefined) {
           pending.delete(jobId);
-          settle(sha256, result);
           progressed = true;
+          if (state.kind !== 'completed') settle(sha256, state.result, state.kind === 'failed');
+          else {
+            const result = check(jobId, sha256, state.stored);
+            if ('rejected' in result) await refuse(jobId, sha256, result.rejected);
+            else settle(sha256, result);
+          }
         }
       }
       if (progressed) lastProgress = Date.now();
@@ -166,25 +212,50 @@ async function connect(queue: Queue, displayUrl: string): Promise<RedisCommands>
 }
 
 /**
- * Adds the job unless it exists. Returns its result at once when it already finished (an earlier
- * run did the work); re-runs it when it had failed for good.
+ * The job's stored value as a result this run may use, or why it is refused: it must be a signed
+ * result whose signature verifies for this very job (id, options, input bytes), and a successful
+ * value must match the kind's schema.
+ */
+function checkedResult(
+  batch: Pick<QueuedBatchOptions, 'secret' | 'valueSchema'>,
+  job: { jobId: string; optionsHash: string; sha256: string },
+  stored: unknown,
+): JobResult | { rejected: string } {
+  const parsed = signedResultSchema.safeParse(stored);
+  if (!parsed.success) return { rejected: `not a signed vigil result (${firstIssue(parsed.error)})` };
+  const { result, mac } = parsed.data as SignedResult;
+  if (!verify(batch.secret, 'result', signedResultFields(job.jobId, job.optionsHash, job.sha256, result), mac)) {
+    return { rejected: 'its signature does not verify with this VIGIL_QUEUE_SECRET for this job' };
+  }
+  if (!result.ok) return result;
+  const value = batch.valueSchema.safeParse(result.value);
+  if (!value.success) return { rejected: `its value does not match the result schema (${firstIssue(value.error)})` };
+  return { ok: true, value: value.data };
+}
+
+type Finished = { kind: 'completed'; stored: unknown } | { kind: 'failed'; result: JobResult } | { kind: 'unreadable'; result: JobResult };
+
+/**
+ * Adds the job unless it exists. Returns its stored value at once when it already finished (an
+ * earlier run did the work; the caller verifies it); re-runs it when it had failed for good.
  */
 async function submit(
-  queue: Queue<JobData, JobResult>,
+  queue: Queue<JobData, SignedResult>,
   client: RedisCommands,
   job: { jobId: string; data: JobData; input: QueuedInput; attempts: number; backoffMs: number },
-): Promise<JobResult | undefined> {
-  const existing = await queue.getJob(job.jobId);
+): Promise<Finished | undefined> {
+  const existing = await readJob(queue, job.jobId);
+  if (existing === 'corrupt') return { kind: 'completed', stored: undefined };
   if (existing) {
     const state = await existing.getState();
-    if (state === 'completed') return existing.returnvalue;
+    if (state === 'completed') return { kind: 'completed', stored: existing.returnvalue };
     if (state !== 'failed') return undefined; // waiting, active or delayed: just wait for it
   }
   let bytes: Buffer;
   try {
     bytes = typeof job.input === 'string' ? await readFile(job.input) : Buffer.from(job.input.bytes);
   } catch (error) {
-    return { ok: false, error: `cannot read ${job.data.fileName}: ${errorMessage(error)}` };
+    return { kind: 'unreadable', result: { ok: false, error: `cannot read ${job.data.fileName}: ${errorMessage(error)}` } };
   }
   await client.set(keys.blob(job.jobId), bytes, 'EX', KEY_TTL_SECONDS);
   if (existing) {
@@ -203,21 +274,35 @@ async function submit(
   return undefined;
 }
 
-/** The job's result once it has finished, undefined while it runs, 'gone' if it disappeared. */
+/** The job, or 'corrupt' when its record in Redis is not JSON (written there by something else than vigil). */
+async function readJob(queue: Queue<JobData, SignedResult>, jobId: string): Promise<Job<JobData, SignedResult> | undefined | 'corrupt'> {
+  try {
+    return await queue.getJob(jobId);
+  } catch (error) {
+    if (error instanceof SyntaxError) return 'corrupt';
+    throw error;
+  }
+}
+
+/** The job's stored value once it has finished, undefined while it runs, 'gone' if it disappeared. */
 async function finishedResult(
-  queue: Queue<JobData, JobResult>,
+  queue: Queue<JobData, SignedResult>,
   client: RedisCommands,
   jobId: string,
-): Promise<JobResult | undefined | 'gone'> {
-  const job: Job<JobData, JobResult> | undefined = await queue.getJob(jobId);
+): Promise<Finished | undefined | 'gone'> {
+  const job = await readJob(queue, jobId);
+  if (job === 'corrupt') return { kind: 'completed', stored: undefined };
   if (!job) return 'gone';
   if (job.finishedOn === undefined) return undefined;
   const state = await job.getState();
-  if (state === 'completed') return job.returnvalue;
+  if (state === 'completed') return { kind: 'completed', stored: job.returnvalue };
   if (state !== 'failed') return undefined;
   await recordDeadLetter(client, job);
   await client.del(keys.blob(jobId));
-  return { ok: false, error: `failed after ${job.attemptsMade} attempt(s), dead-lettered: ${job.failedReason ?? 'unknown reason'}` };
+  return {
+    kind: 'failed',
+    result: { ok: false, error: `failed after ${job.attemptsMade} attempt(s), dead-lettered: ${job.failedReason ?? 'unknown reason'}` },
+  };
 }
 
 async function noticeStall(queue: Queue, displayUrl: string, pending: number): Promise<void> {

@@ -6,7 +6,8 @@
  * command from the collected observations with the local code, so results.json carries the same
  * numbers as a local run.
  */
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
+import { allowedPath } from '../core/allowed-roots.js';
 import { VigilInputError } from '../core/errors.js';
 import type { ImageObserver } from '../bias/observer.js';
 import { classify, embedImages, loadModel, reconstruct } from '../vision/index.js';
@@ -26,7 +27,9 @@ import type {
 } from '../vision/index.js';
 import { parseQueueUrl, redactQueueUrl } from './connection.js';
 import { runQueuedBatch } from './enqueue.js';
-import type { WorkerSettings } from './processors.js';
+import { queueSecretFromEnv } from './integrity.js';
+import { observationValueSchema } from './schemas.js';
+import { MAX_MODEL_FILE_BYTES, type WorkerSettings } from './processors.js';
 import type { ProcessFile } from './worker.js';
 
 /** What a bias job computes for its image: the vision call and the parameters that change its result. */
@@ -106,10 +109,13 @@ function observe(model: VisionModel, inputs: ImageInput[], request: ObservationR
  * device, however many passes (embedding, classification, ...) use them, and are checked against
  * the run's model hash before any job is computed.
  */
-export function createObservationLoader(settings: WorkerSettings): (options: QueuedObservationOptions) => Promise<ProcessFile> {
+export function createObservationLoader(settings: WorkerSettings, allowRoots: Promise<string[]>): (options: QueuedObservationOptions) => Promise<ProcessFile> {
   const models = new Map<string, Promise<VisionModel>>();
   return async (options) => {
-    const dir = resolve(options.modelPath);
+    if (options === null || typeof options !== 'object' || typeof options.modelPath !== 'string') {
+      throw new VigilInputError('The job carries no model folder');
+    }
+    const dir = await allowedPath(options.modelPath, await allowRoots, { subject: 'Model folder', folder: true, maxBytes: MAX_MODEL_FILE_BYTES });
     const key = `${options.device}\0${dir}`;
     let loading = models.get(key);
     if (!loading) {
@@ -120,9 +126,10 @@ export function createObservationLoader(settings: WorkerSettings): (options: Que
     }
     const model = await loading;
     if (model.sha256 !== options.modelSha256) {
+      // Only whether it matches is said: a job must not learn anything about files on this worker.
       throw new VigilInputError(
-        `This worker's model folder ${dir} has sha256 ${model.sha256.slice(0, 12)}…, but the run was enqueued with ` +
-          `${options.modelSha256.slice(0, 12)}…: give every worker the same model files at ${options.modelPath}`,
+        `This worker's model folder ${options.modelPath} is not the model the run was enqueued with ` +
+          `(sha256 ${String(options.modelSha256).slice(0, 12)}…): give every worker the same model files at ${options.modelPath}`,
         { subject: dir },
       );
     }
@@ -148,8 +155,10 @@ function workerModelPath(dir: string): string {
  * failures, so a bias run completes as it does locally. The model is loaded here too: its hash
  * identifies the run, and CLIP text embeddings (cheap) stay local.
  */
-export function createQueuedObserver(url: string, settings: { device: Device }): ImageObserver {
+export function createQueuedObserver(url: string, settings: { device: Device }): ImageObserver & { failedJobs(): number } {
   const connection = parseQueueUrl(url);
+  const secret = queueSecretFromEnv();
+  let failedJobs = 0;
   const displayUrl = redactQueueUrl(url);
   const counts = { imagesInferred: 0, cacheHits: 0 };
 
@@ -166,11 +175,14 @@ export function createQueuedObserver(url: string, settings: { device: Device }):
       displayUrl,
       kind: 'bias',
       options,
+      secret,
+      valueSchema: observationValueSchema,
       inputs,
       onSettled: (count) => {
         for (let i = 0; i < count; i++) onImage?.();
       },
     });
+    failedJobs += outcomes.filter((outcome) => outcome.jobFailed).length;
     for (const { name, sha256, result } of outcomes) {
       if (!result.ok) {
         yield { file: name, sha256: sha256 ?? null, error: result.error };
@@ -203,5 +215,6 @@ export function createQueuedObserver(url: string, settings: { device: Device }):
         return { ...base, reconstructionError: unpackNumbers(value.reconstructionError)[0], patchErrors: unpackFloat32(value.patchErrors), masks: value.masks };
       }),
     stats: () => ({ ...counts }),
+    failedJobs: () => failedJobs,
   };
 }

@@ -4,7 +4,8 @@
  */
 import { sha256Hex } from '../core/files.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: options travel in each job, jobs and results are signed (VIGIL_QUEUE_SECRET), ids are keyed. */
+export const PROTOCOL_VERSION = 2;
 
 /**
  * Kinds of work a worker can do; each has a processor in processors.ts. `screen`: one file's
@@ -18,16 +19,17 @@ export const QUEUE_NAME = `vigil-v${PROTOCOL_VERSION}`;
 /**
  * Redis keys outside BullMQ's own. File bytes travel through Redis (workers need no shared file
  * system) and are deleted once their job has finished; the TTL only covers an abandoned run.
+ * Nothing else a worker needs is stored apart from its job: the options travel in every job, so a
+ * Redis that restarts empty loses only jobs, which the enqueuing command submits again.
  */
 export const keys = {
   blob: (jobId: string): string => `vigil:v${PROTOCOL_VERSION}:blob:${jobId}`,
-  options: (optionsHash: string): string => `vigil:v${PROTOCOL_VERSION}:options:${optionsHash}`,
   deadLetters: `vigil:v${PROTOCOL_VERSION}:dead-letters`,
   /** Job ids already in the dead-letter list, so the worker and the enqueuer never both add one. */
   deadLetterIds: `vigil:v${PROTOCOL_VERSION}:dead-letter-ids`,
 };
 
-/** Seconds a blob or options document outlives its last use by an enqueuing command. */
+/** Seconds a blob or finished job outlives its last use by an enqueuing command. */
 export const KEY_TTL_SECONDS = 7 * 24 * 3600;
 
 /** Dead-letter entries kept (newest first); older ones are trimmed. */
@@ -39,8 +41,29 @@ export interface JobData {
   sha256: string;
   /** The first path the enqueuing command saw with these bytes (for logs and dead letters). */
   fileName: string;
-  /** Hash of the processing options; the options document is stored once under keys.options. */
+  /** Hash of the processing options (workers build one processor per hash). */
   optionsHash: string;
+  /** The processing options themselves: everything the worker needs travels in the job. */
+  options: unknown;
+  /** The enqueuer's signature over the job id and every field above (integrity.ts). */
+  mac: string;
+}
+
+/** What a worker stores as the job's return value: the result and its signature (integrity.ts). */
+export interface SignedResult {
+  result: JobResult;
+  /** HMAC over job id, options hash, input sha256 and the result. */
+  mac: string;
+}
+
+/** The fields a job's signature covers. */
+export function signedJobFields(jobId: string, data: Omit<JobData, 'mac'>): unknown {
+  return { jobId, kind: data.kind, sha256: data.sha256, fileName: data.fileName, optionsHash: data.optionsHash, options: data.options };
+}
+
+/** The fields a result's signature covers. */
+export function signedResultFields(jobId: string, optionsHash: string, sha256: string, result: JobResult): unknown {
+  return { jobId, optionsHash, sha256, result };
 }
 
 /**
@@ -52,7 +75,8 @@ export type JobResult = { ok: true; value: unknown } | { ok: false; error: strin
 /** One record of the dead-letter list: a job that failed every attempt. */
 export interface DeadLetter {
   jobId: string;
-  kind: JobKind;
+  /** Copied from the job's data, which may be anything: untrusted text. */
+  kind: string;
   sha256: string;
   fileName: string;
   failedReason: string;
@@ -71,12 +95,4 @@ export function canonicalJson(value: unknown): string {
 
 export function optionsHashOf(kind: JobKind, options: unknown): string {
   return sha256Hex(canonicalJson({ kind, options, protocol: PROTOCOL_VERSION }));
-}
-
-/**
- * Same bytes + same options = same job: re-enqueueing is a no-op, and a finished job's result is
- * reused. BullMQ ids may not contain ':'.
- */
-export function jobIdOf(kind: JobKind, optionsHash: string, sha256: string): string {
-  return `${kind}-${optionsHash.slice(0, 16)}-${sha256}`;
 }

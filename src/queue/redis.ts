@@ -6,6 +6,7 @@
 export interface RedisCommands {
   ping(): Promise<string>;
   get(key: string): Promise<string | null>;
+  strlen(key: string): Promise<number>;
   getBuffer(key: string): Promise<Buffer | null>;
   set(key: string, value: string | Buffer, expiryMode: 'EX', seconds: number): Promise<unknown>;
   del(...keys: string[]): Promise<number>;

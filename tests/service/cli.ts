@@ -4,14 +4,21 @@ import { PACKAGE_ROOT } from '../../src/core/version.js';
 
 const CLI = join(PACKAGE_ROOT, 'src', 'cli', 'main.ts');
 
+/** The queue secret the tests' enqueuers and workers share (queue mode refuses to start without one). */
+export const TEST_QUEUE_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
 /** The vigil CLI as a child process, run from the package root like a user's checkout. */
-export function vigil(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+export function vigil(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: PACKAGE_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: '1', VIGIL_QUEUE_SECRET: TEST_QUEUE_SECRET, ...env },
+  });
 }
 
 /** Runs the CLI to completion. */
-export async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = vigil(args);
+export async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = vigil(args, env);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -21,8 +28,8 @@ export async function run(args: string[]): Promise<{ code: number | null; stdout
 }
 
 /** A `vigil worker` child process and the jobs it reported done. */
-export function startCliWorker(url: string): { child: ChildProcess; completed: () => number; log: () => string } {
-  const child = vigil(['worker', '--queue', url, '--lock-duration', '2000', '--no-cache']);
+export function startCliWorker(url: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; completed: () => number; log: () => string } {
+  const child = vigil(['worker', '--queue', url, '--lock-duration', '2000', '--no-cache', ...extraArgs], env);
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
   return { child, completed: () => (log.match(/: completed /g) ?? []).length, log: () => log };

@@ -20,13 +20,15 @@ import { redisCommands } from '../../src/queue/redis.js';
 import { startWorker } from '../../src/queue/worker.js';
 import type { ScreenRunResults } from '../../src/screen/result.js';
 import { loadModel, type MaeModel } from '../../src/vision/index.js';
-import { run, startCliWorker, stop } from './cli.js';
+import { TEST_QUEUE_SECRET, run, startCliWorker, stop } from './cli.js';
+import { queueSecret } from '../../src/queue/integrity.js';
 import { startRedis, type RedisHandle } from './redis-server.js';
 
 let redis: RedisHandle;
 let dir: string;
 
 beforeAll(async () => {
+  process.env.VIGIL_QUEUE_SECRET = TEST_QUEUE_SECRET;
   redis = await startRedis();
   dir = await mkdtemp(join(tmpdir(), 'vigil-queue-bias-'));
 });
@@ -47,7 +49,9 @@ function startWorkers(count: number): { completed: number[]; close: () => Promis
   const workers = completed.map((_, i) =>
     startWorker({
       connection: parseQueueUrl(redis.url),
-      loaders: createProcessorLoaders({ cacheDir: false }),
+      // The test's temp folder holds the altered model of one test.
+      loaders: createProcessorLoaders({ cacheDir: false, allowRoots: [PACKAGE_ROOT, dir] }),
+      secret: queueSecret(TEST_QUEUE_SECRET),
       concurrency: 1,
       lockDurationMs: 5000,
       onError: () => {},
@@ -102,11 +106,16 @@ describe('vigil bias --queue', () => {
       await workers.close();
     }
     expect(observed).toHaveLength(1);
-    expect(observed[0]).toMatchObject({ file: image, error: expect.stringMatching(/^failed after 3 attempt\(s\), dead-lettered: This worker's model folder .*mae has sha256 [0-9a-f]{12}…, but the run was enqueued with [0-9a-f]{12}…/) });
+    // Refused for good at once (retrying cannot change the files), and without saying what this worker's files hash to.
+    expect(observed[0]).toMatchObject({
+      file: image,
+      error: expect.stringMatching(/^failed after 1 attempt\(s\), dead-lettered: This worker's model folder .*mae is not the model the run was enqueued with \(sha256 [0-9a-f]{12}…\)/),
+    });
+    expect(observed[0].error).not.toContain('has sha256');
     const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url) });
     const letters = await readDeadLetters(await redisCommands(queue), 10);
     await queue.close();
-    expect(letters.newest[0]).toMatchObject({ kind: 'bias', fileName: image, attemptsMade: 3 });
+    expect(letters.newest[0]).toMatchObject({ kind: 'bias', fileName: image, attemptsMade: 1 });
   }, 30_000);
 
   it('the CLI: one `vigil worker` serves bias and screening jobs; `vigil bias --queue` prints the local numbers', async () => {

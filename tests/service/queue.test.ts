@@ -7,10 +7,17 @@ import { sha256Hex } from '../../src/core/files.js';
 import { parseQueueUrl, redactQueueUrl } from '../../src/queue/connection.js';
 import { readDeadLetters } from '../../src/queue/dead-letters.js';
 import { runQueuedBatch } from '../../src/queue/enqueue.js';
+import { queueSecret } from '../../src/queue/integrity.js';
 import { QUEUE_NAME, canonicalJson, keys } from '../../src/queue/protocol.js';
+import { z } from 'zod';
 import { redisCommands } from '../../src/queue/redis.js';
 import { startWorker, type ProcessorLoaders } from '../../src/queue/worker.js';
 import { startRedis, type RedisHandle } from './redis-server.js';
+import { TEST_QUEUE_SECRET } from './cli.js';
+
+const secret = queueSecret(TEST_QUEUE_SECRET);
+/** The test processors' values: the input's sha256 and the options. */
+const valueSchema = z.strictObject({ sha256: z.string(), options: z.unknown() });
 
 let redis: RedisHandle;
 let dir: string;
@@ -57,9 +64,9 @@ describe('runQueuedBatch with workers', () => {
     const paths = [...Object.keys(files), 'missing.png'].map((name) => join(dir, name));
     const calls: string[] = [];
     const connection = parseQueueUrl(redis.url);
-    const worker = startWorker({ connection, loaders: loaders(calls), concurrency: 2, lockDurationMs: 5000, onError: () => {} });
+    const worker = startWorker({ connection, secret, loaders: loaders(calls), concurrency: 2, lockDurationMs: 5000, onError: () => {} });
     try {
-      const batch = { connection, displayUrl: redis.url, kind: 'screen' as const, options: { signals: ['spectral'] }, inputs: paths, pollMs: 50 };
+      const batch = { connection, displayUrl: redis.url, kind: 'screen' as const, secret, valueSchema, options: { signals: ['spectral'] }, inputs: paths, pollMs: 50 };
       const outcomes = await runQueuedBatch(batch);
       expect(outcomes.map((o) => o.name)).toEqual(paths);
       expect(outcomes[0].result).toEqual({ ok: true, value: { sha256: sha256Hex('alpha'), options: { signals: ['spectral'] } } });
@@ -88,12 +95,14 @@ describe('runQueuedBatch with workers', () => {
     await writeFile(join(dir, 'fine.png'), 'fine');
     const calls: string[] = [];
     const connection = parseQueueUrl(redis.url);
-    const worker = startWorker({ connection, loaders: loaders(calls, new Set(['crash me'])), concurrency: 1, lockDurationMs: 5000, onError: () => {} });
+    const worker = startWorker({ connection, secret, loaders: loaders(calls, new Set(['crash me'])), concurrency: 1, lockDurationMs: 5000, onError: () => {} });
     try {
       const outcomes = await runQueuedBatch({
         connection,
         displayUrl: redis.url,
         kind: 'screen',
+        secret,
+        valueSchema,
         options: { run: 'dead-letter' },
         inputs: [join(dir, 'crash.png'), { name: 'fine-in-memory.png', bytes: Buffer.from('fine') }],
         attempts: 3,
@@ -132,6 +141,8 @@ describe('runQueuedBatch with workers', () => {
         connection,
         displayUrl: redis.url,
         kind: 'screen',
+        secret,
+        valueSchema,
         options: { run: 'progress' },
         inputs: [join(dir, 'lonely.png'), join(dir, 'lonely.png'), join(dir, 'nope.png')],
         pollMs: 20,
@@ -139,7 +150,7 @@ describe('runQueuedBatch with workers', () => {
         onSettled: (count) => settled.push(count),
       });
       await new Promise((resolve) => setTimeout(resolve, 700));
-      worker = startWorker({ connection, loaders: loaders(calls), concurrency: 1, lockDurationMs: 5000, onError: () => {} });
+      worker = startWorker({ connection, secret, loaders: loaders(calls), concurrency: 1, lockDurationMs: 5000, onError: () => {} });
       await batch;
     } finally {
       spy.mockRestore();

@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { invalidArgument } from '../../core/errors.js';
 import { readDeadLetters } from '../../queue/dead-letters.js';
 import { parseQueueUrl, redactQueueUrl } from '../../queue/connection.js';
-import { createProcessorLoaders } from '../../queue/processors.js';
+import { queueSecretFromEnv } from '../../queue/integrity.js';
+import { createProcessorLoaders, defaultAllowRoots } from '../../queue/processors.js';
+import { printable } from '../../core/printable.js';
 import { QUEUE_NAME } from '../../queue/protocol.js';
 import { redisCommands } from '../../queue/redis.js';
-import { startWorker } from '../../queue/worker.js';
+import { DEFAULT_JOB_LIMITS, startWorker } from '../../queue/worker.js';
 import { isSignalId, type SignalId } from '../../screen/signals/types.js';
 import { DEVICES } from '../../vision/session.js';
 import type { Device } from '../../vision/index.js';
@@ -63,6 +65,9 @@ interface WorkerCliOptions {
   cacheDir?: string;
   concurrency: number;
   lockDuration: number;
+  allowRoot: string[];
+  maxJobMb: number;
+  jobTimeoutMs: number;
   quiet?: boolean;
 }
 
@@ -130,22 +135,32 @@ export function register(program: Command): void {
     .option('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker takes them", integerOption('--lock-duration', 1000), 30_000)
     .option('--cache-dir <dir>', 'vision observation cache folder (default: $VIGIL_CACHE_DIR or .vigil-cache)')
     .option('--no-cache', 'neither read nor write the observation cache')
+    .option('--allow-root <dir>', 'a folder jobs may name probes and models in (repeatable; default: the vigil package and the working folder)', collect, [])
+    .option('--max-job-mb <n>', 'largest input a job may carry, in MiB', integerOption('--max-job-mb', 1), DEFAULT_JOB_LIMITS.maxJobBytes / 2 ** 20)
+    .option('--job-timeout-ms <ms>', 'longest a job may run before it is dead-lettered', integerOption('--job-timeout-ms', 1), DEFAULT_JOB_LIMITS.jobTimeoutMs)
     .option('--quiet', 'no per-job log lines on stderr')
     .action(
       action(async (options: WorkerCliOptions) => {
         const displayUrl = redactQueueUrl(options.queue);
+        const secret = queueSecretFromEnv();
+        const allowRoots = options.allowRoot.length > 0 ? options.allowRoot : defaultAllowRoots();
         const worker = startWorker({
           connection: parseQueueUrl(options.queue),
-          loaders: createProcessorLoaders({ cacheDir: options.cache ? options.cacheDir : false }),
+          loaders: createProcessorLoaders({ cacheDir: options.cache ? options.cacheDir : false, allowRoots }),
+          secret,
+          limits: { maxJobBytes: options.maxJobMb * 2 ** 20, jobTimeoutMs: options.jobTimeoutMs },
           concurrency: options.concurrency,
           lockDurationMs: options.lockDuration,
-          onError: (error) => process.stderr.write(`vigil worker: ${error.message}\n`),
+          onError: (error) => process.stderr.write(`vigil worker: ${printable(error.message)}\n`),
           onJobDone: options.quiet
             ? undefined
-            : ({ job, outcome, detail }) => process.stderr.write(`vigil worker: ${outcome} ${job.data.fileName} (${detail})\n`),
+            : ({ job, outcome, detail }) =>
+                process.stderr.write(`vigil worker: ${outcome} ${printable((job.data as { fileName?: unknown }).fileName ?? job.id)} (${printable(detail)})\n`),
         });
         await worker.waitUntilReady();
-        process.stderr.write(`vigil worker: consuming ${QUEUE_NAME} on ${displayUrl} (concurrency ${options.concurrency})\n`);
+        process.stderr.write(
+          `vigil worker: consuming ${QUEUE_NAME} on ${displayUrl} (namespace ${secret.namespace}, concurrency ${options.concurrency}, allowed roots ${printable(allowRoots.join(', '))})\n`,
+        );
         const signal = await new Promise<NodeJS.Signals>((resolve) => {
           process.once('SIGTERM', () => resolve('SIGTERM'));
           process.once('SIGINT', () => resolve('SIGINT'));
@@ -176,7 +191,9 @@ export function register(program: Command): void {
             console.log(`${status.queue} on ${status.url}: ${workers} worker(s)`);
             console.log(Object.entries(counts).map(([state, n]) => `${state} ${n}`).join(', '));
             console.log(`dead letters: ${deadLetters.total}`);
-            for (const letter of deadLetters.newest) console.log(`  ${letter.failedAt} ${letter.fileName}: ${letter.failedReason} (${letter.attemptsMade} attempts)`);
+            for (const letter of deadLetters.newest) {
+              console.log(`  ${printable(letter.failedAt)} ${printable(letter.fileName)}: ${printable(letter.failedReason)} (${letter.attemptsMade} attempts)`);
+            }
           }
         } finally {
           await queue.close();
