@@ -172,7 +172,8 @@ export function register(program: Command): void {
         maxFrames: flags.maxFrames === undefined ? undefined : positiveNumber('--max-frames', flags.maxFrames, true),
         ffmpeg: flags.ffmpeg,
       };
-      const screener = flags.queue === undefined ? await createScreener(screenerOptions(flags)) : await createQueuedScreener(flags.queue, screenerOptions(flags));
+      const queued = flags.queue === undefined ? undefined : await createQueuedScreener(flags.queue, screenerOptions(flags));
+      const screener = queued ?? (await createScreener(screenerOptions(flags)));
       let results;
       try {
         results = await withProgress('screen', flags.json || flags.csv, (events) =>
@@ -193,6 +194,10 @@ export function register(program: Command): void {
       else {
         printScreenTable(results);
         if (flags.out !== undefined) console.log(`results: ${join(flags.out, 'results.json')}, triage: ${join(flags.out, 'triage.csv')}${report ? `, report: ${report}` : ''}`);
+      }
+      if (queued !== undefined && queued.failedJobs() > 0) {
+        process.stderr.write(`vigil: ${queued.failedJobs()} queued job(s) failed (dead-lettered or results refused); their files are recorded as errors\n`);
+        return EXIT.inputError;
       }
       if (results.summary.errors === results.summary.files) return EXIT.inputError;
       if (failOn !== undefined) {
