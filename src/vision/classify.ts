@@ -1,4 +1,4 @@
-import ort from 'onnxruntime-node';
+import { pixelFeed } from './feeds.js';
 import { invalidArgument, VigilInputError } from '../core/errors.js';
 import { embedTexts, imageEmbeddingTask, splitRows } from './embed.js';
 import { runImages, validateRunOptions } from './pipeline.js';
@@ -20,7 +20,8 @@ export const DEFAULT_TOP = 5;
  * Classifies images: a ViT with its own labels (optionally a subset, probabilities renormalised
  * over it), or CLIP zero-shot: logits are logitScale × cosine(image, label), where a label's text
  * embedding is the normalised mean of its prompts' embeddings (prompt ensembling). Streams one
- * observation per image in input order.
+ * observation per image in input order. SigLIP adds its logit bias and scores each label with
+ * an independent sigmoid (it was trained with a sigmoid loss), so its probabilities need not sum to 1.
  */
 export async function* classify(
   model: VitModel | ClipModel,
@@ -31,7 +32,7 @@ export async function* classify(
   const top = Math.min(options.top ?? DEFAULT_TOP, labels.length);
   validateRunOptions(options);
   const build = (logits: number[], base: ObservationBase): ClassificationObservation => {
-    const probabilities = softmax(logits);
+    const probabilities = model.kind === 'clip' && model.scoring === 'sigmoid' ? logits.map(sigmoid) : softmax(logits);
     const order = probabilities.map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     return {
       ...base,
@@ -47,7 +48,7 @@ export async function* classify(
       output: 'vit-logits',
       infer: async (pixels, count) => {
         const { height, width } = model.preprocessing.inputSize;
-        const result = await model.session.run({ pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]) }, ['logits']);
+        const result = await model.session.run({ pixel_values: pixelFeed(model.graphs[0], 'pixel_values', pixels, count, height, width) }, ['logits']);
         const rows = splitRows(result.logits, count, 'logits', model);
         if (rows[0].length !== model.labels.length) {
           throw new VigilInputError(
@@ -70,7 +71,7 @@ export async function* classify(
     options,
     imageEmbeddingTask(model, (raw, base) =>
       build(
-        textEmbeddings.map((text) => model.logitScale * dot(raw, text)),
+        textEmbeddings.map((text) => model.logitScale * dot(raw, text) + model.logitBias),
         base,
       ),
     ),
@@ -127,6 +128,11 @@ function dot(a: Float32Array, b: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
   return sum;
+}
+
+/** Logistic function (SigLIP's per-label probability), stable for large |x|. */
+export function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
 /** Numerically stable softmax. */

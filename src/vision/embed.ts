@@ -1,5 +1,7 @@
 import ort from 'onnxruntime-node';
 import { invalidArgument, VigilInputError } from '../core/errors.js';
+import { floatOutput } from './dtype.js';
+import { pixelFeed, textFeeds } from './feeds.js';
 import { tokenizerOf } from './model.js';
 import { runImages, type ImageTask } from './pipeline.js';
 import type { ClipModel, EmbeddingObservation, ImageInput, ObservationBase, Observed, RunOptions } from './types.js';
@@ -26,10 +28,11 @@ export function imageEmbeddingTask<T extends ObservationBase>(
     output: 'clip-image-embeds-normalized',
     infer: async (pixels, count) => {
       const { height, width } = model.preprocessing.inputSize;
-      const feeds: Record<string, ort.Tensor> = { pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]) };
-      if (model.combined) Object.assign(feeds, textFeeds(model, ['']));
-      const result = await model.visionSession.run(feeds, ['image_embeds']);
-      return splitRows(result.image_embeds, count, 'image_embeds', model).map(normalize);
+      const { io } = model;
+      const feeds: Record<string, ort.Tensor> = { [io.pixels]: pixelFeed(model.graphs[0], io.pixels, pixels, count, height, width) };
+      if (model.combined) Object.assign(feeds, clipTextFeeds(model, ['']));
+      const result = await model.visionSession.run(feeds, [io.imageEmbeds]);
+      return splitRows(result[io.imageEmbeds], count, io.imageEmbeds, model).map(normalize);
     },
     finish,
   };
@@ -41,38 +44,27 @@ export async function embedTexts(model: ClipModel, texts: readonly string[]): Pr
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalidArgument('texts', 'an array of strings', texts);
   if (texts.length === 0) return [];
   // textFeeds has thrown already for a folder with only an image tower (no tokenizer, no text session).
-  const feeds: Record<string, ort.Tensor> = textFeeds(model, texts);
+  const feeds: Record<string, ort.Tensor> = clipTextFeeds(model, texts);
   const textSession = model.textSession!;
+  const { io } = model;
   if (model.combined) {
     const { height, width } = model.preprocessing.inputSize;
-    feeds.pixel_values = new ort.Tensor('float32', new Float32Array(3 * height * width), [1, 3, height, width]);
+    feeds[io.pixels] = pixelFeed(model.graphs[0], io.pixels, new Float32Array(3 * height * width), 1, height, width);
   }
-  const result = await textSession.run(feeds, ['text_embeds']);
-  return splitRows(result.text_embeds, texts.length, 'text_embeds', model).map(normalize);
+  const result = await textSession.run(feeds, [io.textEmbeds]);
+  return splitRows(result[io.textEmbeds], texts.length, io.textEmbeds, model).map(normalize);
 }
 
-function textFeeds(model: ClipModel, texts: readonly string[]): Record<string, ort.Tensor> {
-  const batch = tokenizerOf(model).encodeBatch(texts);
-  const textGraph = model.graphs[model.graphs.length - 1];
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, values] of [
-    ['input_ids', batch.inputIds],
-    ['attention_mask', batch.attentionMask],
-  ] as const) {
-    const spec = textGraph.inputs.find((i) => i.name === name);
-    // Some exports (e.g. transformers.js text_model.onnx) take no attention_mask.
-    if (!spec) continue;
-    const dims = [batch.batchSize, batch.length];
-    feeds[name] =
-      spec.type === 'int32'
-        ? new ort.Tensor('int32', Int32Array.from(values), dims)
-        : new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
-  }
-  return feeds;
+function clipTextFeeds(model: ClipModel, texts: readonly string[]): Record<string, ort.Tensor> {
+  return textFeeds(model.graphs[model.graphs.length - 1], model.io, tokenizerOf(model), texts);
 }
 
-/** Splits a [count, width] float32 output into per-row copies (rows must not alias ORT's buffer). */
-export function splitRows(tensor: ort.Tensor | undefined, count: number, name: string, model: { dir: string }): Float32Array[] {
+/**
+ * Splits a [count, width] float output (fp16 outputs widened to float32) into per-row copies (rows
+ * must not alias ORT's buffer).
+ */
+export function splitRows(output: ort.Tensor | undefined, count: number, name: string, model: { dir: string }): Float32Array[] {
+  const tensor = output === undefined ? undefined : floatOutput(output, name, model.dir);
   if (!tensor || tensor.type !== 'float32' || tensor.dims.length !== 2 || tensor.dims[0] !== count) {
     throw new VigilInputError(
       `Model folder ${model.dir}: expected output "${name}" of shape [${count}, width] float32 but received ${tensor ? `${tensor.type} [${tensor.dims.join(', ')}]` : 'nothing'}`,

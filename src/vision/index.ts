@@ -11,7 +11,8 @@
  * over the same images does no inference (see `model.stats`).
  */
 export type * from './types.js';
-export { loadModel, describeModel } from './model.js';
+export { loadModel, describeModel, type ModelManifest } from './model.js';
+export { DTYPES, DTYPE_CHOICES } from './dtype.js';
 export { listImageFiles, preprocessImage, type PreprocessedImage } from './images.js';
 export { embedImages, embedTexts } from './embed.js';
 export { classify, classLabels } from './classify.js';

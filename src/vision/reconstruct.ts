@@ -1,4 +1,5 @@
-import ort from 'onnxruntime-node';
+import { floatInput, floatOutput } from './dtype.js';
+import { pixelFeed } from './feeds.js';
 import { invalidArgument, VigilInputError } from '../core/errors.js';
 import { SeededRandom } from '../core/random.js';
 import { runImages } from './pipeline.js';
@@ -88,13 +89,17 @@ export async function maePatchErrors(
   if (noise.length !== count * numPatches) throw invalidArgument('noise', `${count} × ${numPatches} values`, noise.length);
   const result = await model.session.run(
     {
-      pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]),
-      noise: new ort.Tensor('float32', noise, [count, numPatches]),
+      pixel_values: pixelFeed(model.graphs[0], 'pixel_values', pixels, count, height, width),
+      noise: floatInput(
+        model.graphs[0].inputs.find((i) => i.name === 'noise'),
+        noise,
+        [count, numPatches],
+      ),
     },
     ['logits', 'mask'],
   );
-  const logits = result.logits.data as Float32Array;
-  const mask = result.mask.data as Float32Array;
+  const logits = floatOutput(result.logits, 'logits', model.dir).data as Float32Array;
+  const mask = floatOutput(result.mask, 'mask', model.dir).data as Float32Array;
   const perPatch = patchSize * patchSize * 3;
   if (logits.length !== count * numPatches * perPatch || mask.length !== count * numPatches) {
     throw new VigilInputError(

@@ -19,6 +19,23 @@ export type Device = 'cpu' | 'cuda' | 'webgpu' | 'auto';
 /** Every --device value (here, not in session.ts, so the CLI lists them without loading onnxruntime). */
 export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu', 'auto'];
 
+/**
+ * An ONNX weight variant, named as transformers.js names them: fp32 `model.onnx`, fp16
+ * `model_fp16.onnx`, q8 `model_quantized.onnx`, int8 `model_int8.onnx`, uint8 `model_uint8.onnx`,
+ * q4 `model_q4.onnx`, q4f16 `model_q4f16.onnx`, bnb4 `model_bnb4.onnx` (likewise `vision_model*`,
+ * `text_model*`).
+ */
+export type Dtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
+
+/**
+ * What the user asked for: a variant, or `auto`: per graph, the fastest variant present that
+ * `vigil models compare` verified against fp32 (fp32 itself when none is verified).
+ */
+export type DtypeChoice = Dtype | 'auto';
+
+/** How a folder stores its graphs: Hugging Face / Optimum (`onnx/*.onnx`), open_clip / clip-as-service (`visual.onnx` + `textual.onnx`), or one graph described by `vigil-model.json`. */
+export type ModelLayout = 'hf' | 'open_clip' | 'manifest';
+
 /** The onnxruntime execution provider that actually ran; recorded in every observation. */
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 
@@ -64,6 +81,8 @@ export interface ModelFile {
 export interface GraphInfo {
   /** Relative path, e.g. `onnx/vision_model.onnx`. */
   file: string;
+  /** The weight variant this file is (from its name; `fp32` for layouts without variants). */
+  dtype: Dtype;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
 }
@@ -73,6 +92,8 @@ export interface LoadModelOptions {
   device?: Device;
   /** onnxruntime intra-op threads (default: onnxruntime's own choice, one per physical core). */
   intraOpThreads?: number;
+  /** Weight variant to load (default `fp32`); see {@link DtypeChoice}. */
+  dtype?: DtypeChoice;
   /**
    * Largest image accepted, in pixels (width × height), passed to sharp's `limitInputPixels`.
    * Default 268402689 (sharp's default, 16383²). Larger images are rejected with a clear error.
@@ -103,6 +124,10 @@ interface ModelBase {
   preprocessingKey: string;
   /** Provider that the sessions were created with. */
   provider: ExecutionProvider;
+  /** Weight variant of the image graph (each graph's own is in `graphs[].dtype`). */
+  dtype: Dtype;
+  /** How the folder stores its graphs. */
+  layout: ModelLayout;
   /** Pixel limit applied when decoding images. */
   pixelLimit: number;
   /** The parsed config.json. */
@@ -132,9 +157,32 @@ export interface ClipModel extends ModelBase {
   combined: boolean;
   /** exp(logit_scale) from config.json (CLIP's learned temperature); 100 when absent. */
   logitScale: number;
+  /** Added to every zero-shot logit (SigLIP's learned `logit_bias`; 0 for CLIP). */
+  logitBias: number;
+  /**
+   * How zero-shot logits become probabilities: `softmax` over the labels (CLIP) or an independent
+   * `sigmoid` per label (SigLIP, trained with a sigmoid loss; probabilities need not sum to 1).
+   */
+  scoring: 'softmax' | 'sigmoid';
+  /** Input/output names of the graphs (they differ between export layouts). */
+  io: ClipIo;
   /** Text context length (77 for CLIP unless config says otherwise); 0 without a text tower. */
   contextLength: number;
   embeddingSize: number;
+}
+
+/** The graph names a CLIP-style model is run by. */
+export interface ClipIo {
+  /** Image input (float32 or float16 N×3×H×W). */
+  pixels: string;
+  /** Image embedding output (N×D). */
+  imageEmbeds: string;
+  /** Token id input (int32 or int64 N×L); empty without a text tower. */
+  inputIds: string;
+  /** Attention mask input, or null when the text graph takes none. */
+  attentionMask: string | null;
+  /** Text embedding output (N×D); empty without a text tower. */
+  textEmbeds: string;
 }
 
 export interface MaeModel extends ModelBase {
@@ -206,7 +254,7 @@ export interface EmbeddingObservation extends ObservationBase {
 export interface ClassificationObservation extends ObservationBase {
   /** Logits in the order of the run's labels (ViT: the label subset; CLIP: scaled cosine similarities). */
   logits: number[];
-  /** Softmax of `logits`. */
+  /** Softmax of `logits` (SigLIP: sigmoid of each logit). */
   probabilities: number[];
   /** The `top` highest-probability labels, best first. */
   top: { label: string; index: number; probability: number }[];
@@ -255,6 +303,11 @@ export interface ModelInfo {
   dir: string;
   sha256: string;
   provider: ExecutionProvider;
+  /** Weight variant of the image graph that was loaded. */
+  dtype: Dtype;
+  layout: ModelLayout;
+  /** Per graph base name (e.g. `onnx/vision_model`), the variants present in the folder. */
+  variants: Record<string, Dtype[]>;
   files: ModelFile[];
   graphs: GraphInfo[];
   labels: string[] | null;
