@@ -7,6 +7,8 @@ import { join } from 'node:path';
 export interface RedisHandle {
   url: string;
   port: number;
+  /** Kills the server (SIGKILL, no persistence: everything in it is lost) and starts a new, empty one on the same port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,28 @@ async function freePort(): Promise<number> {
 export async function startRedis(): Promise<RedisHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-redis-'));
   const port = await freePort();
+  let child = await launch(port, dir);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async restart() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      child = await launch(port, dir);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function launch(port: number, dir: string): Promise<ChildProcess> {
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
@@ -40,16 +64,5 @@ export async function startRedis(): Promise<RedisHandle> {
     child.once('error', (error) => reject(new Error(`cannot start redis-server (is the redis-server package installed?): ${error.message}`)));
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
   });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return child;
 }
