@@ -4,7 +4,6 @@ import { invalidArgument } from '../../core/errors.js';
 import { readDeadLetters } from '../../queue/dead-letters.js';
 import { parseQueueUrl, redactQueueUrl } from '../../queue/connection.js';
 import { queueSecretFromEnv } from '../../queue/integrity.js';
-import { createProcessorLoaders, defaultAllowRoots } from '../../queue/processors.js';
 import { printable } from '../../core/printable.js';
 import { QUEUE_NAME } from '../../queue/protocol.js';
 import { redisCommands } from '../../queue/redis.js';
@@ -143,6 +142,8 @@ export function register(program: Command): void {
       action(async (options: WorkerCliOptions) => {
         const displayUrl = redactQueueUrl(options.queue);
         const secret = queueSecretFromEnv();
+        // The processors (models, screener) load only when a worker starts.
+        const { createProcessorLoaders, defaultAllowRoots } = await import('../../queue/processors.js');
         const allowRoots = options.allowRoot.length > 0 ? options.allowRoot : defaultAllowRoots();
         const worker = startWorker({
           connection: parseQueueUrl(options.queue),
