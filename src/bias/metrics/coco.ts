@@ -168,53 +168,87 @@ export interface Accumulated {
   recall: Float64Array;
 }
 
-/**
- * COCOeval.accumulate for one category, area range and maxDets, over image evaluations (nulls
- * skipped). `weights[i]` repeats image i that many times (a bootstrap resample); default 1 each.
- */
-export function accumulate(evaluations: readonly (ImageEvaluation | null)[], maxDets: number, weights?: ArrayLike<number>): Accumulated {
+/** Image evaluations' kept detections in COCO's global order (stable, by descending score). */
+export interface PreparedAccumulation {
+  evaluations: readonly (ImageEvaluation | null)[];
+  thresholds: number;
+  /** Image index and detection index of every kept detection, in score order. */
+  image: Int32Array;
+  index: Int32Array;
+  /** Non-ignored ground truth per image. */
+  npig: Float64Array;
+}
+
+/** Gathers and orders the detections once; a bootstrap then re-weights images without re-sorting. */
+export function prepareAccumulation(evaluations: readonly (ImageEvaluation | null)[], maxDets: number): PreparedAccumulation {
   const thresholds = evaluations.find((e) => e !== null)?.dtMatched.length ?? IOU_THRESHOLDS.length;
-  const precision = Array.from({ length: thresholds }, () => new Float64Array(RECALL_THRESHOLDS.length).fill(-1));
-  const recall = new Float64Array(thresholds).fill(-1);
-  // Every kept detection of every (weighted) image, then a stable sort by descending score.
   const image: number[] = [];
   const index: number[] = [];
   const scores: number[] = [];
-  let npig = 0;
+  const npig = new Float64Array(evaluations.length);
   evaluations.forEach((e, i) => {
-    const w = weights ? weights[i] : 1;
-    if (e === null || w === 0) return;
-    for (let k = 0; k < e.gtIgnore.length; k++) if (e.gtIgnore[k] === 0) npig += w;
+    if (e === null) return;
+    for (let k = 0; k < e.gtIgnore.length; k++) if (e.gtIgnore[k] === 0) npig[i]++;
     const n = Math.min(maxDets, e.dtScores.length);
-    for (let r = 0; r < w; r++) {
-      for (let k = 0; k < n; k++) {
-        image.push(i);
-        index.push(k);
-        scores.push(e.dtScores[k]);
-      }
+    for (let k = 0; k < n; k++) {
+      image.push(i);
+      index.push(k);
+      scores.push(e.dtScores[k]);
     }
   });
-  if (npig === 0) return { precision, recall };
   const order = orderByScore(scores);
-  const nd = order.length;
+  return {
+    evaluations,
+    thresholds,
+    image: Int32Array.from(order, (j) => image[j]),
+    index: Int32Array.from(order, (j) => index[j]),
+    npig,
+  };
+}
+
+/**
+ * COCOeval.accumulate for one category, area range and maxDets, over image evaluations (nulls
+ * skipped). `weights[i]` repeats image i that many times (a bootstrap resample; its copies are
+ * adjacent in the score order, which differs from re-sorting only among equal scores); default 1.
+ */
+export function accumulate(evaluations: readonly (ImageEvaluation | null)[] | PreparedAccumulation, maxDets: number, weights?: ArrayLike<number>): Accumulated {
+  const prepared = 'npig' in evaluations ? evaluations : prepareAccumulation(evaluations, maxDets);
+  const { thresholds, image, index } = prepared;
+  const precision = Array.from({ length: thresholds }, () => new Float64Array(RECALL_THRESHOLDS.length).fill(-1));
+  const recall = new Float64Array(thresholds).fill(-1);
+  let npig = 0;
+  let nd = 0;
+  prepared.evaluations.forEach((e, i) => {
+    if (e === null) return;
+    const w = weights ? weights[i] : 1;
+    npig += w * prepared.npig[i];
+  });
+  for (let j = 0; j < image.length; j++) nd += weights ? weights[image[j]] : 1;
+  if (npig === 0) return { precision, recall };
   const eps = Number.EPSILON; // np.spacing(1)
+  const rc = new Float64Array(nd);
+  const pr = new Float64Array(nd);
   for (let t = 0; t < thresholds; t++) {
-    const rc = new Float64Array(nd);
-    const pr = new Float64Array(nd);
     let tp = 0;
     let fp = 0;
     let kept = 0;
-    for (let j = 0; j < nd; j++) {
-      const e = evaluations[image[order[j]]] as ImageEvaluation;
-      const k = index[order[j]];
+    for (let j = 0; j < image.length; j++) {
+      const w = weights ? weights[image[j]] : 1;
+      if (w === 0) continue;
+      const e = prepared.evaluations[image[j]] as ImageEvaluation;
+      const k = index[j];
       // COCO keeps ignored detections in the cumulative arrays (as neither tp nor fp).
-      if (e.dtIgnore[t][k] === 0) {
-        if (e.dtMatched[t][k] === 1) tp++;
-        else fp++;
+      const ignored = e.dtIgnore[t][k] === 1;
+      const matched = e.dtMatched[t][k] === 1;
+      for (let r = 0; r < w; r++) {
+        if (!ignored) {
+          if (matched) tp++;
+          else fp++;
+        }
+        rc[kept] = tp / npig;
+        pr[kept] = tp / (fp + tp + eps);
+        kept++;
       }
-      rc[kept] = tp / npig;
-      pr[kept] = tp / (fp + tp + eps);
-      kept++;
     }
     recall[t] = nd > 0 ? rc[nd - 1] : 0;
     for (let j = nd - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];

@@ -1,0 +1,210 @@
+/**
+ * `detection`: person-detection quality per perceived group, as FACET measures it. Each annotated
+ * person of the audited category is matched with COCO's rules (greedy by score, IoU >= `iou`,
+ * maxDets 100, crowd regions ignored) against the detections scoring >= `score_threshold`;
+ * per group: recall (FACET's headline metric) and miss rate, AP / AP50 / AP75 (COCO's AP with the
+ * other groups' persons ignored, so detections on them are neither hits nor false positives),
+ * false positives per image (over the images showing the group); intervals resample images.
+ * The detections come from a model folder (a DETR/YOLOS export) or a COCO results file made
+ * elsewhere; the whole-set COCO summary (AP ... ARl) is reported beside.
+ */
+import { z } from 'zod';
+import { VigilInputError } from '../../core/errors.js';
+import { readCocoResults, type AnnotatedInstance, type CocoGroundTruth } from '../../probes/coco.js';
+import { readAnnotations } from '../../probes/facet.js';
+import { cocoEvaluate, evaluateImage, groupByImageAndCategory, IOU_THRESHOLDS, type CocoSummary, type Detection, type ImageEvaluation } from '../metrics/coco.js';
+import { attributeFeature, intersectionFeature } from '../metrics/features.js';
+import { disaggregateInstances, type InstanceTable } from '../metrics/instances.js';
+import { noProgress } from '../context.js';
+import type { AuditResult } from '../result.js';
+import { auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
+import { detectProbeImages } from '../../detect/probe.js';
+import type { FailedImage } from './inputs.js';
+import { auditId, defineAuditKind, nonEmpty } from './kind.js';
+
+export const meta: AuditMeta = {
+  kind: 'detection',
+  title: 'Person detection by group (recall, AP, false positives)',
+  description:
+    'Per perceived group and intersection: recall and miss rate of annotated persons at an IoU threshold (COCO matching), COCO AP/AP50/AP75 with the other groups ignored, and false positives per image, with intervals that resample images and Holm-corrected tests; plus the COCO summary (AP ... ARl) of the whole set.',
+};
+
+export interface DetectionParameters {
+  id: string;
+  /** Category audited (by name). */
+  category: string;
+  iou: number;
+  score_threshold: number;
+  max_dets: number;
+}
+
+export interface DetectionInput {
+  groundTruth: CocoGroundTruth;
+  detections: Detection[];
+  /** Where the detections came from (a results file's path and hash, or the model). */
+  source: { kind: 'file'; path: string; sha256: string } | { kind: 'model'; path: string; sha256: string };
+  failures: FailedImage[];
+  inference: AuditResult['inference'];
+}
+
+/** The audit's outcome beside the standard AuditResult fields. */
+export interface DetectionAuditResult extends AuditResult {
+  /** COCOeval bbox summary over every image and category of the ground truth. */
+  coco: CocoSummary;
+}
+
+interface Built {
+  table: InstanceTable;
+  observations: Observation[];
+}
+
+/** Per-instance outcomes of the audited category (exported for tests and the segmentation audit). */
+export function buildDetectionTable(input: Pick<DetectionInput, 'groundTruth' | 'detections'>, parameters: DetectionParameters, settings: Pick<AuditSettings, 'sensitive' | 'intersections'>): Built {
+  const gt = input.groundTruth;
+  const category = gt.categories.find((c) => c.name === parameters.category);
+  if (!category) throw new VigilInputError(`${gt.path}: no category named ${JSON.stringify(parameters.category)} (categories: ${gt.categories.map((c) => c.name).join(', ')})`, { subject: gt.path });
+  const images = [...gt.images].sort((a, b) => a.id - b.id);
+  const gtBy = groupByImageAndCategory(gt.annotations.filter((a) => a.category_id === category.id));
+  const dtBy = groupByImageAndCategory(input.detections.filter((d) => d.category_id === category.id));
+  const perImage = images.map((image) => ({ gts: (gtBy.get(`${image.id}/${category.id}`) ?? []) as AnnotatedInstance[], dts: dtBy.get(`${image.id}/${category.id}`) ?? [] }));
+  // Instances: the non-crowd persons, image by image.
+  const instanceImage: number[] = [];
+  const instances: AnnotatedInstance[] = [];
+  const instanceOf = perImage.map(({ gts }, i) =>
+    gts.map((g) => {
+      if (g.iscrowd) return -1;
+      instanceImage.push(i);
+      instances.push(g);
+      return instances.length - 1;
+    }),
+  );
+  if (instances.length === 0) throw new VigilInputError(`${gt.path}: no (non-crowd) annotation of category ${parameters.category} to audit`, { subject: gt.path });
+  const detected = new Uint8Array(instances.length);
+  const falsePositives = new Float64Array(images.length);
+  const options = { areaRange: [0, 1e10] as [number, number], maxDets: parameters.max_dets, iouThresholds: [parameters.iou] };
+  perImage.forEach(({ gts, dts }, i) => {
+    const kept = dts.filter((d) => d.score >= parameters.score_threshold);
+    const e = evaluateImage(gts, kept, options);
+    if (!e) return;
+    e.gtOrder.forEach((g, pos) => {
+      const k = instanceOf[i][g];
+      if (k >= 0) detected[k] = e.gtMatched[0][pos];
+    });
+    for (let d = 0; d < e.dtScores.length; d++) if (e.dtMatched[0][d] === 0 && e.dtIgnore[0][d] === 0) falsePositives[i]++;
+  });
+  const column = (name: string) => instances.map((a) => a.attributes[name]);
+  for (const name of [...settings.sensitive, ...settings.intersections.flat()]) {
+    const missing = instances.findIndex((a) => (a.attributes[name] ?? '') === '');
+    if (missing >= 0) throw new VigilInputError(`${gt.path}: annotation ${instances[missing].id} has no attribute ${JSON.stringify(name)}`, { subject: gt.path });
+  }
+  const features = [
+    ...settings.sensitive.map((name) => attributeFeature(name, column(name))),
+    ...settings.intersections.map((combo) => intersectionFeature(combo, combo.map(column))),
+  ];
+  const apEvaluations = (member: Uint8Array | null): (ImageEvaluation | null)[] =>
+    perImage.map(({ gts, dts }, i) =>
+      evaluateImage(gts, dts, {
+        areaRange: [0, 1e10],
+        maxDets: parameters.max_dets,
+        iouThresholds: IOU_THRESHOLDS,
+        ignore: member ? (g) => instanceOf[i][g] < 0 || member[instanceOf[i][g]] === 0 : undefined,
+      }),
+    );
+  const table: InstanceTable = {
+    nImages: images.length,
+    image: Int32Array.from(instanceImage),
+    features,
+    detected,
+    falsePositives,
+    apEvaluations,
+    maxDets: parameters.max_dets,
+  };
+  const observations: Observation[] = instances.map((a, k) => ({
+    file: images[instanceImage[k]].file_name,
+    sha256: null,
+    attributes: a.attributes,
+    values: { detected: detected[k] },
+    scores: {},
+  }));
+  return { table, observations };
+}
+
+/** Pure: the detection audit of ground truth and detections, with the per-person observations. */
+export function auditDetection(input: DetectionInput, parameters: DetectionParameters, settings: AuditSettings): { result: DetectionAuditResult; observations: Observation[] } {
+  const { table, observations } = buildDetectionTable(input, parameters, settings);
+  const progress = (settings.progress ?? noProgress)(`${parameters.id}: bootstrap over images`, settings.nBoot);
+  let features;
+  try {
+    features = disaggregateInstances(table, {
+      seed: settings.seed,
+      nBoot: settings.nBoot,
+      minGroupSize: settings.minGroupSize,
+      ciLevel: settings.ciLevel,
+      alpha: settings.alpha,
+      nPermutations: settings.nPermutations,
+      onReplicate: () => progress.increment(),
+    });
+  } finally {
+    progress.stop();
+  }
+  const gt = input.groundTruth;
+  const coco = cocoEvaluate({
+    imageIds: gt.images.map((i) => i.id),
+    categoryIds: gt.categories.map((c) => c.id),
+    groundTruth: gt.annotations,
+    detections: input.detections,
+  });
+  const result = auditResult(meta, { ...parameters, annotations: { path: gt.path, sha256: gt.sha256, format: gt.format }, detections: input.source }, {
+    disclosure: { labels: [parameters.category] },
+    observations,
+    features,
+    failures: input.failures,
+    inference: input.inference,
+  });
+  return { result: { ...result, coco }, observations };
+}
+
+const entrySchema = z.strictObject({
+  kind: z.literal('detection'),
+  id: auditId,
+  annotations: nonEmpty.describe('Ground truth, relative to the spec: COCO instances JSON whose annotations carry an "attributes" object, or a FACET annotations CSV. Example: planted/instances.json.'),
+  images: nonEmpty.optional().describe('Folder of the annotated images (file_name / filename are relative to it); needed with model. Example: planted/images.'),
+  model: nonEmpty.optional().describe('Detector model folder (DETR/YOLOS ONNX export), relative to the spec; give model or detections. Example: models/detector.'),
+  detections: nonEmpty.optional().describe('COCO results JSON made elsewhere (image_id or file_name, category_id, bbox [x, y, w, h], score); give model or detections. Example: results.json.'),
+  category: nonEmpty.default('person').describe('Category audited, by name (the model label or ground-truth category). Example: person.'),
+  iou: z.number().gt(0).lt(1).default(0.5).describe('IoU at which a person counts as found (recall, miss rate, false positives). Example: 0.5.'),
+  score_threshold: z.number().min(0).max(1).default(0.5).describe('Detections scoring below this are not counted for recall, miss rate and false positives (AP uses every detection). Example: 0.5.'),
+  max_dets: z.number().int().positive().default(100).describe('Detections kept per image, highest scores first (COCO maxDets). Example: 100.'),
+});
+
+export type DetectionEntry = z.infer<typeof entrySchema>;
+
+export const detectionKind = defineAuditKind({
+  ...meta,
+  requires: { models: [], probeSet: false, groundTruth: false },
+  parameters: entrySchema,
+  check(entry) {
+    const problems: { field: string; message: string }[] = [];
+    if ((entry.model === undefined) === (entry.detections === undefined)) problems.push({ field: 'model', message: 'expected exactly one of model (a detector folder) or detections (a COCO results file)' });
+    if (entry.model !== undefined && entry.images === undefined) problems.push({ field: 'images', message: 'expected the images folder (e.g. images: planted/images) to run the model on' });
+    return problems;
+  },
+  async observe(entry, ctx): Promise<DetectionInput> {
+    const groundTruth = await readAnnotations(ctx.path(entry.annotations), { required: [...ctx.sensitive], categories: [entry.category] });
+    if (entry.detections !== undefined) {
+      const file = await readCocoResults(ctx.path(entry.detections), groundTruth);
+      return { groundTruth, detections: file.detections, source: { kind: 'file', path: file.path, sha256: file.sha256 }, failures: [], inference: null };
+    }
+    return detectProbeImages(groundTruth, ctx.path(entry.model as string), ctx.path(entry.images as string), { cacheDir: ctx.cacheDir, progress: ctx.progress, label: `${entry.id ?? entry.kind}: detecting` });
+  },
+  audit(observed, entry, settings) {
+    const parameters = { id: entry.id, category: entry.category, iou: entry.iou, score_threshold: entry.score_threshold, max_dets: entry.max_dets };
+    return auditDetection(observed, parameters, settings);
+  },
+  notes(result) {
+    return [
+      `${result.id}: intervals resample images (persons of one image stay together); the recall test is a chi-square over persons, which treats persons as independent.`,
+      `${result.id}: AP per group ignores the other groups' persons (as COCO ignores crowd regions); false positives count against every group whose persons the image shows.`,
+    ];
+  },
+});
