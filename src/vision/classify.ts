@@ -12,9 +12,9 @@ import type {
   VitModel,
 } from './types.js';
 
-/** CLIP's own zero-shot prompt, used when no templates are given. */
-export const DEFAULT_TEMPLATES: readonly string[] = ['a photo of a {label}.'];
-export const DEFAULT_TOP = 5;
+// Defined beside the types so the CLI's option help reads them without loading onnxruntime.
+import { DEFAULT_TEMPLATES, DEFAULT_TOP } from './types.js';
+export { DEFAULT_TEMPLATES, DEFAULT_TOP };
 
 /**
  * Classifies images: a ViT with its own labels (optionally a subset, probabilities renormalised

@@ -19,6 +19,11 @@ export type Device = 'cpu' | 'cuda' | 'webgpu' | 'auto';
 /** Every --device value (here, not in session.ts, so the CLI lists them without loading onnxruntime). */
 export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu', 'auto'];
 
+/** CLIP's own zero-shot prompt, used when no templates are given. */
+export const DEFAULT_TEMPLATES: readonly string[] = ['a photo of a {label}.'];
+/** Labels listed per image by `vigil classify` unless --top says otherwise. */
+export const DEFAULT_TOP = 5;
+
 /**
  * An ONNX weight variant, named as transformers.js names them: fp32 `model.onnx`, fp16
  * `model_fp16.onnx`, q8 `model_quantized.onnx`, int8 `model_int8.onnx`, uint8 `model_uint8.onnx`,

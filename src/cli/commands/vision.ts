@@ -6,11 +6,8 @@ import { errorMessage, invalidArgument, VigilInputError } from '../../core/error
 import { writeFileAtomic } from '../../core/files.js';
 import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
-import { classify, classLabels, describeModel, embedImages, listImageFiles, loadModel } from '../../vision/index.js';
-import { DEFAULT_TEMPLATES, DEFAULT_TOP } from '../../vision/classify.js';
 import type { ClassifyImageRecord, ClassifyResult } from '../../vision/result.js';
-import type { Device, ImageFailure, LoadModelOptions, RunOptions, VisionModel } from '../../vision/types.js';
-import { DEVICES } from '../../vision/session.js';
+import { DEFAULT_TEMPLATES, DEFAULT_TOP, DEVICES, type Device, type ImageFailure, type LoadModelOptions, type RunOptions, type VisionModel } from '../../vision/types.js';
 import { action, commaList, EXIT, printJson } from '../run.js';
 
 interface ModelFlags {
@@ -60,6 +57,7 @@ function modelOptions(command: Command): Command {
 
 /** Expands the inputs and reports each input that matched nothing as a skipped image. */
 async function resolveInputs(paths: string[]): Promise<{ files: string[]; failures: ImageFailure[] }> {
+  const { listImageFiles } = await import('../../vision/index.js');
   const { files, unmatched } = await listImageFiles(paths);
   const failures = unmatched.map((input) => ({
     file: input,
@@ -146,6 +144,8 @@ Examples:
     )
     .action(
       action(async (dir: string, options: { json?: boolean; device: string }) => {
+        // onnxruntime, sharp and the tokenizer load only when a model is used.
+        const { describeModel, loadModel } = await import('../../vision/index.js');
         const model = await loadModel(dir, loadOptions({ device: options.device }));
         try {
           const info = describeModel(model);
@@ -222,6 +222,7 @@ Examples:
                 : undefined;
           const top = positiveInteger('--top', options.top);
           const { files, failures } = await resolveInputs(paths);
+          const { classify, classLabels, loadModel } = await import('../../vision/index.js');
           const model = await loadModel(options.model, loadOptions(options));
           try {
             if (model.kind === 'mae') {
@@ -324,6 +325,7 @@ Examples:
         if (ext !== '.jsonl' && ext !== '.npy') throw invalidArgument('--out', 'a file name ending in .jsonl or .npy', options.out);
         const { files, failures } = await resolveInputs(paths);
         failures.forEach(reportSkipped);
+        const { embedImages, loadModel } = await import('../../vision/index.js');
         const model = await loadModel(options.model, loadOptions(options));
         try {
           if (model.kind !== 'clip') {
