@@ -18,7 +18,7 @@ import { SeededRandom } from '../src/core/random.js';
 import { coseSign1, reserveSizeFor } from '../src/provenance/cose.js';
 import { loadSigningCredentials } from '../src/provenance/credentials.js';
 import { buildSignedAsset, initEngine, readAsset } from '../src/provenance/engine.js';
-import { requireImageFormat } from '../src/provenance/formats.js';
+import { requireProvenanceFormat } from '../src/provenance/formats.js';
 import { generateDevCredentials } from '../src/provenance/keygen.js';
 import { signImage } from '../src/provenance/sign.js';
 import { verifyBytes } from '../src/provenance/verify.js';
@@ -87,7 +87,7 @@ export async function run(): Promise<void> {
     return assets.length;
   };
   const rawPass = async (): Promise<number> => {
-    for (const asset of assets) await readAsset(requireImageFormat(asset.bytes, asset.name), asset.bytes).catch(() => undefined);
+    for (const asset of assets) await readAsset(requireProvenanceFormat(asset.bytes, asset.name), asset.bytes).catch(() => undefined);
     return assets.length;
   };
   let copy = 0;
@@ -95,7 +95,7 @@ export async function run(): Promise<void> {
     for (const asset of assets) {
       const engine = await freshEngine(copy++);
       try {
-        const reader = await engine.WasmReader.fromBytes(requireImageFormat(asset.bytes, asset.name), asset.bytes);
+        const reader = await engine.WasmReader.fromBytes(requireProvenanceFormat(asset.bytes, asset.name), asset.bytes);
         reader.json();
         reader.free();
       } catch {

@@ -64,12 +64,25 @@ export function reserveSizeFor(signer: CoseSigner): number {
   return chainBytes + 1024 + 1024;
 }
 
+/** The COSE_Sign1 parts that a time-stamp countersigns (C2PA v2 time-stamps, `sigTst2`). */
+export interface CoseSignatureParts {
+  protectedHeader: Buffer;
+  signature: Buffer;
+}
+
 /**
- * A tagged COSE_Sign1 over `payload` (detached), padded through the unprotected `pad` header so the
- * encoding is exactly `size` bytes: c2pa-rs reserves that many bytes in the manifest before signing
- * and any other length invalidates the data hash it already computed.
+ * The bytes a C2PA v2 time-stamp (sigTst2) covers: a COSE countersignature structure
+ * ["CounterSignature", protected, external_aad, payload] whose payload is the claim signature
+ * encoded as a CBOR byte string (C2PA 2.x section "Time-stamps"; as c2pa-rs computes it).
  */
-export function coseSign1(signer: CoseSigner, payload: Uint8Array, size?: number): Buffer {
+export function timestampInput(parts: CoseSignatureParts): Buffer {
+  return encodeCbor(['CounterSignature', parts.protectedHeader, new Uint8Array(0), encodeCbor(parts.signature)]);
+}
+
+/** Returns an RFC 3161 TimeStampToken (DER ContentInfo) for the given bytes. */
+export type TimestampProvider = (data: Uint8Array) => Promise<Uint8Array>;
+
+function signParts(signer: CoseSigner, payload: Uint8Array): CoseSignatureParts {
   const x5chain = signer.chain.length === 1 ? signer.chain[0].raw : signer.chain.map((cert) => cert.raw);
   const protectedHeader = encodeCbor(
     new Map<number, unknown>([
@@ -77,9 +90,21 @@ export function coseSign1(signer: CoseSigner, payload: Uint8Array, size?: number
       [HEADER.x5chain, x5chain],
     ]),
   );
-  const signature = signBytes(signer.algorithm, signer.key, sigStructure(protectedHeader, payload));
-  const encode = (padLength: number): Buffer =>
-    encodeCbor(new Tag([protectedHeader, new Map([['pad', new Uint8Array(padLength)]]), null, signature], COSE_SIGN1_TAG));
+  return { protectedHeader, signature: signBytes(signer.algorithm, signer.key, sigStructure(protectedHeader, payload)) };
+}
+
+/**
+ * Encodes the parts as a tagged COSE_Sign1 (detached payload), padded through the unprotected
+ * `pad` header so the encoding is exactly `size` bytes: c2pa-rs reserves that many bytes in the
+ * manifest before signing and any other length invalidates the data hash it already computed.
+ */
+function encodeSign1(parts: CoseSignatureParts, size: number | undefined, timestampToken?: Uint8Array): Buffer {
+  const encode = (padLength: number): Buffer => {
+    const unprotected = new Map<string, unknown>();
+    if (timestampToken) unprotected.set('sigTst2', new Map([['tstTokens', [new Map([['val', timestampToken]])]]]));
+    unprotected.set('pad', new Uint8Array(padLength));
+    return encodeCbor(new Tag([parts.protectedHeader, unprotected, null, parts.signature], COSE_SIGN1_TAG));
+  };
   if (size === undefined) return encode(0);
   let padLength = Math.max(0, size - encode(0).length);
   // The pad's own length header grows at 24, 256 and 65536 bytes, so converge in a few steps.
@@ -90,4 +115,19 @@ export function coseSign1(signer: CoseSigner, payload: Uint8Array, size?: number
     if (padLength < 0) break;
   }
   throw new Error(`COSE signature does not fit the ${size} bytes reserved for it`);
+}
+
+/** A tagged COSE_Sign1 over `payload` (detached), exactly `size` bytes when given. */
+export function coseSign1(signer: CoseSigner, payload: Uint8Array, size?: number): Buffer {
+  return encodeSign1(signParts(signer, payload), size);
+}
+
+/** Bytes reserved for an RFC 3161 time-stamp token in the signature (c2pa-rs reserves 10000 too). */
+export const TIMESTAMP_RESERVE = 10_000;
+
+/** A COSE_Sign1 carrying an RFC 3161 time-stamp of its signature in the `sigTst2` header. */
+export async function coseSign1Timestamped(signer: CoseSigner, payload: Uint8Array, size: number, timestamp: TimestampProvider): Promise<Buffer> {
+  const parts = signParts(signer, payload);
+  const token = await timestamp(timestampInput(parts));
+  return encodeSign1(parts, size, token);
 }

@@ -19,21 +19,34 @@ export function initEngine(): Promise<void> {
 
 /** Settings passed to c2pa-rs as its context JSON (the subset vigil sets). */
 export interface EngineSettings {
-  /** PEM bundle of trust anchors; with none, every signer reads back as signingCredential.untrusted. */
+  /** PEM bundle of trust anchors (claim signers and time-stamp authorities); with none, every signer reads back as signingCredential.untrusted. */
   trustAnchors?: string;
   /** c2pa-rs trust_config: allowed EKU OIDs, one per line. */
   trustConfig?: string;
+  /** PEM bundle of end-entity certificates trusted as they are (c2pa-rs allowed_list). */
+  allowedList?: string;
+  /** PEM bundle of anchors for CAWG identity (X.509) credentials. */
+  cawgAnchors?: string;
+  /**
+   * Let c2pa-rs fetch a remote manifest through `fetch` (vigil installs a guarded fetch around the
+   * read, see remote.ts). Off by default: verification is offline and reproducible.
+   */
+  remoteManifestFetch?: boolean;
 }
 
 function contextJson(settings: EngineSettings): string {
   const trust: Record<string, string> = {};
   if (settings.trustAnchors) trust.trust_anchors = settings.trustAnchors;
   if (settings.trustConfig) trust.trust_config = settings.trustConfig;
-  // Never fetch remote manifests or OCSP responses: verification must be offline and reproducible.
+  if (settings.allowedList) trust.allowed_list = settings.allowedList;
+  const cawgTrust: Record<string, string | boolean> = { verify_trust_list: true };
+  if (settings.cawgAnchors) cawgTrust.trust_anchors = settings.cawgAnchors;
+  // Never fetch OCSP responses, and remote manifests only when asked: verification must be offline and reproducible.
   return JSON.stringify({
     version: 1,
     trust,
-    verify: { remote_manifest_fetch: false, ocsp_fetch: false, verify_trust: true },
+    cawg_trust: cawgTrust,
+    verify: { remote_manifest_fetch: settings.remoteManifestFetch === true, ocsp_fetch: false, verify_trust: true, verify_timestamp_trust: true },
   });
 }
 
@@ -115,6 +128,11 @@ export interface CertificateInfoJson {
 /** c2pa-rs could not find a manifest at all (as opposed to finding a broken one). */
 export function isNoManifestError(message: string): boolean {
   return /JumbfNotFound|ProvenanceMissing|ManifestNotFound/.test(message);
+}
+
+/** The URL of a remote (cloud) manifest that c2pa-rs did not fetch, when that is what the error says. */
+export function remoteManifestUrl(message: string): string | undefined {
+  return /RemoteManifest(?:Url|Fetch)\("([^"]*)"\)/.exec(message)?.[1];
 }
 
 /** c2pa-rs errors arrive as strings or Error objects; normalise to a message. */

@@ -1,5 +1,7 @@
 import type { ResultEnvelope } from '../core/results.js';
 import type { DigitalSourceTypeInfo } from './digital-source-types.js';
+import type { AiDisclosure, DisclosureLevel } from './disclosure.js';
+import type { TrustPurpose } from './trust.js';
 
 /**
  * The results document of `vigil provenance verify` (schema `vigil/provenance`). Reports render
@@ -12,8 +14,10 @@ import type { DigitalSourceTypeInfo } from './digital-source-types.js';
  * Valid: no failure except that the signer is not on any configured trust list.
  * Invalid: at least one other failure code (tampering, bad signature, broken ingredient, ...).
  * NoManifest: no C2PA manifest in the file (not an error: most images have none).
+ * Unreadable: the file cannot be parsed as its format and no manifest was found in it: nothing
+ *   can be said about its provenance (a truncated download is not evidence of tampering).
  */
-export type ProvenanceState = 'Trusted' | 'Valid' | 'Invalid' | 'NoManifest';
+export type ProvenanceState = 'Trusted' | 'Valid' | 'Invalid' | 'NoManifest' | 'Unreadable';
 
 export type StatusKind = 'success' | 'informational' | 'failure';
 
@@ -29,6 +33,11 @@ export interface StatusCode {
   validatorExplanation?: string;
   /** JUMBF URI of the manifest part the code is about. */
   url?: string;
+  /**
+   * What vigil determined about this file when one code covers several causes (e.g. it re-hashed
+   * the declared range of a data hash, or compared the certificate's expiry with the signing time).
+   */
+  finding?: string;
 }
 
 export interface StatusCodes {
@@ -54,6 +63,8 @@ export interface SignerSummary extends CertificateSummary {
   algorithm?: string;
   /** Names of the configured trust lists the signer chains to (empty: none). */
   trustedBy: string[];
+  /** Whether the certificate was valid when signed and whether it has expired since, in words. */
+  validity?: string;
 }
 
 /**
@@ -68,6 +79,8 @@ export interface TimestampSummary {
   /** The time the time-stamp authority attests. */
   time?: string;
   authority?: CertificateSummary;
+  /** Why the status is what it is when c2pa-rs's code alone would mislead (legacy v1 time-stamps). */
+  note?: string;
 }
 
 export interface ActionSummary {
@@ -124,9 +137,17 @@ export interface IngredientNode {
 
 export interface TrustListSummary {
   name: string;
-  /** The PEM file the anchors came from. */
+  /** The PEM or JSON file the certificates came from. */
   file: string;
+  /** Absent in older results (then: signer, PEM). */
+  purpose?: TrustPurpose;
+  format?: 'pem' | 'json';
+  /** CA certificates (trust anchors). */
   anchors: number;
+  /** End-entity certificates trusted as they are (allowed list). */
+  allowed?: number;
+  /** Entries of a JSON list that could not be used, with why. */
+  skipped?: string[];
 }
 
 export interface SoftBindingMatch {
@@ -176,6 +197,18 @@ export interface FileVerification {
   trustLists: { name: string; trusted: boolean }[];
   /** Soft-binding lookup, done only for files without a manifest when an index exists. */
   softBinding?: SoftBindingLookup;
+  /** AI disclosure across the whole manifest chain, with the evidence path of each finding. */
+  disclosure?: AiDisclosure;
+  /** The manifest is stored remotely (cloud): its URL and whether vigil fetched it (--fetch-remote). */
+  remoteManifest?: { url: string; fetched: boolean; error?: string };
+  /** The sidecar manifest store (.c2pa) the file was verified with (--sidecar). */
+  sidecar?: string;
+}
+
+/** A file a folder run did not verify, and why (every file found is either verified or listed here). */
+export interface SkippedFile {
+  path: string;
+  reason: string;
 }
 
 export interface ProvenanceSummary {
@@ -184,9 +217,15 @@ export interface ProvenanceSummary {
   valid: number;
   invalid: number;
   noManifest: number;
+  /** Optional fields below are absent from results written before vigil 0.1 verified every format. */
+  unreadable?: number;
   errors: number;
-  /** Files whose active manifest declares AI-generated content. */
+  /** Files found in folders but not verified (see skipped). */
+  skipped?: number;
+  /** Files whose Content Credentials declare AI anywhere in the chain (declared, edited, ingredient, vendor). */
   aiGenerated: number;
+  /** Files per AI disclosure level (files without a manifest count under none). */
+  disclosure?: Record<DisclosureLevel, number>;
   /** Files without a manifest that matched a signed original in the index. */
   recovered: number;
 }
@@ -196,4 +235,6 @@ export interface ProvenanceResults extends ResultEnvelope {
   trustLists: TrustListSummary[];
   summary: ProvenanceSummary;
   files: FileVerification[];
+  /** Files found in folders and not verified, with the reason (absent in older results). */
+  skipped?: SkippedFile[];
 }

@@ -4,12 +4,11 @@ import sharp from 'sharp';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
 import { sha256Hex, writeFileAtomic } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
-import { coseSign1, reserveSizeFor, type CoseSigner } from './cose.js';
+import { coseSign1, coseSign1Timestamped, reserveSizeFor, TIMESTAMP_RESERVE, type CoseSigner, type TimestampProvider } from './cose.js';
 import { digitalSourceTypeUri, isDigitalSourceTypeTerm } from './digital-source-types.js';
-import { buildSignedAsset, isNoManifestError, readAsset, type EngineReading } from './engine.js';
+import { buildSignedAsset, isNoManifestError, readAsset, remoteManifestUrl, type EngineReading } from './engine.js';
 import type { ClipFingerprinter } from './fingerprint.js';
-import type { ImageMime } from '../core/image-format.js';
-import { requireImageFormat } from './formats.js';
+import { isRasterImage, requireProvenanceFormat, type ProvenanceMime } from './formats.js';
 import { fingerprintImage, type ProvenanceIndex } from './soft-binding.js';
 
 /**
@@ -39,6 +38,10 @@ export interface SignOptions {
   title?: string;
   /** Embed a claim thumbnail (default true), as c2patool does. */
   thumbnail?: boolean;
+  /** Sign over an Invalid parent or ingredient (recorded as a warning). */
+  allowInvalidParent?: boolean;
+  /** RFC 3161 time-stamp authority for the signature (--tsa). */
+  timestamp?: TimestampProvider;
   /** Records the signed image for soft-binding recovery. */
   index?: ProvenanceIndex;
   clip?: ClipFingerprinter;
@@ -47,7 +50,7 @@ export interface SignOptions {
 export interface SignResult {
   input: string;
   output: string;
-  format: ImageMime;
+  format: ProvenanceMime;
   sha256: string;
   manifestLabel: string;
   algorithm: string;
@@ -57,6 +60,10 @@ export interface SignResult {
   parentFromInput: boolean;
   /** State the read-back verification found (Valid: signer not on a trust list; Trusted otherwise). */
   state: string;
+  /** Whether the signature carries an RFC 3161 time-stamp. */
+  timestamped: boolean;
+  /** What the user should know: an Invalid parent signed over, a remote parent manifest, no thumbnail for this format. */
+  warnings: string[];
   /** Record id in the provenance index, when one was used. */
   indexRecordId?: string;
   indexPath?: string;
@@ -151,9 +158,17 @@ async function loadManifestDefinition(path: string): Promise<{ definition: Recor
 interface IngredientFile {
   path: string;
   bytes: Uint8Array;
-  mime: ImageMime;
+  mime: ProvenanceMime;
   relationship: 'parentOf' | 'componentOf';
   label: string;
+  /** The ingredient's own provenance: its state, and the URL of a remote (cloud) manifest. */
+  provenance?: IngredientProvenance;
+}
+
+interface IngredientProvenance {
+  state: 'Trusted' | 'Valid' | 'Invalid' | 'NoManifest' | 'Unreadable';
+  failures: string[];
+  remoteUrl?: string;
 }
 
 async function loadIngredient(path: string, relationship: IngredientFile['relationship'], label: string, option: string): Promise<IngredientFile> {
@@ -163,53 +178,88 @@ async function loadIngredient(path: string, relationship: IngredientFile['relati
   } catch (error) {
     throw new VigilInputError(`${option} ${path}: cannot read (${errorMessage(error)})`, { subject: path });
   }
-  return { path, bytes, mime: requireImageFormat(bytes, `${option} ${path}`), relationship, label };
+  return { path, bytes, mime: requireProvenanceFormat(bytes, `${option} ${path}`), relationship, label };
 }
 
-function defaultActions(
-  ingredients: readonly IngredientFile[],
+/**
+ * The actions vigil writes when the user gives none. The digital source type is what the user
+ * declares with --source-type. Without one: a new asset (no ingredients) is declared as created
+ * by a generative model (what `sign` is for); an edit of a parent declares no source type (an
+ * edit is never called AI unless the user says so); a composite of components declares
+ * `composite`.
+ */
+export function defaultActions(
+  ingredients: readonly Pick<IngredientFile, 'relationship' | 'label'>[],
   agent: { name: string; version?: string },
   sourceType: string | undefined,
 ): Record<string, unknown>[] {
   const parent = ingredients.find((ingredient) => ingredient.relationship === 'parentOf');
   const components = ingredients.filter((ingredient) => ingredient.relationship === 'componentOf');
-  const generated = digitalSourceTypeUri(sourceType ?? (ingredients.length === 0 ? 'trainedAlgorithmicMedia' : 'compositeWithTrainedAlgorithmicMedia'));
   const placed = components.map((component) => ({ action: 'c2pa.placed', softwareAgent: agent, parameters: { ingredientIds: [component.label] } }));
   if (parent) {
     return [
       { action: 'c2pa.opened', softwareAgent: agent, parameters: { ingredientIds: [parent.label] } },
-      { action: 'c2pa.edited', softwareAgent: agent, digitalSourceType: generated },
+      { action: 'c2pa.edited', softwareAgent: agent, ...(sourceType === undefined ? {} : { digitalSourceType: digitalSourceTypeUri(sourceType) }) },
       ...placed,
     ];
   }
-  return [{ action: 'c2pa.created', softwareAgent: agent, digitalSourceType: generated }, ...placed];
+  const created = digitalSourceTypeUri(sourceType ?? (components.length === 0 ? 'trainedAlgorithmicMedia' : 'composite'));
+  return [{ action: 'c2pa.created', softwareAgent: agent, digitalSourceType: created }, ...placed];
 }
 
-/** Whether c2pa-rs finds a manifest store in the image (valid or not). */
-async function hasManifest(mime: ImageMime, bytes: Uint8Array): Promise<boolean> {
+/** The provenance of an ingredient (or of the input): whether it has a manifest, its state, a remote manifest URL. */
+async function ingredientProvenance(mime: ProvenanceMime, bytes: Uint8Array): Promise<IngredientProvenance> {
   try {
-    await readAsset(mime, bytes);
-    return true;
+    const reading = await readAsset(mime, bytes);
+    const failures = (reading.store.validation_results?.activeManifest?.failure ?? []).map((entry) => entry.code).filter((code) => code !== 'signingCredential.untrusted');
+    const state = reading.store.validation_state;
+    return { state: state === 'Invalid' || failures.length > 0 ? 'Invalid' : state === 'Trusted' ? 'Trusted' : 'Valid', failures };
   } catch (error) {
-    return !isNoManifestError(errorMessage(error));
+    const message = errorMessage(error);
+    const remoteUrl = remoteManifestUrl(message);
+    if (remoteUrl !== undefined) return { state: 'Unreadable', failures: [], remoteUrl };
+    if (isNoManifestError(message)) return { state: 'NoManifest', failures: [] };
+    return { state: 'Invalid', failures: [`unreadable manifest: ${message}`] };
+  }
+}
+
+/**
+ * Signing over an Invalid parent passes its broken provenance on: refused unless
+ * --allow-invalid-parent, and then recorded as a warning (the ingredient keeps its failure codes).
+ */
+function checkParent(ingredient: IngredientFile, allowInvalid: boolean, warnings: string[]): void {
+  const provenance = ingredient.provenance;
+  if (provenance?.state === 'Invalid') {
+    const what = `${ingredient.relationship === 'parentOf' ? 'parent' : 'ingredient'} ${ingredient.path} has Invalid Content Credentials (${provenance.failures.join(', ')})`;
+    if (!allowInvalid) throw new VigilInputError(`${what}; signing over it passes broken provenance on; pass --allow-invalid-parent to sign anyway`, { subject: ingredient.path });
+    warnings.push(`${what}; signed anyway (--allow-invalid-parent), the ingredient records its failures`);
+  }
+  if (provenance?.remoteUrl !== undefined) {
+    warnings.push(`${ingredient.path} has only a remote (cloud) manifest at ${provenance.remoteUrl}; the ingredient keeps that reference (not fetched)`);
   }
 }
 
 /** The manifest definition vigil signs: the user's (c2patool format) plus vigil's defaults where absent. */
 async function buildDefinition(
   options: SignOptions,
-  input: { path: string; mime: ImageMime; bytes: Uint8Array },
-): Promise<{ definition: Record<string, unknown>; ingredients: IngredientFile[]; parentFromInput: boolean }> {
+  input: { path: string; mime: ProvenanceMime; bytes: Uint8Array },
+): Promise<{ definition: Record<string, unknown>; ingredients: IngredientFile[]; parentFromInput: boolean; warnings: string[] }> {
   const fromFile = options.manifestFile ? await loadManifestDefinition(options.manifestFile) : { definition: {}, ingredientPaths: [] };
   const definition = fromFile.definition;
   const ingredients: IngredientFile[] = [];
   // Signing over existing Content Credentials would erase the image's history: like c2patool,
   // an input that already carries a manifest becomes the parent ingredient unless --parent says otherwise.
-  const parentFromInput = options.parent === undefined && (await hasManifest(input.mime, input.bytes));
+  const inputProvenance = options.parent === undefined ? await ingredientProvenance(input.mime, input.bytes) : undefined;
+  const parentFromInput = inputProvenance !== undefined && inputProvenance.state !== 'NoManifest';
   if (options.parent) ingredients.push(await loadIngredient(options.parent, 'parentOf', 'parent', '--parent'));
-  if (parentFromInput) ingredients.push({ path: input.path, bytes: input.bytes, mime: input.mime, relationship: 'parentOf', label: 'parent' });
+  if (parentFromInput) ingredients.push({ path: input.path, bytes: input.bytes, mime: input.mime, relationship: 'parentOf', label: 'parent', provenance: inputProvenance });
   for (const [index, path] of [...(options.ingredients ?? []), ...fromFile.ingredientPaths].entries()) {
     ingredients.push(await loadIngredient(path, 'componentOf', `ingredient-${index + 1}`, '--ingredient'));
+  }
+  const warnings: string[] = [];
+  for (const ingredient of ingredients) {
+    ingredient.provenance ??= await ingredientProvenance(ingredient.mime, ingredient.bytes);
+    checkParent(ingredient, options.allowInvalidParent === true, warnings);
   }
   if (options.sourceType !== undefined && !isDigitalSourceTypeTerm(options.sourceType)) {
     throw invalidArgument('--source-type', 'an IPTC digital source type term such as trainedAlgorithmicMedia', options.sourceType);
@@ -228,7 +278,7 @@ async function buildDefinition(
     assertions.unshift({ label: 'c2pa.actions', data: { actions: defaultActions(ingredients, agent, options.sourceType) } });
   }
   definition.assertions = assertions;
-  return { definition, ingredients, parentFromInput };
+  return { definition, ingredients, parentFromInput, warnings };
 }
 
 /** Long edge of the claim thumbnail, as c2pa-rs's default thumbnail settings. */
@@ -259,7 +309,7 @@ function signingFailure(message: string): string {
 }
 
 /** Reads signed bytes back through c2pa-rs; anything but an untrusted signer is a failure. */
-async function validateSigned(mime: ImageMime, bytes: Uint8Array, subject: string): Promise<EngineReading> {
+async function validateSigned(mime: ProvenanceMime, bytes: Uint8Array, subject: string): Promise<EngineReading> {
   let reading: EngineReading;
   try {
     reading = await readAsset(mime, bytes);
@@ -286,11 +336,15 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
   } catch (error) {
     throw new VigilInputError(`${options.input}: cannot read (${errorMessage(error)})`, { subject: options.input });
   }
-  const mime = requireImageFormat(source, options.input);
-  const { definition, ingredients, parentFromInput } = await buildDefinition(options, { path: input, mime, bytes: source });
-  const reserveSize = reserveSizeFor(options.signer);
-  const thumbnail = options.thumbnail === false ? undefined : await claimThumbnail(source, options.input);
-  const fingerprint = options.index ? await fingerprintImage(source, options.input, options.clip) : undefined;
+  const mime = requireProvenanceFormat(source, options.input);
+  const { definition, ingredients, parentFromInput, warnings } = await buildDefinition(options, { path: input, mime, bytes: source });
+  const reserveSize = reserveSizeFor(options.signer) + (options.timestamp ? TIMESTAMP_RESERVE : 0);
+  // Thumbnails and soft-binding fingerprints need decoded pixels: raster images only.
+  const raster = isRasterImage(mime);
+  if (!raster && options.thumbnail !== false) warnings.push(`no claim thumbnail: vigil makes thumbnails of raster images only, not ${mime}`);
+  if (!raster && options.index) warnings.push(`not recorded in the soft-binding index: fingerprints are computed on raster images only, not ${mime}`);
+  const thumbnail = options.thumbnail === false || !raster ? undefined : await claimThumbnail(source, options.input);
+  const fingerprint = options.index && raster ? await fingerprintImage(source, options.input, options.clip) : undefined;
   let signed: Uint8Array;
   try {
     signed = await buildSignedAsset({
@@ -298,7 +352,13 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
       mime,
       source,
       ingredients: ingredients.map((ingredient) => ({
-        definition: { title: basename(ingredient.path), relationship: ingredient.relationship, label: ingredient.label },
+        definition: {
+          title: basename(ingredient.path),
+          relationship: ingredient.relationship,
+          label: ingredient.label,
+          // A cloud-only ingredient keeps the URL of its remote manifest (the ingredient's provenance field).
+          ...(ingredient.provenance?.remoteUrl === undefined ? {} : { provenance: ingredient.provenance.remoteUrl }),
+        },
         mime: ingredient.mime,
         bytes: ingredient.bytes,
       })),
@@ -306,7 +366,8 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
       signer: {
         alg: options.signer.algorithm,
         reserveSize,
-        sign: async (claim) => coseSign1(options.signer, claim, reserveSize),
+        sign: async (claim) =>
+          options.timestamp ? coseSign1Timestamped(options.signer, claim, reserveSize, options.timestamp) : coseSign1(options.signer, claim, reserveSize),
       },
     });
   } catch (error) {
@@ -345,6 +406,8 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
     actions,
     parentFromInput,
     state: reading.store.validation_state ?? 'Valid',
+    timestamped: options.timestamp !== undefined,
+    warnings,
     ...(indexRecordId === undefined ? {} : { indexRecordId, indexPath: options.index?.path }),
   };
 }

@@ -41,7 +41,8 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   'signingCredential.invalid': 'The signer certificate is not acceptable for C2PA signing (wrong key usage, profile or structure).',
   'signingCredential.ocsp.revoked': "The signer's certificate authority has revoked the signing certificate.",
   'signingCredential.ocsp.unknown': 'The revocation service does not know the signing certificate.',
-  'signingCredential.expired': "The signer's certificate (or one above it) had expired when the claim was signed.",
+  'signingCredential.expired':
+    "The signer's certificate (or one above it) was not valid at the time c2pa-rs judged it: the time of a trusted time-stamp when there is one, otherwise the current time. So the certificate either had expired when the claim was signed, or expired later and no trusted time-stamp proves the claim was signed before that.",
   'claim.malformed': 'The provenance claim is malformed and cannot be read.',
   'claim.missing': 'A referenced provenance claim cannot be found.',
   'claim.multiple': 'A manifest contains more than one claim, which is not allowed.',
@@ -53,7 +54,8 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   'claimSignature.missing': 'The signature of the claim is missing.',
   'claimSignature.mismatch': 'The signature does not match the claim: the claim was changed after signing, or the signature is forged.',
   'claimSignature.outsideValidity': "The claim was signed outside the signer certificate's validity period.",
-  'manifest.inaccessible': 'The manifest is stored remotely and could not be fetched (vigil does not fetch remote manifests).',
+  'manifest.inaccessible':
+    'The manifest is stored remotely (a cloud manifest the file only points to) and was not fetched: vigil verifies offline unless --fetch-remote is given, and a fetch can fail. Nothing is known about the provenance until it is read.',
   'manifest.missing': 'A referenced manifest is missing from the manifest store.',
   'manifest.multipleParents': 'The manifest names more than one parent image, which is not allowed.',
   'manifest.update.invalid': 'An update manifest contains statements an update manifest may not contain.',
@@ -74,10 +76,11 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   'assertion.action.redacted': 'An actions assertion was redacted, which is not allowed.',
   'assertion.action.malformed': 'An actions assertion is malformed.',
   'assertion.action.redactionMismatch': 'A redaction action does not match a redaction in the claim.',
-  'assertion.dataHash.mismatch': 'The image bytes were modified after signing: they no longer match the signed hash.',
+  'assertion.dataHash.mismatch':
+    "The file's bytes do not match the signed data hash. c2pa-rs raises this when bytes covered by the hash changed after signing, and also when the hash's exclusion range does not line up with where the manifest sits in the file (a defect in how the file was written, not necessarily a change of content).",
   'assertion.dataHash.malformed': 'The data hash assertion is malformed.',
   'assertion.dataHash.redacted': 'The hard binding to the content was redacted, which is not allowed.',
-  'assertion.bmffHash.mismatch': 'The media file was modified after signing.',
+  'assertion.bmffHash.mismatch': 'The media file boxes covered by the signed hash do not match it: the media was modified after signing, or its box layout was rewritten.',
   'assertion.bmffHash.malformed': 'The BMFF hash assertion is malformed.',
   'assertion.boxesHash.mismatch': 'A file segment was modified after signing.',
   'assertion.boxesHash.unknownBox': 'The file contains a segment the signer did not cover.',

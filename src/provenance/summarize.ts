@@ -50,7 +50,7 @@ const TRUST_ONLY_FAILURES = new Set(['signingCredential.untrusted', 'cawg.x509.c
  * needs signingCredential.trusted and no failure at all (an untrusted CAWG identity keeps it Valid);
  * otherwise Valid.
  */
-export function stateFromCodes(codes: StatusCodes): Exclude<ProvenanceState, 'NoManifest'> {
+export function stateFromCodes(codes: StatusCodes): Exclude<ProvenanceState, 'NoManifest' | 'Unreadable'> {
   if (codes.failure.some((code) => !TRUST_ONLY_FAILURES.has(code.code))) return 'Invalid';
   const trusted = codes.success.some((code) => code.code === 'signingCredential.trusted');
   return trusted && codes.failure.length === 0 ? 'Trusted' : 'Valid';
@@ -85,10 +85,51 @@ const TIMESTAMP_CODES: [string, TimestampStatus][] = [
   ['timeStamp.validated', 'validated'],
 ];
 
-function timestampStatus(codes: StatusCodes, hasTimestamp: boolean): TimestampStatus {
+/** c2pa-rs's wording when it accepts a claim v1 (legacy) time-stamp without checking its authority against a trust list. */
+const LEGACY_TIMESTAMP = /^legacy timestamp/i;
+
+export const LEGACY_TIMESTAMP_NOTE =
+  'Legacy (claim v1) time-stamp: c2pa-rs reports it as trusted without checking the time-stamp authority against any trust list, so vigil reports it as validated only.';
+
+function timestampStatus(codes: StatusCodes, hasTimestamp: boolean): { status: TimestampStatus; note?: string } {
   const all = [...codes.failure, ...codes.informational, ...codes.success];
-  for (const [code, status] of TIMESTAMP_CODES) if (all.some((entry) => entry.code === code)) return status;
-  return hasTimestamp ? 'validated' : 'none';
+  for (const [code, status] of TIMESTAMP_CODES) {
+    const entries = all.filter((entry) => entry.code === code);
+    if (entries.length === 0) continue;
+    if (status === 'trusted' && entries.every((entry) => LEGACY_TIMESTAMP.test(entry.validatorExplanation ?? ''))) {
+      return { status: 'validated', note: LEGACY_TIMESTAMP_NOTE };
+    }
+    return { status };
+  }
+  return { status: hasTimestamp ? 'validated' : 'none' };
+}
+
+/**
+ * Whether the signer's certificate was valid when the claim was signed and whether it has
+ * expired since, judged from the certificate's dates, the time-stamp (attested when trusted)
+ * or else the signer's own claimed signing time, and now.
+ */
+export function certificateValidity(
+  certificate: { notBefore?: string; notAfter?: string } | undefined,
+  signing: { time?: string; attested: boolean },
+  now = new Date(),
+): string | undefined {
+  const notAfter = certificate?.notAfter ? new Date(certificate.notAfter) : undefined;
+  const notBefore = certificate?.notBefore ? new Date(certificate.notBefore) : undefined;
+  if (notAfter === undefined || Number.isNaN(notAfter.getTime())) return undefined;
+  const signedAt = signing.time ? new Date(signing.time) : undefined;
+  const source = signing.attested ? 'the trusted time-stamp' : "the signer's own claimed signing time (not attested by a trusted time-stamp)";
+  const until = certificate?.notAfter;
+  if (signedAt === undefined || Number.isNaN(signedAt.getTime())) {
+    return now > notAfter ? `The certificate expired on ${until}; the file records no signing time.` : undefined;
+  }
+  if (signedAt > notAfter || (notBefore !== undefined && signedAt < notBefore)) {
+    return `The certificate was NOT valid when the claim was signed: signed ${signing.time} per ${source}, certificate valid ${certificate?.notBefore ?? '?'} to ${until}.`;
+  }
+  if (now <= notAfter) return undefined;
+  return signing.attested
+    ? `The certificate was valid when the claim was signed (${signing.time}, per the trusted time-stamp) and expired later, on ${until}; validity is judged at the time-stamp, so the expiry does not affect the verdict.`
+    : `The certificate expired after signing, on ${until}; the claim says it was signed on ${signing.time}, while the certificate was valid, but without a trusted time-stamp that time is only the signer's word, so c2pa-rs judges the certificate at the current time.`;
 }
 
 function softwareAgentName(agent: unknown): string | undefined {
@@ -194,6 +235,14 @@ function summarizeManifest(label: string, manifest: ManifestJson, context: Summa
   ];
   const timestampTime = signature?.timeStampInfo?.timestamp;
   const authority = certificateSummary(signature?.timeStampInfo?.certificateInfo);
+  const timestamp = timestampStatus(codes, timestampTime !== undefined);
+  const validity = certificateValidity(certificate, {
+    time: timestampTime ?? manifest.signature_info?.time,
+    attested: timestamp.status === 'trusted',
+  });
+  if (validity !== undefined) {
+    for (const code of [...codes.failure, ...codes.informational]) if (code.code === 'signingCredential.expired') code.finding = validity;
+  }
   const summary: ManifestSummary = {
     label,
     ...(manifest.title === undefined ? {} : { title: manifest.title }),
@@ -212,11 +261,13 @@ function summarizeManifest(label: string, manifest: ManifestJson, context: Summa
             ...certificate,
             ...(signature?.algorithm === undefined ? {} : { algorithm: signature.algorithm }),
             trustedBy: isActive ? context.trustedBy : [],
+            ...(validity === undefined ? {} : { validity }),
           },
         }),
     ...(manifest.signature_info?.time === undefined ? {} : { signingTime: manifest.signature_info.time }),
     timestamp: {
-      status: timestampStatus(codes, timestampTime !== undefined),
+      status: timestamp.status,
+      ...(timestamp.note === undefined ? {} : { note: timestamp.note }),
       ...(timestampTime === undefined ? {} : { time: timestampTime }),
       ...(authority === undefined ? {} : { authority }),
     },

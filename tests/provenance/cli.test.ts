@@ -66,7 +66,7 @@ describe('vigil provenance CLI', () => {
     const results = JSON.parse(verify.stdout) as ProvenanceResults;
     expect(results.schema).toBe('vigil/provenance');
     expect(results.files[0].state).toBe('Trusted');
-    expect(results.trustLists).toEqual([{ name: 'dev', file: path('keys/ca.pem'), anchors: 1 }]);
+    expect(results.trustLists).toEqual([{ name: 'dev', file: path('keys/ca.pem'), purpose: 'signer', format: 'pem', anchors: 1, allowed: 0, skipped: [] }]);
     expect(JSON.parse(await readFile(path('report/results.json'), 'utf8')).summary).toEqual(results.summary);
     expect(existsSync(path('report/report.html'))).toBe(true);
 
@@ -99,7 +99,7 @@ describe('vigil provenance CLI', () => {
   it('answers bad arguments with exit 2 and a message naming the parameter', async () => {
     const badList = await vigil(workspace.dir, 'verify', path('unrelated.png'), '--trust-anchors', 'no-equals-sign');
     expect(badList.code).toBe(2);
-    expect(badList.stderr).toContain('Expected name=file.pem');
+    expect(badList.stderr).toContain('Expected name=file (name:');
     const noOut = await vigil(workspace.dir, 'sign', path('generated.jpg'), '--cert', 'c.pem', '--key', 'k.pem');
     expect(noOut.code).toBe(2);
     expect(noOut.stderr).toContain('for --out');

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { readAsset } from '../../src/provenance/engine.js';
 import type { FileVerification } from '../../src/provenance/result.js';
 import { explainStatusCode } from '../../src/provenance/status-codes.js';
-import { parsePemCertificates, type TrustList } from '../../src/provenance/trust.js';
+import { parsePemCertificates, trustListOf, type TrustList } from '../../src/provenance/trust.js';
 import { verifyFile } from '../../src/provenance/verify.js';
 
 /**
@@ -33,7 +33,7 @@ describe.skipIf(!available)(`C2PA conformance (${DIR})`, () => {
     const settings = JSON.parse(await readFile(join(DIR, 'test_settings.json'), 'utf8')) as { trust: { trust_anchors: string } };
     // c2pa-rs stores the PEM with escaped newlines inside its JSON settings.
     const anchors = parsePemCertificates(settings.trust.trust_anchors.replaceAll('\\n', '\n'), 'test_settings.json trust_anchors');
-    testAnchors = { name: 'c2pa-test', file: join(DIR, 'test_settings.json'), anchors, pem: anchors.map((cert) => cert.toString()).join('') };
+    testAnchors = trustListOf('c2pa-test', join(DIR, 'test_settings.json'), anchors);
     for (const name of Object.keys(expected)) results.set(name, await verifyFile(join(DIR, name)));
   });
 
@@ -104,7 +104,12 @@ describe.skipIf(!available)(`C2PA conformance (${DIR})`, () => {
     expect(manifest.signer).toMatchObject({ subject: 'C2PA Signer', issuer: 'Intermediate CA', algorithm: 'ps256', trustedBy: [] });
     expect(manifest.signer?.notAfter).toMatch(/^2030-/);
     expect(manifest.signingTime).toBe('2024-08-06T21:53:37+00:00');
-    expect(manifest.timestamp.status).toBe('trusted');
+    // A claim v1 (legacy) time-stamp: c2pa-rs calls it trusted without checking the authority
+    // against any trust list (none is configured here), so vigil says validated, with the reason.
+    expect(manifest.claimVersion).toBe(1);
+    expect(results.get('CA.jpg')!.codes.success.map((code) => code.code)).toContain('timeStamp.trusted');
+    expect(manifest.timestamp.status).toBe('validated');
+    expect(manifest.timestamp.note).toMatch(/Legacy \(claim v1\) time-stamp/);
     expect(manifest.timestamp.authority?.subject).toMatch(/DigiCert/);
     expect(results.get('CA_ct.jpg')!.activeManifest!.timestamp.status).toBe('malformed');
   });

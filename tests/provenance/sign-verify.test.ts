@@ -102,21 +102,20 @@ describe('sign and verify', () => {
       expect(result.state, format).toBe('Invalid');
       const mismatch = result.codes.failure.find((code) => code.code === 'assertion.dataHash.mismatch');
       expect(mismatch, format).toBeDefined();
-      expect(mismatch?.explanation).toMatch(/modified after signing/);
+      expect(mismatch?.explanation).toMatch(/also when the hash's exclusion range does not line up/);
+      // vigil re-hashed the declared range and tells which cause applies: here, changed bytes.
+      expect(mismatch?.finding, format).toMatch(/does not match the signed hash: bytes covered by the signature changed after signing/);
     }
   });
 
-  it('records an edit of a signed parent: opened + edited, composite AI source, recursive ingredient tree', async () => {
+  it('records an edit of a signed parent: opened + edited (no AI source type unless declared), recursive ingredient tree', async () => {
     const parent = path('parent.signed.jpg');
     await signImage({ input: await writeImage('parent.jpg', 14), output: parent, signer: dev.signer, generator: 'diffusion-x 2.1' });
     const component = await writeImage('component.png', 15, 'png');
     const output = path('edited.jpg');
     const result = await signImage({ input: await writeImage('edited-in.jpg', 16), output, signer: dev.signer, parent, ingredients: [component], thumbnail: false });
-    expect(result.actions).toEqual([
-      { action: 'c2pa.opened' },
-      { action: 'c2pa.edited', digitalSourceType: COMPOSITE_AI },
-      { action: 'c2pa.placed' },
-    ]);
+    // An edit is never declared AI by default: only --source-type puts a source type on c2pa.edited.
+    expect(result.actions).toEqual([{ action: 'c2pa.opened' }, { action: 'c2pa.edited' }, { action: 'c2pa.placed' }]);
     const verified = await verifyBytes(await readFile(output), output, { trustLists: [dev.trustList] });
     expect(verified.state).toBe('Trusted');
     expect(verified.activeManifest!.assertions.some((assertion) => assertion.label.startsWith('c2pa.thumbnail.claim'))).toBe(false);
@@ -126,6 +125,11 @@ describe('sign and verify', () => {
     expect(parentNode.manifest?.actions[0].digitalSourceType?.term).toBe('trainedAlgorithmicMedia');
     expect(componentNode).toMatchObject({ title: 'component.png', relationship: 'componentOf', state: 'NoManifest' });
     expect(verified.manifestCount).toBe(2);
+    // The AI declaration sits only in the parent's manifest: disclosed at the ingredient level, naming it.
+    expect(verified.disclosure).toMatchObject({ level: 'containsAiIngredient' });
+    expect(verified.disclosure?.evidence[0].via).toEqual(['parent.signed.jpg']);
+    const declared = await signImage({ input: await writeImage('edited-ai-in.jpg', 17), output: path('edited-ai.jpg'), signer: dev.signer, parent, sourceType: 'compositeWithTrainedAlgorithmicMedia', thumbnail: false });
+    expect(declared.actions[1]).toEqual({ action: 'c2pa.edited', digitalSourceType: COMPOSITE_AI });
   });
 
   it('keeps the history of an input that already carries Content Credentials (it becomes the parent)', async () => {
@@ -233,7 +237,7 @@ describe('sign and verify', () => {
     }
     expect(outcomes.some((outcome) => outcome.state === 'Invalid')).toBe(true);
     const bmp = Buffer.from('BM6\x00\x00\x00\x00\x00\x00\x006\x00\x00\x00', 'latin1');
-    await expect(verifyBytes(bmp, 'scan.bmp')).rejects.toThrow(/scan\.bmp: unsupported format .*image\/jpeg, image\/png, image\/webp/);
+    await expect(verifyBytes(bmp, 'scan.bmp')).rejects.toThrow(/scan\.bmp: unsupported format: not a format c2pa-rs reads .*image\/jpeg, image\/png, image\/webp/);
     const results = await verifyPaths([path('missing.jpg')], { quiet: true });
     expect(results.files[0].error).toMatch(/ENOENT/);
     expect(results.summary.errors).toBe(1);
@@ -246,8 +250,9 @@ describe('sign and verify', () => {
       state: 'Valid',
       digitalSourceTypes: ['http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia'],
       aiGenerated: true,
+      disclosureLevel: 'declared',
       claimGenerator: expect.stringMatching(/^vigil \d/),
     });
-    expect(await readProvenance(await syntheticImage(24))).toEqual({ state: 'NoManifest', digitalSourceTypes: [], aiGenerated: false });
+    expect(await readProvenance(await syntheticImage(24))).toEqual({ state: 'NoManifest', digitalSourceTypes: [], aiGenerated: false, disclosureLevel: 'none' });
   });
 });

@@ -8,22 +8,21 @@ import { SIGNING_ALGORITHMS } from '../../provenance/cose.js';
 import type { ClipFingerprinter } from '../../provenance/fingerprint.js';
 import type { ProvenanceResults } from '../../provenance/result.js';
 import { DEFAULT_INDEX_PATH, ProvenanceIndex } from '../../provenance/soft-binding.js';
-import { IMAGE_EXTENSIONS } from '../../provenance/formats.js';
-import { formatVerifyText } from '../../provenance/text.js';
-import { loadTrustLists } from '../../provenance/trust.js';
+import { PROVENANCE_MIME_TYPES } from '../../provenance/formats.js';
+import { DEFAULT_REMOTE_LIMITS } from '../../provenance/remote.js';
+import { printable } from '../../core/printable.js';
+import { formatTrustText, formatVerifyText } from '../../provenance/text.js';
+import { describeTrustList, loadTrustLists } from '../../provenance/trust.js';
 import { verifyPaths } from '../../provenance/verify.js';
+import { collectFiles, DEFAULT_MAX_FILE_BYTES } from '../../provenance/walk.js';
 import { action, EXIT, printJson } from '../run.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** Files to verify: files as given (a non-image is reported, not skipped), folders searched for images. */
-async function expandPaths(paths: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
-  for (const path of paths) {
-    const info = await stat(path).catch(() => undefined);
-    files.push(...(info?.isDirectory() ? await (await import('../../vision/images.js')).expandImagePath(path, IMAGE_EXTENSIONS) : [path]));
-  }
-  return files;
+function positiveInteger(option: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw invalidArgument(option, 'a positive integer', value);
+  return Number(value);
 }
 
 /** Opens the index only when verify needs it: an explicit --index, or the default one if it exists. */
@@ -37,13 +36,22 @@ async function openIndexForVerify(option: string | boolean | undefined): Promise
 export function verifyExitCode(results: ProvenanceResults, requireManifest: boolean): number {
   const { summary } = results;
   if (summary.invalid > 0) return EXIT.verdictFail;
-  if (summary.errors > 0) return EXIT.inputError;
+  if (summary.errors > 0 || (summary.unreadable ?? 0) > 0) return EXIT.inputError;
   if (requireManifest && results.files.some((file) => file.state === 'NoManifest' && file.softBinding?.match === undefined)) return EXIT.verdictFail;
   return EXIT.ok;
 }
 
 interface VerifyCliOptions {
   trustAnchors: string[];
+  tsaAnchors: string[];
+  cawgAnchors: string[];
+  include: string[];
+  exclude: string[];
+  sidecar?: boolean;
+  fetchRemote?: boolean;
+  remoteMaxBytes?: string;
+  remoteTimeoutMs?: string;
+  maxFileSize?: string;
   json?: boolean;
   out?: string;
   index?: string | boolean;
@@ -62,6 +70,8 @@ interface SignCliOptions {
   parent?: string;
   ingredient: string[];
   sourceType?: string;
+  allowInvalidParent?: boolean;
+  tsa?: string;
   assertion: string[];
   manifest?: string;
   title?: string;
@@ -76,9 +86,18 @@ export function register(program: Command): void {
 
   provenance
     .command('verify')
-    .description('Verify the C2PA manifests of images (JPEG, PNG, WebP, TIFF, GIF, AVIF, HEIF): state, explained status codes, signer, actions, ingredients')
-    .argument('<paths...>', 'image files or folders')
-    .option('--trust-anchors <name=file.pem>', 'a named trust list (PEM bundle of anchors); repeatable', collect, [])
+    .description('Verify C2PA Content Credentials of images, video, audio, PDF and SVG: state, AI disclosure across the manifest chain, explained status codes, signer, ingredients')
+    .argument('<paths...>', 'files or folders (every file in a folder is verified or listed as skipped)')
+    .option('--trust-anchors <name=file>', 'a named signer trust list: PEM bundle or JSON trust list; CA certificates are anchors, end-entity certificates an allowed list; repeatable', collect, [])
+    .option('--tsa-anchors <name=file>', 'time-stamp authority anchors (PEM or JSON); a trusted time-stamp lets a signature be judged at its time; repeatable', collect, [])
+    .option('--cawg-anchors <name=file>', 'CAWG identity (X.509) credential anchors (PEM or JSON); repeatable', collect, [])
+    .option('--include <glob>', 'in folders, verify only files matching this glob (relative to the folder); repeatable', collect, [])
+    .option('--exclude <glob>', 'in folders, skip files matching this glob; repeatable', collect, [])
+    .option('--sidecar', 'verify an asset without an embedded manifest against <name>.c2pa next to it')
+    .option('--fetch-remote', 'fetch remote (cloud) manifests (off: they are reported as manifest.inaccessible)')
+    .option('--remote-max-bytes <n>', `size limit of a fetched remote manifest (default ${DEFAULT_REMOTE_LIMITS.maxBytes})`)
+    .option('--remote-timeout-ms <n>', `time limit of a remote manifest fetch (default ${DEFAULT_REMOTE_LIMITS.timeoutMs})`)
+    .option('--max-file-size <bytes>', `skip (and list) files larger than this (default ${DEFAULT_MAX_FILE_BYTES}); each file is read whole`)
     .option('--json', 'print the results document on stdout')
     .option('--out <dir>', 'write results.json and report.html to this folder')
     .option('--index <path>', `provenance index for files without a manifest (default ${DEFAULT_INDEX_PATH} when it exists)`)
@@ -89,27 +108,45 @@ export function register(program: Command): void {
       'after',
       `
 States: Trusted (intact, signer on a trust list), Valid (intact, signer not on any list you gave),
-Invalid (tampered or broken), NoManifest (no credentials; not an error unless --require-manifest).
-Exit codes: 0 no Invalid file, 1 any Invalid (or NoManifest with --require-manifest), 2 a file could not be verified.
+Invalid (tampered or broken), NoManifest (no credentials; not an error unless --require-manifest),
+Unreadable (cannot be parsed and no manifest found, or a remote manifest not fetched: cannot tell).
+AI disclosure: declared, editedWithAi, containsAiIngredient, vendorAssertion, weakCue (free text only), none.
+Formats: ${PROVENANCE_MIME_TYPES.join(', ')}.
+Exit codes: 0 no Invalid file, 1 any Invalid (or NoManifest with --require-manifest), 2 a file could not be verified or is Unreadable.
 
 Examples:
   vigil provenance verify photo.jpg
   vigil provenance verify uploads/ --trust-anchors official=c2pa-trust-list.pem --trust-anchors interim=interim.pem
   vigil provenance verify image.png --json | jq '.files[0].state'
-  vigil provenance verify images/ --out reports/provenance`,
+  vigil provenance verify images/ --out reports/provenance
+  vigil provenance verify media/ --include '**/*.mp4' --exclude 'drafts/**' --sidecar --tsa-anchors tsa=tsa-roots.pem`,
     )
     .action(
       action(async (paths: string[], options: VerifyCliOptions) => {
-        const trustLists = await loadTrustLists(options.trustAnchors);
-        const files = await expandPaths(paths);
+        const trustLists = await loadTrustLists({ signer: options.trustAnchors, tsa: options.tsaAnchors, cawg: options.cawgAnchors });
+        const walk = await collectFiles(paths, {
+          include: options.include,
+          exclude: options.exclude,
+          sidecar: options.sidecar === true,
+          maxFileBytes: positiveInteger('--max-file-size', options.maxFileSize, DEFAULT_MAX_FILE_BYTES),
+        });
+        const fetchRemote = options.fetchRemote
+          ? {
+              maxBytes: positiveInteger('--remote-max-bytes', options.remoteMaxBytes, DEFAULT_REMOTE_LIMITS.maxBytes),
+              timeoutMs: positiveInteger('--remote-timeout-ms', options.remoteTimeoutMs, DEFAULT_REMOTE_LIMITS.timeoutMs),
+            }
+          : undefined;
         const index = await openIndexForVerify(options.index);
         let clip: ClipFingerprinter | undefined;
         try {
           // The CLIP model (onnxruntime) loads only when asked for.
           clip = options.clipModel ? await (await import('../../provenance/fingerprint.js')).loadClipFingerprinter(options.clipModel) : undefined;
-          const results = await verifyPaths(files, {
+          const results = await verifyPaths(walk.files, {
             trustLists,
             quiet: options.json === true,
+            skipped: walk.skipped,
+            sidecars: walk.sidecars,
+            ...(fetchRemote === undefined ? {} : { fetchRemote }),
             ...(index ? { softBinding: { lookup: (bytes: Uint8Array, lookup: { subject: string }) => index.lookup(bytes, { ...lookup, clip }) } } : {}),
           });
           if (options.out) {
@@ -129,8 +166,8 @@ Examples:
 
   provenance
     .command('sign')
-    .description('Embed and sign a C2PA manifest declaring how an image was made (default: created by generative AI)')
-    .argument('<in>', 'image to sign (JPEG, PNG, WebP, TIFF, GIF, AVIF, HEIF)')
+    .description('Embed and sign a C2PA manifest declaring how a file was made (a new file defaults to created by generative AI; an edit declares only what --source-type says)')
+    .argument('<in>', 'file to sign (JPEG, PNG, WebP, TIFF, GIF, AVIF, HEIF, MP4, MOV, M4A, WAV, MP3, PDF, SVG, ...)')
     .option('--out <file>', 'signed output file')
     .option('--in-place', 'overwrite the input instead of writing --out')
     .option('--cert <chain.pem>', 'signing certificate chain, leaf first')
@@ -140,7 +177,12 @@ Examples:
     .option('--generator <"name version">', 'generating software: softwareAgent of the actions and claim generator')
     .option('--parent <file>', 'the image this one was edited from (c2pa.opened + c2pa.edited)')
     .option('--ingredient <file>', 'an image composited into this one (componentOf); repeatable', collect, [])
-    .option('--source-type <term>', 'IPTC digitalSourceType term (default trainedAlgorithmicMedia, or compositeWithTrainedAlgorithmicMedia with ingredients)')
+    .option(
+      '--source-type <term>',
+      'IPTC digitalSourceType term (digitalCapture, humanEdits, trainedAlgorithmicMedia, compositeWithTrainedAlgorithmicMedia, ...); default: trainedAlgorithmicMedia for a new file, none for an edit of --parent, composite with --ingredient',
+    )
+    .option('--allow-invalid-parent', 'sign even when the parent or an ingredient has Invalid Content Credentials (recorded as a warning)')
+    .option('--tsa <url>', 'RFC 3161 time-stamp authority: the signature gets a time-stamp (sigTst2), so it stays verifiable at that time after the certificate expires')
     .option('--assertion <file.json>', 'custom assertion {"label","data"} (or an array); repeatable', collect, [])
     .option('--manifest <manifest.json>', 'manifest definition in c2patool format (assertions, title, claim_generator_info, ingredient_paths)')
     .option('--title <title>', 'manifest title (default: output file name)')
@@ -155,7 +197,8 @@ Examples:
 Examples:
   vigil provenance keygen --out dev-keys
   vigil provenance sign generated.png --out signed.png --cert dev-keys/signer.pem --key dev-keys/signer.key.pem --generator "our-diffusion 2.1"
-  vigil provenance sign edited.jpg --parent original.jpg --out edited.signed.jpg --cert chain.pem --key key.pem --assertion screening.json
+  vigil provenance sign edited.jpg --parent original.jpg --out edited.signed.jpg --cert chain.pem --key key.pem --source-type humanEdits
+  vigil provenance sign clip.mp4 --out clip.signed.mp4 --cert chain.pem --key key.pem --source-type digitalCapture --tsa http://tsa.example/tsr
   VIGIL_KEY_PASSPHRASE=... vigil provenance sign a.webp --in-place --cert chain.pem --key encrypted.key.pem`,
     )
     .action(
@@ -184,6 +227,8 @@ Examples:
             parent: options.parent,
             ingredients: options.ingredient,
             sourceType: options.sourceType,
+            allowInvalidParent: options.allowInvalidParent === true,
+            ...(options.tsa ? { timestamp: (await import('../../provenance/tsa.js')).rfc3161Provider(options.tsa) } : {}),
             assertionFiles: options.assertion,
             manifestFile: options.manifest,
             title: options.title,
@@ -195,14 +240,40 @@ Examples:
           else {
             const actions = result.actions.map((entry) => `${entry.action}${entry.digitalSourceType ? ` (${entry.digitalSourceType.split('/').pop()})` : ''}`);
             process.stdout.write(
-              `signed ${result.output} (${result.algorithm}, ${result.signer})\n  manifest ${result.manifestLabel}: ${actions.join(', ')}\n  read back: ${result.state}${result.indexRecordId ? `; indexed as ${result.indexRecordId} in ${result.indexPath}` : ''}\n`,
+              `signed ${result.output} (${result.algorithm}, ${result.signer}${result.timestamped ? ', time-stamped' : ''})\n  manifest ${result.manifestLabel}: ${actions.join(', ')}\n  read back: ${result.state}${result.indexRecordId ? `; indexed as ${result.indexRecordId} in ${result.indexPath}` : ''}\n`,
             );
           }
+          // Warnings go to stderr, so --json output stays one document.
+          for (const warning of result.warnings) process.stderr.write(`warning: ${printable(warning)}\n`);
           return EXIT.ok;
         } finally {
           await clip?.release();
           index?.close();
         }
+      }),
+    );
+
+  provenance
+    .command('trust')
+    .description('Show the trust input verify would use: each list, its purpose, anchors, allowed end-entity certificates and unusable entries')
+    .option('--trust-anchors <name=file>', 'a named signer trust list (PEM or JSON); repeatable', collect, [])
+    .option('--tsa-anchors <name=file>', 'time-stamp authority anchors (PEM or JSON); repeatable', collect, [])
+    .option('--cawg-anchors <name=file>', 'CAWG identity anchors (PEM or JSON); repeatable', collect, [])
+    .option('--json', 'print the lists as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vigil provenance trust --trust-anchors official=C2PA-TRUST-LIST.pem --tsa-anchors tsa=C2PA-TSA-TRUST-LIST.pem
+  vigil provenance trust --trust-anchors partners=trust-list.json --json`,
+    )
+    .action(
+      action(async (options: { trustAnchors: string[]; tsaAnchors: string[]; cawgAnchors: string[]; json?: boolean }) => {
+        const lists = await loadTrustLists({ signer: options.trustAnchors, tsa: options.tsaAnchors, cawg: options.cawgAnchors });
+        if (lists.length === 0) throw invalidArgument('--trust-anchors', 'at least one trust list (--trust-anchors, --tsa-anchors or --cawg-anchors)', undefined);
+        if (options.json) printJson({ trustLists: lists.map(describeTrustList) });
+        else process.stdout.write(formatTrustText(lists));
+        return EXIT.ok;
       }),
     );
 
