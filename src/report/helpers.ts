@@ -73,13 +73,12 @@ const VERDICTS: Record<string, { text: string; symbol: string; tone: Tone }> = {
 };
 
 /**
- * Untrusted text made safe for Markdown. Markdown renderers pass raw HTML through, so `<` is
- * written `&lt;` and no tag, comment or autolink can start; everything else stays as written
- * (HTML-escaping `>=` to `&gt;&#x3D;` would show up in the Markdown source).
+ * Untrusted text made safe for Markdown: src/core/markdown.ts escapes HTML, links, images,
+ * emphasis, autolinks, block markers and control characters (`>=` stays `>=`).
  */
-export function markdownText(text: string): string {
-  return text.replace(/</g, '&lt;');
-}
+import { markdownText } from '../core/markdown.js';
+
+export { markdownText };
 
 export function verdictInfo(verdict: unknown): { text: string; symbol: string; tone: Tone } {
   const key = String(verdict ?? '').toLowerCase();
@@ -141,10 +140,11 @@ export function registerHelpers(hb: Handlebars): void {
     return `${info.symbol} ${info.text}`;
   });
   /**
-   * A Markdown table cell: Markdown-safe like any data (markdownText), with pipes and line breaks
-   * neutralised so a value cannot end its cell or its row.
+   * A Markdown table cell, with pipes and line breaks neutralised so a value cannot end its cell
+   * or its row. Data was made Markdown-safe with its view (markdownText); helper output (numbers,
+   * intervals) keeps its brackets; no tag can start.
    */
   hb.registerHelper('cell', (value: unknown) =>
-    new SafeString(markdownText(String(value ?? MISSING)).replace(/\|/g, '&#124;').replace(/\r\n|\r|\n/g, ' ')),
+    new SafeString(String(value ?? MISSING).replace(/</g, '&lt;').replace(/\|/g, '&#124;').replace(/\r\n|\r|\n/g, ' ')),
   );
 }
