@@ -95,6 +95,18 @@ function fmt(m: MetricValue | undefined): string {
 
 const HEADLINE = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'equalized_odds_ratio', 'accuracy_difference', 'mean_reconstruction_error_difference', 'mean_association_difference'];
 
+/** One line for rows left out of the metrics, with the first few reasons (every one is in results.json). */
+function droppedRows(what: string, kept: number, dropped: number, problems: { line: number | null; column: string | null; message: string }[]): string | undefined {
+  if (dropped === 0) return undefined;
+  // The first problem of each of the first three rows: one bad row often has several.
+  const firstPerRow = problems.filter((p, i) => p.line === null || problems.findIndex((q) => q.line === p.line) === i);
+  const reasons = firstPerRow
+    .slice(0, 3)
+    .map((p) => `${p.line === null ? '' : `line ${p.line}`}${p.column === null ? '' : `${p.line === null ? '' : ' '}column ${p.column}`}: ${p.message}`);
+  const more = firstPerRow.length > 3 ? `; ${firstPerRow.length - 3} more rows` : '';
+  return `  dropped ${dropped} of ${kept + dropped} ${what} rows (${reasons.join('; ')}${more}; all listed in results.json)`;
+}
+
 function printSummary(result: BiasResult, paths: string[]): void {
   const lines = [`vigil bias: ${result.name}`];
   for (const audit of result.audits) {
@@ -116,6 +128,9 @@ function printSummary(result: BiasResult, paths: string[]): void {
       lines.push(`    ${a.attribute}: ${a.x_group}/${a.y_group} × ${a.a_concept}/${a.b_concept}: effect size ${fmt(a.effect_size)}, p = ${a.p_value.toPrecision(3)}`);
     }
   }
+  const probeRows = result.probe_set && droppedRows('probe-set', result.probe_set.n_rows, result.probe_set.n_excluded, result.probe_set.problems);
+  const predictionRows = result.predictions && droppedRows('predictions', result.predictions.n_rows, result.predictions.n_excluded, result.predictions.problems);
+  for (const line of [probeRows, predictionRows]) if (line) lines.push(line);
   if (result.verdicts.length > 0) {
     lines.push('  thresholds:');
     for (const v of result.verdicts) {
