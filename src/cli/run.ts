@@ -1,5 +1,6 @@
 import { CommanderError, type Command } from 'commander';
 import { VigilInputError } from '../core/errors.js';
+import { printableLines } from '../core/printable.js';
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, verdictFail: 1, inputError: 2 } as const;
@@ -22,11 +23,12 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
 
 export function reportError(error: unknown): void {
   if (error instanceof VigilInputError) {
-    process.stderr.write(`vigil: ${error.message}\n`);
+    // Messages quote file names and fields from the input: escaped, so they cannot drive the terminal.
+    process.stderr.write(`vigil: ${printableLines(error.message)}\n`);
   } else if (error instanceof CommanderError) {
     // commander has already printed its message
   } else {
-    process.stderr.write(`vigil: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`vigil: unexpected error: ${printableLines(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
   }
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { printable } from '../../core/printable.js';
 import { createProgress } from '../../core/progress.js';
 import { DEVICES, type Device } from '../../vision/types.js';
 import { VERDICTS, type Verdict } from '../../screen/fusion.js';
@@ -102,10 +103,10 @@ async function writeReportBeside(results: object, outDir: string): Promise<strin
 function printScreenTable(results: Awaited<ReturnType<typeof runScreen>>): void {
   for (const file of results.files) {
     if (file.status === 'error') {
-      console.log(`${'error'.padEnd(16)} ${'-'.padStart(6)}  ${file.file}  (${file.error})`);
+      console.log(`${'error'.padEnd(16)} ${'-'.padStart(6)}  ${printable(file.file)}  (${printable(file.error)})`);
       continue;
     }
-    console.log(`${file.verdict!.padEnd(16)} ${file.score!.toFixed(3).padStart(6)}  ${file.file}  (${file.reasons[0]})`);
+    console.log(`${file.verdict!.padEnd(16)} ${file.score!.toFixed(3).padStart(6)}  ${printable(file.file)}  (${printable(file.reasons[0])})`);
   }
   const v = results.summary.verdicts;
   console.log(`\n${results.summary.files} files: ${v['likely-synthetic']} likely-synthetic, ${v.uncertain} uncertain, ${v['no-evidence']} no-evidence, ${results.summary.errors} errors`);
