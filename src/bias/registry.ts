@@ -23,15 +23,17 @@
  */
 import { associationKind } from './audits/association.js';
 import { classificationKind } from './audits/classification.js';
+import { detectionKind } from './audits/detection.js';
 import type { RegisteredAuditKind } from './audits/kind.js';
 import { predictionsKind } from './audits/predictions.js';
 import { reconstructionKind } from './audits/reconstruction.js';
 import { retrievalKind } from './audits/retrieval.js';
+import { segmentationKind } from './audits/segmentation.js';
 import { zeroShotKind } from './audits/zero-shot.js';
 
 export { defineAuditKind, type AuditKindDefinition, type AuditOutput, type AuditRequirements, type RegisteredAuditKind } from './audits/kind.js';
 
-export const AUDIT_KINDS: readonly RegisteredAuditKind[] = [zeroShotKind, classificationKind, retrievalKind, associationKind, reconstructionKind, predictionsKind];
+export const AUDIT_KINDS: readonly RegisteredAuditKind[] = [zeroShotKind, classificationKind, retrievalKind, associationKind, reconstructionKind, predictionsKind, detectionKind, segmentationKind];
 
 export function auditKind(kind: string): RegisteredAuditKind {
   const found = AUDIT_KINDS.find((k) => k.kind === kind);

@@ -32,6 +32,10 @@ export interface GroupMetrics {
   tpr?: MetricValue;
   /** False positive rate of the positive label set (needs ground truth). */
   fpr?: MetricValue;
+  /** Ground-truth positives (label in positive_labels): the TPR denominator. */
+  n_positive?: number;
+  /** Ground-truth negatives: the FPR denominator. */
+  n_negative?: number;
   /** One-vs-rest TPR per class, keyed by label. */
   tpr_by_label?: Record<string, MetricValue>;
   /** One-vs-rest FPR per class, keyed by label. */
@@ -169,7 +173,24 @@ export interface AuditResult {
   inference: { images_inferred: number; cache_hits: number } | null;
 }
 
-export type VerdictStatus = 'pass' | 'warn' | 'fail';
+/** A threshold check's verdict (see src/bias/thresholds.ts and docs/bias.md for the policy). */
+export type VerdictStatus = 'pass' | 'inconclusive' | 'fail';
+
+/** The run's verdict: the worst check, or not_judged when the spec sets no thresholds. */
+export type RunVerdict = VerdictStatus | 'not_judged';
+
+/** Something left out of the metrics, with its reason: nothing is dropped silently. */
+export interface Exclusion {
+  audit: string;
+  /** `group`: a group left out of disparities; `rate`: a rate undefined for a group (so left out of that metric's disparities); `rows`: input rows dropped; `images`: images the model could not process. */
+  what: 'group' | 'rate' | 'rows' | 'images';
+  attribute?: string;
+  group?: string;
+  metric?: string;
+  /** Rows, images or observations concerned. */
+  count: number;
+  reason: string;
+}
 
 /** One threshold evaluated on one audit, feature (and query/k/target for skew). */
 export interface ThresholdVerdict {
@@ -183,12 +204,15 @@ export interface ThresholdVerdict {
   value: number | null;
   ci: [number | null, number | null] | null;
   /**
-   * pass: the value and the whole interval satisfy the threshold. warn: the value satisfies it but
-   * the interval crosses it (not conclusive), or the value is within the warn margin, or there is
-   * not enough data. fail: the value violates it.
+   * fail: the whole interval violates the threshold (or, with fail_on significant, the value does and
+   * the metric's Holm-adjusted test is significant). pass: the whole interval satisfies it and every
+   * group was covered. inconclusive: anything else (straddling interval, no value, small groups,
+   * too few ground-truth positives/negatives).
    */
   status: VerdictStatus;
   reason: string;
+  /** How a fail is decided: `interval` (default) or `significant`. */
+  fail_on?: 'interval' | 'significant';
 }
 
 export interface BiasResult extends ResultEnvelope {
@@ -231,13 +255,21 @@ export interface BiasResult extends ResultEnvelope {
     min_group_size: number;
     n_permutations: number;
     alpha: number;
+    /** Ground-truth positives (negatives) each group needs for a TPR (FPR) based pass. */
+    min_positives?: number;
+    /** How intervals are computed: `bca` (bias-corrected and accelerated bootstrap). */
+    interval_method?: string;
+    /** Equalized-odds aggregation: worst_case (max of the TPR and FPR disparities) or mean (their mean), Fairlearn's `agg`. */
+    equalized_odds_agg?: 'worst_case' | 'mean';
     sensitive: string[];
     intersections: string[][];
     ks: number[];
   };
   audits: AuditResult[];
   verdicts: ThresholdVerdict[];
-  /** fail if any threshold fails, else warn if any warns, else pass (pass when no thresholds). */
-  verdict: VerdictStatus;
+  /** fail if any check fails, else inconclusive if any is, else pass; not_judged when the spec has no thresholds. */
+  verdict: RunVerdict;
+  /** Every excluded group, dropped row, undefined rate and failed image, with its reason. */
+  exclusions: Exclusion[];
   limitations: string[];
 }

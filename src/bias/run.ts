@@ -13,6 +13,7 @@ import type { AuditSettings, Observation } from './audits/common.js';
 import { RunContext, type ProgressFactory } from './context.js';
 import { AUDIT_KINDS, auditKind } from './registry.js';
 import type { LoadedSpec } from './spec.js';
+import { collectExclusions, describeExclusion } from './exclusions.js';
 import type { AuditResult, BiasResult } from './result.js';
 import { evaluateThresholds, overallVerdict } from './thresholds.js';
 import { localObserver, type ImageObserver } from './observer.js';
@@ -38,21 +39,17 @@ export interface BiasRun {
 function limitations(result: Omit<BiasResult, 'limitations'>, settings: AuditSettings): string[] {
   const notes = [
     'Group labels are annotations of perceived attributes, not self-identification; metrics describe the model on this probe set only.',
-    `Intervals are ${Math.round(settings.ciLevel * 100)}% percentile bootstrap intervals (${settings.nBoot} replicates, stratified by the cross of all sensitive attributes, seed ${settings.seed}); they assume observations are independent.`,
-    `Groups with fewer than ${settings.minGroupSize} observations are reported but left out of disparities and verdicts.`,
+    `Intervals are ${Math.round(settings.ciLevel * 100)}% bias-corrected and accelerated (BCa) bootstrap intervals (${settings.nBoot} replicates, stratified by the cross of all sensitive attributes, seed ${settings.seed}, acceleration from a grouped jackknife); they assume observations are independent.`,
+    `Groups with fewer than ${settings.minGroupSize} observations are reported but left out of disparities; a check that cannot cover them is inconclusive.`,
   ];
   for (const audit of result.audits) {
-    const small = audit.features.flatMap((f) => f.groups.filter((g) => g.insufficient_data).map((g) => `${f.attribute}=${g.name} (${g.count})`));
-    if (small.length > 0) notes.push(`${audit.id}: insufficient data for ${small.join(', ')}.`);
-    if (audit.failures.length > 0) notes.push(`${audit.id}: ${audit.failures.length} image(s) could not be processed and are not in the metrics.`);
     const kind = AUDIT_KINDS.find((k) => k.kind === audit.kind);
     notes.push(...(kind?.notes?.(audit) ?? []));
     if (kind?.notes === undefined && audit.features.some((f) => f.skew)) {
       notes.push(`${audit.id}: ranking ties are broken by input order; skew uses the natural log and counts a group absent from the top k as 1/k.`);
     }
   }
-  if (result.probe_set && result.probe_set.n_excluded > 0) notes.push(`${result.probe_set.n_excluded} probe-set row(s) failed validation and were left out (see probe_set.problems).`);
-  if (result.predictions && result.predictions.n_excluded > 0) notes.push(`${result.predictions.n_excluded} prediction row(s) were left out (see predictions.problems).`);
+  notes.push(...result.exclusions.map(describeExclusion));
   return notes;
 }
 
@@ -66,6 +63,7 @@ export async function runBias(loaded: LoadedSpec, options: RunBiasOptions): Prom
     minGroupSize: spec.min_group_size,
     nPermutations: spec.n_permutations,
     alpha: spec.alpha,
+    equalizedOddsAgg: spec.equalized_odds_agg,
     sensitive: spec.sensitive,
     intersections: spec.intersections,
     progress,
@@ -107,7 +105,7 @@ export async function runBias(loaded: LoadedSpec, options: RunBiasOptions): Prom
   } finally {
     await model?.release();
   }
-  const verdicts = evaluateThresholds(loaded.thresholds, audits);
+  const verdicts = evaluateThresholds(loaded.thresholds, audits, { alpha: spec.alpha, minPositives: spec.min_positives });
   const partial: Omit<BiasResult, 'limitations'> = {
     ...resultEnvelope('bias'),
     schema: 'vigil/bias',
@@ -132,6 +130,9 @@ export async function runBias(loaded: LoadedSpec, options: RunBiasOptions): Prom
       min_group_size: settings.minGroupSize,
       n_permutations: settings.nPermutations,
       alpha: settings.alpha,
+      min_positives: spec.min_positives,
+      interval_method: 'bca',
+      equalized_odds_agg: spec.equalized_odds_agg,
       sensitive: settings.sensitive,
       intersections: settings.intersections,
       ks: [...new Set(audits.flatMap((a) => (Array.isArray(a.parameters.k) ? (a.parameters.k as number[]) : [])))].sort((x, y) => x - y),
@@ -139,6 +140,7 @@ export async function runBias(loaded: LoadedSpec, options: RunBiasOptions): Prom
     audits,
     verdicts,
     verdict: overallVerdict(verdicts),
+    exclusions: collectExclusions(audits, source, probe),
   };
   return { result: { ...partial, limitations: limitations(partial, settings) }, observations };
 }

@@ -26,8 +26,9 @@ const thresholdSchema = z.union([
   z.strictObject({
     /** e.g. `demographic_parity_ratio >= 0.8`, `max_skew@100 <= 0.3`, `ndkl@50:proportional <= 0.1`. */
     check: nonEmpty,
-    /** A stricter bound: values between it and the check's bound are `warn`. */
+    /** A stricter bound: a pass whose value lies between it and the check's bound says so in its reason. */
     warn: z.number().optional(),
+    fail_on: z.enum(['interval', 'significant']).default('interval'),
     /** Restrict to one audit id and/or one attribute. */
     audit: nonEmpty.optional(),
     attribute: nonEmpty.optional(),
@@ -59,6 +60,8 @@ export const specSchema = z.strictObject({
   min_group_size: z.number().int().min(1).default(30),
   n_permutations: z.number().int().min(0).default(1000),
   alpha: z.number().gt(0).lt(1).default(0.05),
+  min_positives: z.number().int().min(1).default(10),
+  equalized_odds_agg: z.enum(['worst_case', 'mean']).default('worst_case'),
   /** Observation cache folder (default: the vision stack's default). */
   cache_dir: nonEmpty.optional(),
   audits: z.array(auditSchema).min(1),

@@ -60,6 +60,9 @@ const VERDICTS: Record<string, { text: string; symbol: string; tone: Tone }> = {
   pass: { text: 'Pass', symbol: '✓', tone: 'good' },
   fail: { text: 'Fail', symbol: '✗', tone: 'bad' },
   warn: { text: 'Warning', symbol: '!', tone: 'warn' },
+  // Bias verdicts: the evidence neither passes nor fails a check; no thresholds at all.
+  inconclusive: { text: 'Inconclusive', symbol: '?', tone: 'warn' },
+  not_judged: { text: 'Not judged (no thresholds)', symbol: '–', tone: 'neutral' },
   // Screening verdicts never claim authenticity: "no-evidence" is the most a screen can say.
   'likely-synthetic': { text: 'Likely synthetic', symbol: '✗', tone: 'bad' },
   uncertain: { text: 'Uncertain', symbol: '?', tone: 'warn' },

@@ -74,31 +74,60 @@ describe('thresholds', () => {
     expect(() => parseThreshold({ check: 'accuracy >= 0.8', warn: 0.7 })).toThrow(/stricter/);
   });
 
-  it('judges pass, warn (interval crosses, warn margin, no data) and fail', () => {
+  it('judges pass, fail and inconclusive from the interval, not the point estimate', () => {
     const t = parseThreshold({ check: 'demographic_parity_ratio >= 0.8', warn: 0.9 });
     expect(judge(0.95, [0.91, 0.99], t).status).toBe('pass');
-    expect(judge(0.95, [0.78, 0.99], t).status).toBe('warn');
-    expect(judge(0.85, [0.81, 0.89], t).status).toBe('warn');
-    expect(judge(0.79, [0.7, 0.85], t).status).toBe('fail');
-    expect(judge(null, null, t).status).toBe('warn');
+    expect(judge(0.95, [0.78, 0.99], t)).toMatchObject({ status: 'inconclusive', reason: expect.stringMatching(/straddles >= 0\.8/) });
+    // Within the warn margin but the whole interval passes: a pass that says so.
+    expect(judge(0.85, [0.81, 0.89], t)).toMatchObject({ status: 'pass', reason: expect.stringMatching(/warn margin/) });
+    // The point estimate fails but the interval straddles the bound: not a fail.
+    expect(judge(0.79, [0.7, 0.85], t).status).toBe('inconclusive');
+    expect(judge(0.6, [0.5, 0.75], t)).toMatchObject({ status: 'fail', reason: expect.stringMatching(/whole interval violates/) });
+    // The case: one positive prediction in 100 gives 0.000 [0.000, 1.000].
+    expect(judge(0, [0, 1], t).status).toBe('inconclusive');
+    expect(judge(null, null, t).status).toBe('inconclusive');
+    expect(judge(0.95, [null, null], t).status).toBe('inconclusive');
+    // A pass the evidence cannot extend to every group.
+    expect(judge(0.95, [0.91, 0.99], t, { caveats: ['group x (3) is under min_group_size'] }).status).toBe('inconclusive');
+  });
+
+  it('fails on a significant point-estimate violation only when the threshold asks for it', () => {
+    const interval = parseThreshold({ check: 'accuracy_difference <= 0.1' });
+    const significant = parseThreshold({ check: 'accuracy_difference <= 0.1', fail_on: 'significant' });
+    expect(judge(0.15, [0.05, 0.25], interval, { pHolm: 0.001 }).status).toBe('inconclusive');
+    expect(judge(0.15, [0.05, 0.25], significant, { pHolm: 0.0001 })).toMatchObject({ status: 'fail', reason: expect.stringMatching(/significant \(p Holm < 0\.001/) });
+    expect(judge(0.15, [0.05, 0.25], significant, { pHolm: 0.2 })).toMatchObject({ status: 'inconclusive', reason: expect.stringMatching(/not significant/) });
+    expect(judge(0.15, [0.05, 0.25], significant, {}).reason).toMatch(/no test covers/);
+  });
+
+  it('is not judged without thresholds', () => {
+    expect(overallVerdict([])).toBe('not_judged');
   });
 
   it('judges per-group metrics on the worst eligible group and ignores small groups', () => {
     const metric = (value: number) => ({ value, ci: [value - 0.01, value + 0.01] as [number, number] });
     const feature = {
       attribute: 'gender',
+      groups: [
+        { name: 'a', count: 50, share: 0.49, insufficient_data: false },
+        { name: 'b', count: 50, share: 0.49, insufficient_data: false },
+        { name: 'c', count: 3, share: 0.02, insufficient_data: true },
+      ],
       eligible_groups: ['a', 'b'],
+      tests: [],
       by_group: { a: { count: 50, accuracy: metric(0.9) }, b: { count: 50, accuracy: metric(0.75) }, c: { count: 3, accuracy: metric(0.1) } },
       disparities: {},
     } as unknown as FeatureResult;
     const audit = { id: 'cls', kind: 'classification', features: [feature] } as unknown as AuditResult;
     const verdicts = evaluateThresholds([parseThreshold({ check: 'accuracy >= 0.7' }), parseThreshold({ check: 'accuracy >= 0.8' })], [audit]);
+    // Group c (3 images) is under min_group_size: a pass cannot cover it.
     expect(verdicts.map((v) => [v.status, v.scope, v.value])).toEqual([
-      ['pass', 'b', 0.75],
+      ['inconclusive', 'b', 0.75],
       ['fail', 'b', 0.75],
     ]);
+    expect(verdicts[0].reason).toMatch(/c \(3\) are under min_group_size/);
     expect(overallVerdict(verdicts)).toBe('fail');
     const missing = evaluateThresholds([parseThreshold({ check: 'equalized_odds_ratio >= 0.8' })], [audit]);
-    expect(missing[0]).toMatchObject({ status: 'warn', reason: expect.stringMatching(/no audit computed/) });
+    expect(missing[0]).toMatchObject({ status: 'inconclusive', reason: expect.stringMatching(/no audit computed/) });
   });
 });

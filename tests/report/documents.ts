@@ -141,11 +141,12 @@ export function biasDocument(): BiasResult {
         metric: 'accuracy_difference',
         value: 0.17,
         ci: [0.12, 0.22],
-        status: 'warn',
+        status: 'inconclusive',
         reason: 'the interval crosses 0.2',
       },
     ],
     verdict: 'fail',
+    exclusions: [],
     limitations: ['Tiny synthetic probe set.'],
   };
 }

@@ -8,7 +8,7 @@ import { SeededRandom } from '../../core/random.js';
 import { embedTexts } from '../../vision/index.js';
 import { VigilInputError } from '../../core/errors.js';
 import { associationScores, associationTest, effectSizeFromScores } from '../metrics/association.js';
-import { holmAdjust, percentileInterval } from '../metrics/stats.js';
+import { bcaInterval, holmAdjust, jackknifeAcceleration } from '../metrics/stats.js';
 import type { AssociationResult, AuditResult } from '../result.js';
 import { analyze, auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import type { EmbeddedImage, FailedImage } from './inputs.js';
@@ -52,7 +52,16 @@ export function associationWithInterval(scores: Float64Array, nX: number, settin
     for (let i = 0; i < nY; i++) sample[nX + i] = scores[nX + rng.int(nY)];
     replicates[b] = effectSizeFromScores(sample, nX);
   }
-  const ci = settings.nBoot > 0 ? percentileInterval(replicates, 0, 1, settings.nBoot, settings.ciLevel) : ([Number.NaN, Number.NaN] as [number, number]);
+  if (settings.nBoot === 0) return { test, ci: [Number.NaN, Number.NaN] };
+  // Delete-a-block jackknife (X and Y rows dealt round-robin into blocks) for the BCa acceleration.
+  const blocks = Math.min(20, nX, nY);
+  const jackknife = new Float64Array(blocks);
+  for (let j = 0; j < blocks; j++) {
+    const keptX = [...scores.subarray(0, nX)].filter((_, i) => i % blocks !== j);
+    const keptY = [...scores.subarray(nX)].filter((_, i) => i % blocks !== j);
+    jackknife[j] = effectSizeFromScores(Float64Array.from([...keptX, ...keptY]), keptX.length);
+  }
+  const ci = bcaInterval(test.effect_size, replicates, 0, 1, settings.nBoot, settings.ciLevel, jackknifeAcceleration(jackknife, 0, 1, blocks));
   return { test, ci };
 }
 

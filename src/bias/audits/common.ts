@@ -32,6 +32,8 @@ export interface AuditSettings {
   alpha: number;
   sensitive: string[];
   intersections: string[][];
+  /** Equalized-odds aggregation of the TPR and FPR disparities (Fairlearn's agg); default worst_case. */
+  equalizedOddsAgg?: 'worst_case' | 'mean';
   /** Progress display for long loops (the bootstrap); absent: none. Audits open no bars themselves. */
   progress?: ProgressFactory;
 }
@@ -145,6 +147,7 @@ export function analyze(observations: readonly Observation[], settings: AuditSet
       ciLevel: settings.ciLevel,
       nPermutations: settings.nPermutations,
       alpha: settings.alpha,
+      equalizedOddsAgg: settings.equalizedOddsAgg ?? 'worst_case',
       ks: options.ks ?? [],
       onReplicate: () => progress.increment(),
     }).features;

@@ -14,7 +14,7 @@ import { SeededRandom } from '../../core/random.js';
 import type { Disparity, FeatureResult, GroupMetrics, GroupSummary, HypothesisTest, MetricValue, SkewAtKResult } from '../result.js';
 import { crossStrata, type Feature } from './features.js';
 import { SKEW_TARGETS, klDivergence, ndklNormalizer, rankByScore, skewAtK, targetShares } from './skew.js';
-import { binomialDraw, chiSquareIndependence, holmAdjust, percentileInterval } from './stats.js';
+import { bcaInterval, binomialDraw, chiSquareIndependence, holmAdjust, jackknifeAcceleration } from './stats.js';
 
 /** Observations in columnar form: every array has one entry per observation. */
 export interface ObservationTable {
@@ -46,6 +46,10 @@ export interface DisaggregateOptions {
   nPermutations?: number;
   /** Significance level of the tests after Holm correction (default 0.05). */
   alpha?: number;
+  /** Equalized odds as the worst (default) or the mean of the TPR and FPR disparities (Fairlearn's agg). */
+  equalizedOddsAgg?: 'worst_case' | 'mean';
+  /** Blocks of the delete-a-block jackknife behind the BCa acceleration (default 20). */
+  jackknifeBlocks?: number;
   /** Called after each bootstrap replicate (progress). */
   onReplicate?: () => void;
 }
@@ -220,6 +224,7 @@ function evaluate(
   ks: number[],
   agg: Aggregates,
   out: SlotWriter,
+  equalizedOddsAgg: 'worst_case' | 'mean',
 ): void {
   const nValues = table.values.length;
   const strata = groupOf[0]?.length ?? 0;
@@ -240,7 +245,13 @@ function evaluate(
         sums[g * nValues + j] += v;
       }
     }
-    const counts = [...plan.counts, table.n];
+    // Group sizes from the cells (every row has one), so a jackknife's deleted rows are accounted for.
+    const counts = new Float64Array(g + 1);
+    for (let group = 0; group <= g; group++) {
+      let count = 0;
+      for (let j = 0; j < cellCount; j++) count += cells[group * cellCount + j];
+      counts[group] = count;
+    }
     // metric value per group (g rows + overall) for every def
     const grid = new Float64Array((g + 1) * defs.length);
     for (let group = 0; group <= g; group++) {
@@ -287,8 +298,14 @@ function evaluate(
     }
     if (table.prediction && table.truth) {
       const [tpr, fpr] = table.positive ? ['tpr', 'fpr'] : ['tpr_by_label', 'fpr_by_label'];
-      out.put(`${f}|d|equalized_odds_difference`, nanMax(worst(tpr, 'difference'), worst(fpr, 'difference')));
-      out.put(`${f}|d|equalized_odds_ratio`, nanMin(worst(tpr, 'ratio'), worst(fpr, 'ratio')));
+      if (equalizedOddsAgg === 'mean') {
+        // Fairlearn's agg='mean': the mean of the TPR and FPR disparities (undefined if either is).
+        out.put(`${f}|d|equalized_odds_difference`, (worst(tpr, 'difference') + worst(fpr, 'difference')) / 2);
+        out.put(`${f}|d|equalized_odds_ratio`, (worst(tpr, 'ratio') + worst(fpr, 'ratio')) / 2);
+      } else {
+        out.put(`${f}|d|equalized_odds_difference`, nanMax(worst(tpr, 'difference'), worst(fpr, 'difference')));
+        out.put(`${f}|d|equalized_odds_ratio`, nanMin(worst(tpr, 'ratio'), worst(fpr, 'ratio')));
+      }
     }
     table.rankings.forEach((_ranking, r) => {
       const top = agg.tops[r];
@@ -451,7 +468,8 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
 
   const pointValues: number[] = [];
   const keys: string[] = [];
-  evaluate(table, plans, strata.groupOf, defs, cellCount, ks, point, new SlotWriter(pointValues, keys));
+  const eoAgg = options.equalizedOddsAgg ?? 'worst_case';
+  evaluate(table, plans, strata.groupOf, defs, cellCount, ks, point, new SlotWriter(pointValues, keys), eoAgg);
   const slots = keys.length;
   const replicates = new Float64Array(options.nBoot * slots);
   const rng = new SeededRandom(options.seed);
@@ -459,14 +477,43 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
   for (let b = 0; b < options.nBoot; b++) {
     weights?.fill(0);
     const writer = new SlotWriter(replicates.subarray(b * slots, (b + 1) * slots), null);
-    evaluate(table, plans, strata.groupOf, defs, cellCount, ks, perRow ? rowAggregate(weights, rng) : multinomialAggregate(rng), writer);
+    evaluate(table, plans, strata.groupOf, defs, cellCount, ks, perRow ? rowAggregate(weights, rng) : multinomialAggregate(rng), writer, eoAgg);
     options.onReplicate?.();
+  }
+  // Delete-a-block jackknife for the BCa acceleration: rows are dealt round-robin into blocks
+  // within each stratum; each block's rows are taken out of the point aggregates.
+  const blocks = Math.max(2, options.jackknifeBlocks ?? 20);
+  const jackknife = new Float64Array(options.nBoot > 0 ? blocks * slots : 0);
+  if (options.nBoot > 0) {
+    const blockOf = new Uint8Array(table.n);
+    for (const rows of stratumRows) rows.forEach((row, j) => (blockOf[row] = j % blocks));
+    const columns = table.values.map((v) => v.data);
+    for (let j = 0; j < blocks; j++) {
+      const cells = Float64Array.from(point.cells);
+      const sums = Float64Array.from(point.sums);
+      for (let row = 0; row < table.n; row++) {
+        if (blockOf[row] !== j) continue;
+        const s = strata.codes[row];
+        cells[s * cellCount + cellOf[row]]--;
+        for (let v = 0; v < nValues; v++) sums[s * nValues + v] -= columns[v][row];
+      }
+      const tops = orders.map((order) => {
+        const top = new Int32Array(maxK);
+        let filled = 0;
+        for (let i = 0; i < order.length && filled < maxK; i++) if (blockOf[order[i]] !== j) top[filled++] = strata.codes[order[i]];
+        return top.subarray(0, filled);
+      });
+      evaluate(table, plans, strata.groupOf, defs, cellCount, ks, { cells, sums, tops }, new SlotWriter(jackknife.subarray(j * slots, (j + 1) * slots), null), eoAgg);
+    }
   }
   const slotIndex = new Map(keys.map((key, i) => [key, i]));
   const metric = (key: string): MetricValue => {
     const i = slotIndex.get(key);
     if (i === undefined) throw new Error(`disaggregate: no slot ${key}`);
-    const ci = options.nBoot > 0 ? percentileInterval(replicates, i, slots, options.nBoot, ciLevel) : [Number.NaN, Number.NaN];
+    const ci =
+      options.nBoot > 0
+        ? bcaInterval(pointValues[i], replicates, i, slots, options.nBoot, ciLevel, jackknifeAcceleration(jackknife, i, slots, blocks))
+        : [Number.NaN, Number.NaN];
     return { value: finiteOrNull(pointValues[i]), ci: [finiteOrNull(ci[0]), finiteOrNull(ci[1])] };
   };
 
@@ -524,6 +571,21 @@ function assembleFeature(
   };
   const by_group = Object.fromEntries(feature.groups.map((name, i) => [name, groupMetrics(i, plan.counts[i])]));
   const overall = groupMetrics('overall', table.n);
+  if (table.truth && table.prediction && table.positive) {
+    // The TPR and FPR denominators, so a verdict can say when a rate rests on too few labels.
+    const inP = new Uint8Array(table.classes.length);
+    for (const l of table.positive) inP[l] = 1;
+    const positives = new Float64Array(g);
+    for (let row = 0; row < table.n; row++) positives[feature.codes[row]] += inP[table.truth[row]];
+    let total = 0;
+    feature.groups.forEach((name, i) => {
+      by_group[name].n_positive = positives[i];
+      by_group[name].n_negative = plan.counts[i] - positives[i];
+      total += positives[i];
+    });
+    overall.n_positive = total;
+    overall.n_negative = table.n - total;
+  }
 
   // Which groups a disparity is between, from the point estimates.
   const pointOf = (group: number, m: number): number => point[slotIndex.get(`${f}|${group}|${m}`) as number];
@@ -657,6 +719,20 @@ function hypothesisTests(
   if (prediction && truth) {
     const t = chiSquareIndependence(contingency(2, (row) => (prediction[row] === truth[row] ? 1 : 0)), e, 2);
     tests.push({ metric: 'accuracy', method: 'chi_square', statistic: t.statistic, df: t.df, p_value: t.p_value });
+    if (positive) {
+      // TPR (FPR): group × predicted-positive among the rows whose truth is (is not) positive.
+      const inP = new Uint8Array(c);
+      for (const l of positive) inP[l] = 1;
+      for (const [metric, truthPositive] of [['tpr', 1], ['fpr', 0]] as const) {
+        const counts = new Float64Array(e * 2);
+        for (let row = 0; row < table.n; row++) {
+          const gi = groupIndex[plan.feature.codes[row]];
+          if (gi >= 0 && inP[truth[row]] === truthPositive) counts[gi * 2 + inP[prediction[row]]]++;
+        }
+        const r = chiSquareIndependence(counts, e, 2);
+        tests.push({ metric, method: 'chi_square', statistic: r.statistic, df: r.df, p_value: r.p_value });
+      }
+    }
   }
   table.values.forEach((column, v) => tests.push(permutationTestOfMeans(column.data, plan, groupIndex, nPermutations, seed + 7919 * (v + 1), column.name)));
   return tests;

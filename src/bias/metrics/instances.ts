@@ -17,6 +17,20 @@ import { disparities } from './disaggregate.js';
 import type { Feature } from './features.js';
 import { chiSquareIndependence, holmAdjust, percentileInterval } from './stats.js';
 
+/** A group's metrics in a detection or segmentation audit (the fields beside `count`). */
+export interface InstanceGroupMetrics extends GroupMetrics {
+  /** Share of the group's instances found (IoU >= the audit's iou, score >= its threshold). */
+  recall?: MetricValue;
+  /** 1 − recall. */
+  miss_rate?: MetricValue;
+  /** COCO AP@[.5:.95] with the other groups' instances ignored. */
+  ap?: MetricValue;
+  ap50?: MetricValue;
+  ap75?: MetricValue;
+  /** False positives per image, over the images that show the group. */
+  fp_per_image?: MetricValue;
+}
+
 /** Per-instance outcomes, each instance belonging to one image. */
 export interface InstanceTable {
   nImages: number;

@@ -8,6 +8,7 @@ import { VigilInputError, errorMessage, invalidArgument } from '../../core/error
 import { sha256Hex } from '../../core/files.js';
 import { PROBE_FORMATS, type ProbeFormat } from '../../probes/formats.js';
 import type { BiasResult, MetricValue } from '../../bias/result.js';
+import { describeExclusion } from '../../bias/exclusions.js';
 import type { LoadedSpec } from '../../bias/spec.js';
 import { EXIT, action, commaList, printJson } from '../run.js';
 
@@ -15,6 +16,8 @@ interface BiasOptions {
   out?: string;
   json?: boolean;
   predictions?: string;
+  detections?: string;
+  annotations?: string;
   sensitive?: string;
   intersect: string[];
   label?: string;
@@ -34,6 +37,12 @@ interface BiasOptions {
   probeSet?: string;
   queue?: string;
 }
+
+/**
+ * Exit codes of `vigil bias` by run verdict (docs/bias.md): 0 pass, 1 fail, 2 bad input (from
+ * action()), 3 inconclusive (some check could not be decided), 4 not judged (no thresholds).
+ */
+export const BIAS_EXIT: Record<BiasResult['verdict'], number> = { pass: EXIT.ok, fail: EXIT.verdictFail, inconclusive: 3, not_judged: 4 };
 
 function integer(option: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
@@ -75,6 +84,24 @@ async function predictionsSpec(options: BiasOptions): Promise<LoadedSpec> {
   // Recorded in results.json like a spec file, so a command-line run is as reproducible.
   const { validateSpec } = await import('../../bias/spec.js');
   return validateSpec(document, 'the --predictions options', process.cwd(), sha256Hex(JSON.stringify(document)));
+}
+
+/** The in-memory spec of a `--detections` run: one detection audit of COCO results against COCO instances or a FACET CSV. */
+async function detectionsSpec(options: BiasOptions): Promise<LoadedSpec> {
+  if (!options.detections || !options.annotations) throw new VigilInputError('--detections <results.json> and --annotations <instances.json | facet.csv> go together');
+  if (!options.sensitive) throw invalidArgument('--sensitive', 'a comma-separated list of annotation attributes (e.g. skin_tone,age_group)', undefined);
+  const document = {
+    name: `detections ${basename(options.detections)}`,
+    sensitive: commaList(options.sensitive),
+    intersections: options.intersect.map((combo) => combo.split(/[:×]/).map((s) => s.trim()).filter(Boolean)),
+    ...(options.seed !== undefined ? { seed: integer('--seed', options.seed, 0) } : {}),
+    ...(options.nBoot !== undefined ? { n_boot: integer('--n-boot', options.nBoot, 0) } : {}),
+    ...(options.minGroupSize !== undefined ? { min_group_size: integer('--min-group-size', options.minGroupSize, 1) } : {}),
+    audits: [{ kind: 'detection', annotations: resolve(options.annotations), detections: resolve(options.detections) }],
+    thresholds: options.threshold,
+  };
+  const { validateSpec } = await import('../../bias/spec.js');
+  return validateSpec(document, 'the --detections options', process.cwd(), sha256Hex(JSON.stringify(document)));
 }
 
 /** Group names, labels and file names are untrusted: control characters (terminal escapes) are shown escaped. */
@@ -134,10 +161,14 @@ function printSummary(result: BiasResult, paths: string[]): void {
   if (result.verdicts.length > 0) {
     lines.push('  thresholds:');
     for (const v of result.verdicts) {
-      lines.push(`    ${v.status.toUpperCase().padEnd(4)} ${v.threshold}  ${v.audit}/${v.attribute}${v.scope ? ` ${v.scope}` : ''}: ${v.reason}`);
+      lines.push(`    ${v.status.toUpperCase().padEnd(12)} ${v.threshold}  ${v.audit}/${v.attribute}${v.scope ? ` ${v.scope}` : ''}: ${v.reason}`);
     }
   }
-  lines.push(`  verdict: ${result.verdict.toUpperCase()}`);
+  if (result.exclusions.length > 0) {
+    lines.push(`  excluded (${result.exclusions.length}):`);
+    for (const e of result.exclusions) lines.push(`    ${describeExclusion(e)}`);
+  }
+  lines.push(`  verdict: ${result.verdict.replace('_', ' ').toUpperCase()}${result.verdict === 'not_judged' ? ' (the spec sets no thresholds)' : ''}`);
   for (const path of paths) lines.push(`  wrote ${path}`);
   process.stdout.write(`${lines.map(printable).join('\n')}\n`);
 }
@@ -150,7 +181,9 @@ export function register(program: Command): void {
     .option('--out <dir>', 'write results.json and observations.csv here (default reports/bias-<name>; with --json only when given)')
     .option('--json', 'print the results document on stdout')
     .option('--predictions <csv>', 'audit a predictions CSV (bring your own model); no spec needed')
-    .option('--sensitive <columns>', 'sensitive attribute columns, comma-separated (with --predictions)')
+    .option('--detections <json>', 'audit person detections made elsewhere: COCO results JSON (image_id, category_id, bbox, score); needs --annotations')
+    .option('--annotations <file>', 'ground truth of --detections: COCO instances JSON with per-annotation "attributes", or a FACET CSV')
+    .option('--sensitive <columns>', 'sensitive attribute columns, comma-separated (with --predictions or --detections)')
     .option('--intersect <a:b>', 'an intersection of sensitive columns, e.g. gender:race (repeatable)', collect, [])
     .option('--label <column>', 'ground-truth column (with --predictions)')
     .option('--pred <column>', 'predicted-label column (with --predictions)')
@@ -178,13 +211,16 @@ export function register(program: Command): void {
         if (options.queue !== undefined && (options.cacheDir !== undefined || options.cache === false)) {
           throw new VigilInputError('With --queue the observation cache is the workers\': give --cache-dir or --no-cache to `vigil worker`');
         }
-        if (!specPath && !options.predictions) throw new VigilInputError('Give an audit spec (e.g. audits/predictions.yaml) or --predictions <csv>');
+        if (!specPath && !options.predictions && !options.detections && !options.annotations) throw new VigilInputError('Give an audit spec (e.g. audits/predictions.yaml) or --predictions <csv>');
         let loaded: LoadedSpec;
         // Models, the probe loader and the report stack load here, not when the CLI starts.
         const { loadSpec } = await import('../../bias/spec.js');
         const { runBias } = await import('../../bias/run.js');
         const { writeBiasOutputs } = await import('../../bias/output.js');
-        if (options.predictions) loaded = await predictionsSpec(options);
+        if (options.detections !== undefined || options.annotations !== undefined) {
+          if (specPath || options.predictions) throw new VigilInputError('Give one of an audit spec, --predictions or --detections');
+          loaded = await detectionsSpec(options);
+        } else if (options.predictions) loaded = await predictionsSpec(options);
         else {
           for (const flag of ['sensitive', 'label', 'pred', 'score', 'k', 'posLabel'] as const) {
             if (options[flag] !== undefined) throw new VigilInputError(`--${flag === 'posLabel' ? 'pos-label' : flag} applies only with --predictions; put it in the spec`);
@@ -226,7 +262,7 @@ export function register(program: Command): void {
           process.stderr.write(`vigil: ${observer.failedJobs()} queued job(s) failed (dead-lettered or results refused); their images are recorded as failures\n`);
           return EXIT.inputError;
         }
-        return result.verdict === 'fail' ? EXIT.verdictFail : EXIT.ok;
+        return BIAS_EXIT[result.verdict];
       }),
     );
 

@@ -224,8 +224,8 @@ function verdictRow(verdict: ThresholdVerdict) {
   return { ...verdict, threshold: readableThreshold(verdict.threshold), metricLabel: metricMeta(verdict.metric).label, percent: metricMeta(verdict.metric).percent };
 }
 
-function countStatuses(verdicts: readonly ThresholdVerdict[]): Record<'pass' | 'warn' | 'fail', number> {
-  const counts = { pass: 0, warn: 0, fail: 0 };
+function countStatuses(verdicts: readonly ThresholdVerdict[]): Record<ThresholdVerdict['status'], number> {
+  const counts = { pass: 0, inconclusive: 0, fail: 0 };
   for (const verdict of verdicts) counts[verdict.status]++;
   return counts;
 }
@@ -335,13 +335,13 @@ export const biasModule: ReportModule<BiasResult> = {
       verdict: result.verdict,
       verdictReason:
         result.verdicts.length === 0
-          ? 'No thresholds were set in the spec.'
-          : `${counts.fail} of ${result.verdicts.length} threshold checks failed, ${counts.warn} inconclusive or warning, ${counts.pass} passed.`,
+          ? 'No thresholds were set in the spec, so nothing was judged.'
+          : `${counts.fail} of ${result.verdicts.length} threshold checks failed, ${counts.inconclusive} inconclusive, ${counts.pass} passed.`,
       summary: [
         { key: 'observations', label: 'Images audited', value: formatNumber(result.probe_set?.n_rows ?? result.predictions?.n_rows), raw: result.probe_set?.n_rows ?? result.predictions?.n_rows },
         { key: 'audits', label: 'Audits', value: formatNumber(result.audits.length), raw: result.audits.length },
         { key: 'thresholds-failed', label: 'Thresholds failed', value: formatNumber(counts.fail), raw: counts.fail },
-        { key: 'thresholds-warned', label: 'Thresholds warned', value: formatNumber(counts.warn), raw: counts.warn },
+        { key: 'thresholds-inconclusive', label: 'Thresholds inconclusive', value: formatNumber(counts.inconclusive), raw: counts.inconclusive },
         { key: 'thresholds-passed', label: 'Thresholds passed', value: formatNumber(counts.pass), raw: counts.pass },
       ],
       sections,
