@@ -196,3 +196,37 @@ export function describeDenseModel(model: DenseModel): Record<string, unknown> {
     details: model.kind === 'detection' ? { queries: model.queries, pixelMask: model.pixelMask } : {},
   };
 }
+
+/**
+ * `vigil models info` for a detection or segmentation folder: its description and text lines, or
+ * null when config.json describes neither (the vision stack's own kinds then handle the folder).
+ */
+export async function describeDenseFolder(dir: string, device: Device): Promise<{ info: Record<string, unknown>; text: string } | null> {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await readFile(join(resolve(dir), CONFIG), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (config === null || typeof config !== 'object' || denseKindOf(config) === null) return null;
+  const model = await loadDenseModel(dir, { device });
+  try {
+    const info = describeDenseModel(model);
+    const p = model.preprocessing;
+    const lines = [
+      `${dir}: ${model.kind} (${model.architecture}, provider ${model.provider})`,
+      `sha256 ${model.sha256}`,
+      `${GRAPH}`,
+      ...model.session.inputMetadata.map((m) => `  in  ${m.name}${m.isTensor ? ` ${m.type} [${m.shape.join(', ')}]` : ''}`),
+      ...model.session.outputMetadata.map((m) => `  out ${m.name}${m.isTensor ? ` ${m.type} [${m.shape.join(', ')}]` : ''}`),
+      `input ${p.inputSize.height}x${p.inputSize.width}, resize ${p.doResize ? JSON.stringify(p.resize) : 'off'} (${p.kernel}), mean [${p.imageMean.join(', ')}], std [${p.imageStd.join(', ')}]`,
+      ...(model.kind === 'detection' ? [`queries ${model.queries ?? 'dynamic'}, pixel_mask ${model.pixelMask ? 'yes' : 'no'}`] : []),
+      `labels (${model.labels.length}): ${model.labels.join(', ')}`,
+      'files:',
+      ...model.files.map((f) => `  ${f.sha256}  ${f.bytes.toString().padStart(10)}  ${f.path}`),
+    ];
+    return { info, text: `${lines.join('\n')}\n` };
+  } finally {
+    await model.release();
+  }
+}

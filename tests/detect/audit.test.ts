@@ -8,6 +8,7 @@ import type { AuditSettings } from '../../src/bias/audits/common.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { Detection } from '../../src/bias/metrics/coco.js';
 import type { AnnotatedInstance, CocoGroundTruth } from '../../src/probes/coco.js';
+import type { InstanceGroupMetrics } from '../../src/bias/metrics/instances.js';
 
 const settings = { seed: 7, nBoot: 300, ciLevel: 0.95, minGroupSize: 10, nPermutations: 200, alpha: 0.05, sensitive: ['skin_tone'], intersections: [] } as unknown as AuditSettings;
 const parameters = { id: 'detection', category: 'person', iou: 0.5, score_threshold: 0.5, max_dets: 100 };
@@ -37,15 +38,16 @@ describe('detection audit', () => {
   it('recovers a planted recall gap (0.95 vs 0.55) with an interval excluding zero and a significant test', () => {
     const { result } = auditDetection(scenes({ lighter: 0.95, darker: 0.55 }, 1), parameters, settings);
     const f = result.features[0];
+    const group = (name: string) => f.by_group[name] as InstanceGroupMetrics;
     const gap = f.disparities.recall_difference;
     expect(gap.groups).toEqual(['lighter', 'darker']);
     expect(gap.value).toBeGreaterThan(0.25);
     expect(gap.ci[0]).toBeGreaterThan(0);
-    expect(f.by_group.darker.recall?.value).toBeLessThan(f.by_group.lighter.recall?.value as number);
-    expect(f.by_group.darker.miss_rate?.value).toBeCloseTo(1 - (f.by_group.darker.recall?.value as number), 12);
+    expect(group('darker').recall?.value).toBeLessThan(group('lighter').recall?.value as number);
+    expect(group('darker').miss_rate?.value).toBeCloseTo(1 - (group('darker').recall?.value as number), 12);
     expect(f.tests.find((t) => t.metric === 'recall')?.significant).toBe(true);
     // AP per group follows recall here (every detection is a hit or the shared false positive)
-    expect(f.by_group.darker.ap50?.value).toBeLessThan(f.by_group.lighter.ap50?.value as number);
+    expect(group('darker').ap50?.value).toBeLessThan(group('lighter').ap50?.value as number);
     expect(result.coco.AP50).toBeGreaterThan(0);
   });
 

@@ -15,6 +15,7 @@ export interface CommandGroup {
 export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['bias', 'probes'], load: () => import('./bias.js') },
   { commands: ['demo'], load: () => import('./demo.js') },
+  { commands: ['detect', 'segment'], load: () => import('./detect.js') },
   { commands: ['provenance'], load: () => import('./provenance.js') },
   { commands: ['report', 'model-card'], load: () => import('./report.js') },
   { commands: ['screen'], load: () => import('./screen.js') },
