@@ -6,7 +6,7 @@
  *
  * Everything else is the shared machinery of the other audits: features and intersections
  * (features.ts), between-group and to-overall disparities with Fairlearn's semantics
- * (disaggregate.ts `disparities`), percentile intervals, chi-square tests and Holm's correction
+ * (disaggregate.ts `disparities`), BCa intervals, chi-square tests and Holm's correction
  * (stats.ts), the same FeatureResult shape, so thresholds, verdicts and reports read them as they
  * read any audit.
  */
@@ -15,7 +15,7 @@ import type { Disparity, FeatureResult, GroupMetrics, HypothesisTest, MetricValu
 import { accumulate, averagePrecision, prepareAccumulation, type ImageEvaluation, type PreparedAccumulation } from './coco.js';
 import { disparities } from './disaggregate.js';
 import type { Feature } from './features.js';
-import { chiSquareIndependence, holmAdjust, percentileInterval } from './stats.js';
+import { bcaInterval, chiSquareIndependence, holmAdjust, jackknifeAcceleration } from './stats.js';
 
 /** A group's metrics in a detection or segmentation audit (the fields beside `count`). */
 export interface InstanceGroupMetrics extends GroupMetrics {
@@ -197,8 +197,22 @@ export function disaggregateInstances(table: InstanceTable, options: InstanceOpt
     replicates.set(all, b * slots);
     options.onReplicate?.();
   }
+  // BCa intervals, as the other audits use; the acceleration comes from a delete-a-block jackknife
+  // over images (images i ≡ j mod blocks left out), the same unit the bootstrap resamples.
+  const blocks = Math.min(table.nImages, 20);
+  const jackknife = new Float64Array(blocks * slots);
+  for (let j = 0; j < blocks; j++) {
+    weights.fill(1);
+    for (let i = j; i < table.nImages; i += blocks) weights[i] = 0;
+    const values = evaluateAll(weights);
+    jackknife.set([...values, ...disparitySlots(values, false)], j * slots);
+  }
+  const pointAll = [...point, ...pointDisparities];
   const metricAt = (slot: number, value: number): MetricValue => {
-    const ci = options.nBoot > 0 ? percentileInterval(replicates, slot, slots, options.nBoot, ciLevel) : [Number.NaN, Number.NaN];
+    const ci =
+      options.nBoot > 0
+        ? bcaInterval(pointAll[slot], replicates, slot, slots, options.nBoot, ciLevel, jackknifeAcceleration(jackknife, slot, slots, blocks))
+        : [Number.NaN, Number.NaN];
     return { value: finiteOrNull(value), ci: [finiteOrNull(ci[0]), finiteOrNull(ci[1])] };
   };
   const groupMetrics = (offset: number, count: number): GroupMetrics => {
