@@ -213,6 +213,16 @@ export interface ThresholdVerdict {
   reason: string;
   /** How a fail is decided: `interval` (default) or `significant`. */
   fail_on?: 'interval' | 'significant';
+  /**
+   * The check as structured fields, so readers (reports, model cards) never parse `threshold`:
+   * `metric comparison bound`.
+   */
+  comparison: '<=' | '>=' | '<' | '>';
+  bound: number;
+  /** The groups the value is about: a disparity's pair (worst vs best), or the one group of a per-group check. */
+  groups?: string[];
+  /** The label a per-label disparity is worst for. */
+  label?: string;
 }
 
 export interface BiasResult extends ResultEnvelope {

@@ -160,6 +160,8 @@ function verdict(t: Threshold, audit: AuditResult, attribute: string, value: Met
     status: j.status,
     reason: j.reason,
     fail_on: t.failOn,
+    comparison: t.op,
+    bound: t.bound,
   };
 }
 
@@ -234,7 +236,7 @@ function featureVerdicts(t: Threshold, audit: AuditResult, feature: FeatureResul
   const disparity = feature.disparities[t.metric];
   if (disparity) {
     const scope = disparity.groups ? `${disparity.groups.join(' vs ')}${disparity.label === undefined ? '' : ` (label ${disparity.label})`}` : undefined;
-    return [verdict(t, audit, feature.attribute, disparity, scope, context())];
+    return [{ ...verdict(t, audit, feature.attribute, disparity, scope, context()), ...(disparity.groups ? { groups: disparity.groups } : {}), ...(disparity.label === undefined ? {} : { label: disparity.label }) }];
   }
   if (isPerGroup(t.metric)) {
     let worst: ThresholdVerdict | null = null;
@@ -242,7 +244,7 @@ function featureVerdicts(t: Threshold, audit: AuditResult, feature: FeatureResul
       const value = feature.by_group[group][t.metric as 'accuracy'] as MetricValue | undefined;
       if (!value) return [];
       // A per-group check is about each group's level, not a difference: no test decides it.
-      const v = verdict(t, audit, feature.attribute, value, group, { alpha: options.alpha, caveats: featureCaveats(t, feature, options.minPositives, group) });
+      const v: ThresholdVerdict = { ...verdict(t, audit, feature.attribute, value, group, { alpha: options.alpha, caveats: featureCaveats(t, feature, options.minPositives, group) }), groups: [group] };
       const worse =
         worst === null ||
         SEVERITY[v.status] > SEVERITY[worst.status] ||
@@ -296,6 +298,8 @@ export function evaluateThresholds(thresholds: readonly Threshold[], audits: rea
         metric: t.metric,
         value: null,
         ci: null,
+        comparison: t.op,
+        bound: t.bound,
         status: 'inconclusive',
         reason: 'no audit computed this metric (check the audit kinds, attribute and ground truth)',
         fail_on: t.failOn,
