@@ -1,10 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { glob } from 'tinyglobby';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import { toCsv } from '../core/csv.js';
 import { sha256File } from '../core/files.js';
 import { resultEnvelope } from '../core/results.js';
+import { walkFiles } from '../core/walk.js';
 import { expandImagePath } from '../vision/images.js';
 import { VERDICTS, type Verdict } from './fusion.js';
 import type { ScreenFileResult, ScreenRunResults } from './result.js';
@@ -17,6 +16,8 @@ export interface ScreenRunOptions {
   video: VideoOptions;
   onItem?: () => void;
   onTotal?: (total: number) => void;
+  /** Follow symbolic links out of the given folders (`--follow-symlinks`); default: stay inside them. */
+  followSymlinks?: boolean;
 }
 
 /** The record of a file that could not be screened. */
@@ -25,11 +26,10 @@ export function errorResult(file: string, error: string, sha256: string | null =
 }
 
 /** Videos under a folder (recursively, sorted); nothing for a file or glob. */
-async function videosInFolder(path: string): Promise<string[]> {
+async function videosInFolder(path: string, followSymlinks: boolean | undefined): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isDirectory()) return [];
-  const found = await glob(`**/*.{${VIDEO_EXTENSIONS.join(',')}}`, { cwd: path, onlyFiles: true, caseSensitiveMatch: false });
-  return found.sort().map((rel) => join(path, rel));
+  return walkFiles(path, { extensions: VIDEO_EXTENSIONS, followSymlinks });
 }
 
 /** Highest score first; errors last, in input order. */
@@ -52,8 +52,8 @@ export async function runScreen(screener: Screener, paths: readonly string[], op
       continue;
     }
     try {
-      const files = await expandImagePath(path);
-      const folderVideos = await videosInFolder(path);
+      const files = await expandImagePath(path, undefined, { followSymlinks: options.followSymlinks });
+      const folderVideos = await videosInFolder(path, options.followSymlinks);
       if (files.length === 0 && folderVideos.length === 0) failures.push(errorResult(path, `${path}: no such file, or no images or videos in it`));
       images.push(...files);
       videos.push(...folderVideos);

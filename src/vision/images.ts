@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
+import { walkFiles } from '../core/walk.js';
 import type { PreprocessConfig } from './types.js';
 
 /** sharp's own default (16383 × 16383), used when no pixel limit is configured. */
@@ -48,17 +49,19 @@ export async function listImageFiles(paths: readonly string[]): Promise<{ files:
  * The image files one input path stands for (see listImageFiles). `extensions` are the ones a
  * folder or glob keeps (default: what sharp decodes; C2PA verify passes its own, wider list).
  */
-export async function expandImagePath(input: string, extensions: readonly string[] = IMAGE_EXTENSIONS): Promise<string[]> {
+export async function expandImagePath(
+  input: string,
+  extensions: readonly string[] = IMAGE_EXTENSIONS,
+  options: { followSymlinks?: boolean } = {},
+): Promise<string[]> {
   if (typeof input !== 'string' || input.length === 0) throw invalidArgument('image path', 'a non-empty string', input);
   const info = await stat(input).catch(() => undefined);
   if (info?.isFile()) return [input];
-  if (info?.isDirectory()) {
-    const found = await glob(`**/*.{${extensions.join(',')}}`, { cwd: input, onlyFiles: true, caseSensitiveMatch: false, dot: false });
-    return found.sort().map((rel) => join(input, rel));
-  }
+  // Folders through core's walker: no symlinks out of the folder unless followSymlinks.
+  if (info?.isDirectory()) return walkFiles(input, { extensions, followSymlinks: options.followSymlinks });
   if (!isDynamicPattern(input)) return [];
   const imageFile = new RegExp(`\\.(${extensions.join('|')})$`, 'i');
-  const found = await glob(input, { onlyFiles: true, dot: false });
+  const found = await glob(input, { onlyFiles: true, dot: false, followSymbolicLinks: options.followSymlinks ?? false });
   return found.filter((file) => imageFile.test(file)).sort();
 }
 

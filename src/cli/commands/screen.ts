@@ -155,9 +155,10 @@ export function register(program: Command): void {
       .option('--max-frames <n>', 'video: stop after this many sampled frames')
       .option('--ffmpeg <path>', 'video: ffmpeg executable', 'ffmpeg')
       .option('--fail-on <verdict>', `exit 1 when any file gets this verdict or a stronger one (${VERDICTS.slice(0, 2).join(', ')})`)
-      .option('--queue <url>', 'score on `vigil worker` processes through Redis (redis://host:port); no evidence images'),
+      .option('--queue <url>', 'score on `vigil worker` processes through Redis (redis://host:port); no evidence images')
+      .option('--follow-symlinks', 'follow symbolic links out of the given folders (default: links leaving a folder are skipped)'),
   ).action(
-    action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; report: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string; queue?: string }) => {
+    action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; report: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string; queue?: string; followSymlinks?: boolean }) => {
       if (flags.json && flags.csv) throw invalidArgument('--json/--csv', 'at most one of them', 'both');
       const failOn = flags.failOn;
       if (failOn !== undefined && !(['likely-synthetic', 'uncertain'] as string[]).includes(failOn)) {
@@ -178,7 +179,7 @@ export function register(program: Command): void {
       let results;
       try {
         results = await withProgress('screen', flags.json || flags.csv, (events) =>
-          runScreen(screener, paths, { outDir: flags.out === undefined ? undefined : resolve(flags.out), video, ...events }),
+          runScreen(screener, paths, { outDir: flags.out === undefined ? undefined : resolve(flags.out), video, followSymlinks: flags.followSymlinks === true, ...events }),
         );
       } finally {
         await screener.release();
