@@ -5,7 +5,7 @@ import { VIGIL_VERSION } from './version.js';
  * `schemaVersion` changes only when a field changes meaning or disappears (additions keep it).
  * Reports render from these documents alone.
  */
-export type ResultKind = 'bias' | 'screen' | 'screen-eval' | 'provenance' | 'classify' | 'demo';
+export type ResultKind = 'bias' | 'screen' | 'screen-eval' | 'provenance' | 'classify' | 'compare' | 'demo';
 
 export interface ResultEnvelope {
   schema: `vigil/${ResultKind}`;

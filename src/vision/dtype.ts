@@ -1,6 +1,5 @@
-import ort from 'onnxruntime-node';
-import { VigilInputError } from '../core/errors.js';
-import type { Dtype, DtypeChoice, TensorSpec } from './types.js';
+// No onnxruntime import here: the CLI reads these names for its option help without loading it.
+import type { Dtype, DtypeChoice } from './types.js';
 
 /**
  * The ONNX variants a transformers.js-style model repository ships per graph, and the file-name
@@ -40,27 +39,6 @@ export function variantFile(base: string, dtype: Dtype): string {
 /** The dtypes whose file exists for a graph base name (`has` tests a folder-relative path). */
 export function variantsPresent(base: string, has: (file: string) => boolean): Dtype[] {
   return DTYPES.filter((dtype) => has(variantFile(base, dtype)));
-}
-
-/** A float tensor for a graph input declared float32 or float16 (fp16 graphs convert at the boundary). */
-export function floatInput(spec: TensorSpec | undefined, data: Float32Array, dims: readonly number[]): ort.Tensor {
-  if (spec?.type === 'float16') return new ort.Tensor('float16', float32ToFloat16(data), dims);
-  return new ort.Tensor('float32', data, dims);
-}
-
-/** A float output as float32, whatever float type the graph produced (fp16 outputs are widened). */
-export function floatOutput(tensor: ort.Tensor | undefined, name: string, where: string): ort.Tensor {
-  if (!tensor) throw new VigilInputError(`${where}: the model produced no output "${name}"`, { subject: where });
-  if (tensor.type === 'float32') return tensor;
-  if (tensor.type === 'float16') {
-    const bits = tensor.data as unknown;
-    const widened =
-      bits instanceof Uint16Array ? float16ToFloat32(bits) : Float32Array.from(bits as ArrayLike<number>);
-    return new ort.Tensor('float32', widened, tensor.dims);
-  }
-  throw new VigilInputError(`${where}: expected output "${name}" to be float32 or float16 but it is ${tensor.type}`, {
-    subject: where,
-  });
 }
 
 const f32 = new Float32Array(1);

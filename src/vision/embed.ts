@@ -1,7 +1,6 @@
 import ort from 'onnxruntime-node';
 import { invalidArgument, VigilInputError } from '../core/errors.js';
-import { floatOutput } from './dtype.js';
-import { pixelFeed, textFeeds } from './feeds.js';
+import { floatOutput, pixelFeed, textFeeds } from './feeds.js';
 import { tokenizerOf } from './model.js';
 import { runImages, type ImageTask } from './pipeline.js';
 import type { ClipModel, EmbeddingObservation, ImageInput, ObservationBase, Observed, RunOptions } from './types.js';

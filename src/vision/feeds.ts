@@ -1,7 +1,8 @@
 import ort from 'onnxruntime-node';
-import { floatInput } from './dtype.js';
+import { VigilInputError } from '../core/errors.js';
+import { float16ToFloat32, float32ToFloat16 } from './dtype.js';
 import type { TextTokenizer } from './text.js';
-import type { ClipIo, GraphInfo } from './types.js';
+import type { ClipIo, GraphInfo, TensorSpec } from './types.js';
 
 /**
  * Text inputs for a CLIP-style text graph: token ids (and the attention mask when the graph takes
@@ -35,3 +36,25 @@ export function pixelFeed(graph: GraphInfo, name: string, pixels: Float32Array, 
     [count, 3, height, width],
   );
 }
+
+/** A float tensor for a graph input declared float32 or float16 (fp16 graphs convert at the boundary). */
+export function floatInput(spec: TensorSpec | undefined, data: Float32Array, dims: readonly number[]): ort.Tensor {
+  if (spec?.type === 'float16') return new ort.Tensor('float16', float32ToFloat16(data), dims);
+  return new ort.Tensor('float32', data, dims);
+}
+
+/** A float output as float32, whatever float type the graph produced (fp16 outputs are widened). */
+export function floatOutput(tensor: ort.Tensor | undefined, name: string, where: string): ort.Tensor {
+  if (!tensor) throw new VigilInputError(`${where}: the model produced no output "${name}"`, { subject: where });
+  if (tensor.type === 'float32') return tensor;
+  if (tensor.type === 'float16') {
+    const bits = tensor.data as unknown;
+    const widened =
+      bits instanceof Uint16Array ? float16ToFloat32(bits) : Float32Array.from(bits as ArrayLike<number>);
+    return new ort.Tensor('float32', widened, tensor.dims);
+  }
+  throw new VigilInputError(`${where}: expected output "${name}" to be float32 or float16 but it is ${tensor.type}`, {
+    subject: where,
+  });
+}
+

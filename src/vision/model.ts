@@ -8,9 +8,9 @@ import { DEFAULT_PIXEL_LIMIT } from './images.js';
 import { parsePreprocessorConfig } from './preprocessing.js';
 import { z } from 'zod';
 import { createSession, validateSessionSettings } from './session.js';
-import { CPU_SPEED_ORDER, DTYPE_CHOICES, floatInput, floatOutput, isDtypeChoice, variantFile, variantsPresent } from './dtype.js';
+import { CPU_SPEED_ORDER, DTYPE_CHOICES, isDtypeChoice, variantFile, variantsPresent } from './dtype.js';
 import { readCompareRecord } from './compare-record.js';
-import { textFeeds } from './feeds.js';
+import { floatInput, floatOutput, textFeeds } from './feeds.js';
 import { CLIP_CONTEXT_LENGTH, TextTokenizer } from './text.js';
 import type {
   ClipIo,
@@ -497,6 +497,24 @@ async function loadManifest(parts: CommonParts): Promise<ClipModel> {
     logit: { scale: siglip ? scale : Math.min(scale, 100), bias: manifest.logitBias ?? 0 },
     describedBy: [FILES.manifest, manifest.preprocessing, ...(folder.has(FILES.config) ? [FILES.config] : [])],
   });
+}
+
+/**
+ * The graph base names of a folder's fp32 graphs, whatever its layout (`onnx/vision_model`,
+ * `visual`, the manifest's graph): what `vigil models quantize` writes variants of.
+ */
+export async function fp32GraphBases(dir: string): Promise<string[]> {
+  const folder = new ModelFolder(dir, resolve(dir));
+  if (folder.has(FILES.manifest)) {
+    const parsed = manifestSchema.safeParse(await folder.json(FILES.manifest));
+    if (!parsed.success || !insideFolder(parsed.data.graph) || !parsed.data.graph.endsWith('.onnx')) {
+      throw new VigilInputError(`${folder.label(FILES.manifest)}: not a valid vigil-model/1 manifest (run vigil models info ${dir} for the details)`, {
+        subject: folder.label(FILES.manifest),
+      });
+    }
+    return [parsed.data.graph.slice(0, -'.onnx'.length)];
+  }
+  return Object.values(BASES).filter((base) => folder.has(variantFile(base, 'fp32')));
 }
 
 /** A relative path that stays inside the folder (no absolute paths, no `..`). */

@@ -1,5 +1,4 @@
-import { floatInput, floatOutput } from './dtype.js';
-import { pixelFeed } from './feeds.js';
+import { floatInput, floatOutput, pixelFeed } from './feeds.js';
 import { invalidArgument, VigilInputError } from '../core/errors.js';
 import { SeededRandom } from '../core/random.js';
 import { runImages } from './pipeline.js';

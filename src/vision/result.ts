@@ -1,5 +1,6 @@
 import type { ResultEnvelope } from '../core/results.js';
-import type { ExecutionProvider, ModelKind } from './types.js';
+import type { CompareSummary } from './compare.js';
+import type { Dtype, ExecutionProvider, ModelKind } from './types.js';
 
 /**
  * The document `vigil classify --json` prints (and `--out results.json` writes): schema
@@ -15,6 +16,10 @@ export interface ClassifyResult extends ResultEnvelope {
     sha256: string;
     /** Execution provider the sessions were created with. */
     provider: ExecutionProvider;
+    /** Weight variant of the image graph (`--dtype`; each graph's own in `graphs`). */
+    dtype: Dtype;
+    /** The ONNX files run, with the variant each is. */
+    graphs: { file: string; dtype: Dtype }[];
   };
   /** The candidate labels, in the order of each image's `logits`/`probabilities`. */
   labels: string[];
@@ -50,4 +55,12 @@ export interface ClassifyImageRecord {
   probabilities: number[] | null;
   /** Why the image was skipped; null when classified. */
   error: string | null;
+}
+
+/** The document `vigil models compare --json` prints: schema `vigil/compare`. */
+export interface CompareResult extends ResultEnvelope {
+  schema: 'vigil/compare';
+  /** The contract the verdict applies (see docs/vision.md). */
+  contract: { cosineMean: number; top1Agreement: number; minImages: number };
+  comparison: CompareSummary;
 }

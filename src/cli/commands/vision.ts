@@ -1,18 +1,20 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { toCsv, type CsvCell } from '../../core/csv.js';
 import { errorMessage, invalidArgument, VigilInputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
-import type { ClassifyImageRecord, ClassifyResult } from '../../vision/result.js';
+import type { ClassifyImageRecord, ClassifyResult, CompareResult } from '../../vision/result.js';
 import { DEFAULT_TEMPLATES, DEFAULT_TOP, DEVICES, type Device, type ImageFailure, type LoadModelOptions, type RunOptions, type VisionModel } from '../../vision/types.js';
+import { DTYPE_CHOICES, isDtypeChoice } from '../../vision/dtype.js';
 import { action, commaList, EXIT, printJson } from '../run.js';
 
 interface ModelFlags {
   model: string;
   device: string;
+  dtype: string;
   threads?: string;
   batchSize: string;
   pixelLimit?: string;
@@ -26,10 +28,13 @@ function positiveInteger(flag: string, value: string): number {
   return n;
 }
 
-function loadOptions(flags: Pick<ModelFlags, 'device' | 'threads' | 'pixelLimit'>): LoadModelOptions {
+function loadOptions(flags: Pick<ModelFlags, 'device' | 'threads' | 'pixelLimit'> & { dtype?: string }): LoadModelOptions {
   if (!(DEVICES as readonly string[]).includes(flags.device)) throw invalidArgument('--device', `one of ${DEVICES.join(', ')}`, flags.device);
+  const dtype = flags.dtype ?? 'fp32';
+  if (!isDtypeChoice(dtype)) throw invalidArgument('--dtype', `one of ${DTYPE_CHOICES.join(', ')}`, dtype);
   return {
     device: flags.device as Device,
+    dtype,
     intraOpThreads: flags.threads === undefined ? undefined : positiveInteger('--threads', flags.threads),
     pixelLimit: flags.pixelLimit === undefined ? undefined : positiveInteger('--pixel-limit', flags.pixelLimit),
   };
@@ -48,6 +53,11 @@ function modelOptions(command: Command): Command {
   return command
     .requiredOption('--model <dir>', 'model folder in the Hugging Face / Optimum ONNX layout')
     .option('--device <device>', `execution provider: ${DEVICES.join(', ')} (auto: GPU if available, else CPU)`, 'cpu')
+    .option(
+      '--dtype <dtype>',
+      `weight variant by transformers.js file name: ${DTYPE_CHOICES.join(', ')} (auto: the fastest one vigil models compare verified)`,
+      'fp32',
+    )
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per physical core)')
     .option('--batch-size <n>', 'images per inference batch', '8')
     .option('--pixel-limit <n>', 'reject images with more pixels than this (width × height)')
@@ -87,7 +97,14 @@ async function readLabelsFile(path: string): Promise<string[]> {
 }
 
 function modelSummary(model: VisionModel, dir: string) {
-  return { dir, kind: model.kind, sha256: model.sha256, provider: model.provider };
+  return {
+    dir,
+    kind: model.kind,
+    sha256: model.sha256,
+    provider: model.provider,
+    dtype: model.dtype,
+    graphs: model.graphs.map((g) => ({ file: g.file, dtype: g.dtype })),
+  };
 }
 
 type ClassifyFormat = 'json' | 'csv' | 'text';
@@ -128,25 +145,33 @@ function classifyText(result: ClassifyResult): string {
 
 /** `vigil models info`, `vigil classify`, `vigil embed`. */
 export function register(program: Command): void {
-  const models = program.command('models').description('Inspect model folders');
+  const models = program.command('models').description('Inspect, quantize and compare model folders');
   models
     .command('info')
     .description('Validate a model folder and describe it: kind, inputs/outputs, labels, preprocessing, file hashes, provider')
     .argument('<dir>', 'model folder in the Hugging Face / Optimum ONNX layout')
     .option('--json', 'print the description as JSON')
     .option('--device <device>', `execution provider to try: ${DEVICES.join(', ')}`, 'cpu')
+    .option('--dtype <dtype>', `weight variant to load: ${DTYPE_CHOICES.join(', ')}`, 'fp32')
     .addHelpText(
       'after',
       `
 Examples:
   vigil models info fixtures/models/clip
-  vigil models info ~/models/clip-vit-base-patch32 --device auto --json`,
+  vigil models info ~/models/clip-vit-base-patch32 --dtype q8 --device auto --json`,
     )
     .action(
-      action(async (dir: string, options: { json?: boolean; device: string }) => {
+      action(async (dir: string, options: { json?: boolean; device: string; dtype: string }) => {
         // onnxruntime, sharp and the tokenizer load only when a model is used.
         const { describeModel, loadModel } = await import('../../vision/index.js');
-        const model = await loadModel(dir, loadOptions({ device: options.device }));
+        const { describeDenseFolder } = await import('../../detect/model.js');
+        const dense = await describeDenseFolder(dir, loadOptions({ device: options.device }).device ?? 'cpu');
+        if (dense) {
+          if (options.json) printJson(dense.info);
+          else process.stdout.write(dense.text);
+          return EXIT.ok;
+        }
+        const model = await loadModel(dir, loadOptions({ device: options.device, dtype: options.dtype }));
         try {
           const info = describeModel(model);
           if (options.json) {
@@ -154,10 +179,11 @@ Examples:
             return EXIT.ok;
           }
           const lines = [
-            `${dir}: ${info.kind} (provider ${info.provider})`,
+            `${dir}: ${info.kind} (provider ${info.provider}, dtype ${info.dtype}, layout ${info.layout})`,
             `sha256 ${info.sha256}`,
+            ...Object.entries(info.variants).map(([base, dtypes]) => `variants of ${base}: ${dtypes.join(', ')}`),
             ...info.graphs.flatMap((g) => [
-              `${g.file}`,
+              `${g.file} (${g.dtype})`,
               ...g.inputs.map((t) => `  in  ${t.name} ${t.type} [${t.shape.join(', ')}]`),
               ...g.outputs.map((t) => `  out ${t.name} ${t.type} [${t.shape.join(', ')}]`),
             ]),
@@ -369,6 +395,118 @@ Examples:
           await model.release();
         }
       }),
+    );
+
+  models
+    .command('quantize')
+    .description('Write int8 (q8) variants of a model folder\'s fp32 graphs beside them: *_quantized.onnx, dynamic int8 MatMul/Gemm weights')
+    .argument('<dir>', 'model folder (Hugging Face / transformers.js, open_clip, or vigil-model.json layout)')
+    .option('--dtype <dtype>', 'variant to write (only q8: dynamic int8, the transformers.js "quantized" files)', 'q8')
+    .option('--per-tensor', 'one scale per weight matrix instead of one per output column')
+    .option('--json', 'print what was written as JSON')
+    .addHelpText(
+      'after',
+      `
+Then check it on your own images before trusting it (and let --dtype auto use it):
+  vigil models compare <dir> --dtype q8 --images photos/
+
+Examples:
+  vigil models quantize tests/vision/fixtures/models/clip-variants
+  vigil models quantize ~/models/clip-vit-base-patch32 --per-tensor --json`,
+    )
+    .action(
+      action(async (dir: string, options: { dtype: string; perTensor?: boolean; json?: boolean }) => {
+        if (options.dtype !== 'q8') {
+          throw invalidArgument('--dtype', 'q8 (vigil writes dynamic int8; fp16, q4 and other variants come from their converters)', options.dtype);
+        }
+        const { fp32GraphBases } = await import('../../vision/model.js');
+        const { quantizeOnnxFile } = await import('../../vision/quantize.js');
+        const { variantFile } = await import('../../vision/dtype.js');
+        const bases = await fp32GraphBases(dir);
+        if (bases.length === 0) {
+          throw new VigilInputError(`Model folder ${dir}: no fp32 graph to quantize (expected onnx/model.onnx, onnx/vision_model.onnx, visual.onnx, ...)`, {
+            subject: dir,
+          });
+        }
+        const written = [];
+        for (const base of bases) {
+          const input = join(dir, variantFile(base, 'fp32'));
+          const output = join(dir, variantFile(base, 'q8'));
+          const report = await quantizeOnnxFile(input, output, { perChannel: !options.perTensor });
+          written.push({ input, output, ...report });
+          if (!options.json) {
+            process.stderr.write(
+              `vigil: wrote ${output}: ${report.quantized} MatMul/Gemm weights int8, ${report.skipped.length} left float, ` +
+                `${(report.bytesIn / 1e6).toFixed(1)} MB -> ${(report.bytesOut / 1e6).toFixed(1)} MB\n`,
+            );
+          }
+        }
+        if (options.json) printJson({ dtype: 'q8', perChannel: !options.perTensor, graphs: written });
+        return EXIT.ok;
+      }),
+    );
+
+  models
+    .command('compare')
+    .description('Measure a variant (q8, fp16, ...) against fp32 on your images: embedding cosine, logits, top-1 agreement; records the verdict for --dtype auto')
+    .argument('<dir>', 'model folder holding the fp32 graphs and the variant')
+    .requiredOption('--dtype <dtype>', `variant to compare with fp32: ${DTYPE_CHOICES.filter((d) => d !== 'fp32' && d !== 'auto').join(', ')}`)
+    .requiredOption('--images <paths...>', 'image files, folders (searched recursively) or globs')
+    .option('--labels <list>', 'zero-shot labels for CLIP top-1 agreement (default: 20 common photo subjects)')
+    .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'cpu')
+    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .option('--batch-size <n>', 'images per inference batch', '8')
+    .option('--no-record', 'do not update vigil-compare.json in the model folder')
+    .option('--json', 'print the comparison as JSON')
+    .addHelpText(
+      'after',
+      `
+Contract: mean embedding cosine >= 0.99 and top-1 agreement >= 99% over at least 20 images.
+Exit code 0 when it holds, 1 when it does not, 2 on bad input; fewer than 20 images is "inconclusive" (exit 1).
+
+Examples:
+  vigil models compare ~/models/clip-vit-base-patch32 --dtype q8 --images photos/
+  vigil models compare tests/vision/fixtures/models/clip-variants --dtype fp16 --images fixtures/images/heldout --json`,
+    )
+    .action(
+      action(
+        async (
+          dir: string,
+          options: { dtype: string; images: string[]; labels?: string; device: string; threads?: string; batchSize: string; record: boolean; json?: boolean },
+        ) => {
+          if (!isDtypeChoice(options.dtype) || options.dtype === 'fp32' || options.dtype === 'auto') {
+            throw invalidArgument('--dtype', 'a variant other than fp32 and auto (fp32 is the reference)', options.dtype);
+          }
+          const { compareVariant, CONTRACT } = await import('../../vision/compare.js');
+          const { files, failures } = await resolveInputs(options.images);
+          failures.forEach(reportSkipped);
+          const load = loadOptions({ device: options.device, threads: options.threads });
+          const summary = await compareVariant(dir, options.dtype, files, {
+            device: load.device,
+            intraOpThreads: load.intraOpThreads,
+            labels: options.labels === undefined ? undefined : commaList(options.labels),
+            batchSize: positiveInteger('--batch-size', options.batchSize),
+            record: options.record,
+          });
+          const result: CompareResult = { ...resultEnvelope('compare'), schema: 'vigil/compare', contract: { ...CONTRACT }, comparison: summary };
+          if (options.json) printJson(result);
+          else {
+            const c = summary.cosine;
+            process.stdout.write(
+              [
+                `${summary.dtype} vs fp32 on ${summary.images} images (${summary.failed} failed): ${summary.verdict.toUpperCase()}`,
+                ...summary.graphs.map((g) => `  ${g.file} vs ${g.reference}`),
+                c === null ? '  embedding cosine: n/a (ViT)' : `  embedding cosine: mean ${c.mean.toFixed(5)}, min ${c.min.toFixed(5)}, 1st percentile ${c.p01.toFixed(5)}`,
+                `  logit |difference|: mean ${summary.logitAbsDiff.mean.toFixed(4)}, max ${summary.logitAbsDiff.max.toFixed(4)}`,
+                `  top-1 agreement: ${(100 * summary.top1Agreement).toFixed(2)}%`,
+                `  time: fp32 ${summary.seconds.fp32.toFixed(2)} s, ${summary.dtype} ${summary.seconds.variant.toFixed(2)} s (one run; see bench/vision for throughput)`,
+                ...summary.reasons.map((r) => `  ${r}`),
+              ].join('\n') + '\n',
+            );
+          }
+          return summary.verdict === 'passed' ? EXIT.ok : EXIT.verdictFail;
+        },
+      ),
     );
 }
 
