@@ -17,16 +17,24 @@ export function initEngine(): Promise<void> {
   return ready;
 }
 
+/**
+ * One trust list as c2pa-rs takes it (its `trust.anchors` entries): what the list vouches for
+ * (claim signers, time-stamp authorities or CAWG identities), a URI that names it in the
+ * validation results, CA anchors and end-entity certificates trusted as they are.
+ */
+export interface EngineTrustList {
+  kind: 'manifest' | 'tsa' | 'cawg';
+  uri: string;
+  /** PEM bundle of CA certificates (may be empty when the list is only an allowed list). */
+  anchors: string;
+  /** PEM bundle of end-entity certificates. */
+  allowed?: string;
+}
+
 /** Settings passed to c2pa-rs as its context JSON (the subset vigil sets). */
 export interface EngineSettings {
-  /** PEM bundle of trust anchors (claim signers and time-stamp authorities); with none, every signer reads back as signingCredential.untrusted. */
-  trustAnchors?: string;
-  /** c2pa-rs trust_config: allowed EKU OIDs, one per line. */
-  trustConfig?: string;
-  /** PEM bundle of end-entity certificates trusted as they are (c2pa-rs allowed_list). */
-  allowedList?: string;
-  /** PEM bundle of anchors for CAWG identity (X.509) credentials. */
-  cawgAnchors?: string;
+  /** Trust lists; with none, every signer reads back as signingCredential.untrusted. */
+  trust?: readonly EngineTrustList[];
   /**
    * Let c2pa-rs fetch a remote manifest through `fetch` (vigil installs a guarded fetch around the
    * read, see remote.ts). Off by default: verification is offline and reproducible.
@@ -35,17 +43,16 @@ export interface EngineSettings {
 }
 
 function contextJson(settings: EngineSettings): string {
-  const trust: Record<string, string> = {};
-  if (settings.trustAnchors) trust.trust_anchors = settings.trustAnchors;
-  if (settings.trustConfig) trust.trust_config = settings.trustConfig;
-  if (settings.allowedList) trust.allowed_list = settings.allowedList;
-  const cawgTrust: Record<string, string | boolean> = { verify_trust_list: true };
-  if (settings.cawgAnchors) cawgTrust.trust_anchors = settings.cawgAnchors;
+  const anchors = (settings.trust ?? []).map((list) => ({
+    trust_kind: list.kind,
+    trust_uri: list.uri,
+    trust_anchors: list.anchors,
+    ...(list.allowed ? { allowed_list: list.allowed } : {}),
+  }));
   // Never fetch OCSP responses, and remote manifests only when asked: verification must be offline and reproducible.
   return JSON.stringify({
     version: 1,
-    trust,
-    cawg_trust: cawgTrust,
+    trust: anchors.length > 0 ? { anchors } : {},
     verify: { remote_manifest_fetch: settings.remoteManifestFetch === true, ocsp_fetch: false, verify_trust: true, verify_timestamp_trust: true },
   });
 }
@@ -228,15 +235,30 @@ export interface BuildRequest {
   /** The claim thumbnail (a small JPEG of the signed image) that viewers show. */
   thumbnail?: { mime: string; bytes: Uint8Array };
   settings?: EngineSettings;
+  /** Write no manifest into the asset: it goes to a sidecar (.c2pa) or a remote URL. */
+  noEmbed?: boolean;
+  /** URL where the manifest will be served (a remote/cloud manifest); the asset records it. */
+  remoteUrl?: string;
+}
+
+/** Builds and signs a manifest; returns the asset as written and the manifest store bytes (a .c2pa sidecar). */
+export async function buildSignedManifest(request: BuildRequest): Promise<{ asset: Uint8Array; manifest: Uint8Array }> {
+  return build(request, true) as Promise<{ asset: Uint8Array; manifest: Uint8Array }>;
 }
 
 /** Builds and signs a manifest into the asset; returns the signed asset bytes. Throws c2pa-rs's error text. */
 export async function buildSignedAsset(request: BuildRequest): Promise<Uint8Array> {
+  return build(request, false) as Promise<Uint8Array>;
+}
+
+async function build(request: BuildRequest, withManifest: boolean): Promise<Uint8Array | { asset: Uint8Array; manifest: Uint8Array }> {
   await initEngine();
   return withFileReaderSync(async () => {
     let builder: WasmBuilder | undefined;
     try {
       builder = WasmBuilder.fromJson(JSON.stringify(request.definition), contextJson(request.settings ?? {}));
+      if (request.noEmbed) builder.setNoEmbed(true);
+      if (request.remoteUrl !== undefined) builder.setRemoteUrl(request.remoteUrl);
       if (request.thumbnail) builder.setThumbnailFromBlob(request.thumbnail.mime, new MemoryBlob(request.thumbnail.bytes) as unknown as Blob);
       for (const ingredient of request.ingredients) {
         await builder.addIngredientFromBlob(
@@ -250,7 +272,10 @@ export async function buildSignedAsset(request: BuildRequest): Promise<Uint8Arra
         reserveSize: request.signer.reserveSize,
         sign: async (claim: Uint8Array<ArrayBuffer>) => new Uint8Array(await request.signer.sign(claim)),
       };
-      return await builder.sign(signerDefinition, [], request.mime, new MemoryBlob(request.source) as unknown as Blob);
+      const source = new MemoryBlob(request.source) as unknown as Blob;
+      if (!withManifest) return await builder.sign(signerDefinition, [], request.mime, source);
+      const result = (await builder.signAndGetManifestBytes(signerDefinition, [], request.mime, source)) as { asset: Uint8Array; manifest: Uint8Array };
+      return { asset: new Uint8Array(result.asset), manifest: new Uint8Array(result.manifest) };
     } catch (error) {
       throw new Error(engineErrorMessage(error));
     } finally {

@@ -37,16 +37,27 @@ async function readCapped(response: Response, maxBytes: number, url: string): Pr
   return Buffer.concat(chunks);
 }
 
-/** A fetch that serves only `allowedUrl`, within the limits. */
-export function guardedFetch(allowedUrl: string, limits: RemoteFetchLimits, base: typeof fetch = fetch): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
+/** A fetch that serves only `allowedUrl`, within the limits; `failures` collects why a fetch was refused (c2pa-rs reports only that it failed). */
+export function guardedFetch(allowedUrl: string, limits: RemoteFetchLimits, base: typeof fetch = fetch, failures: string[] = []): typeof fetch {
+  const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (url !== allowedUrl) throw new Error(`vigil fetches only the remote manifest the file names (${allowedUrl}), not ${url}`);
     if (!/^https?:\/\//i.test(url)) throw new Error(`remote manifest URL ${url} is not http(s)`);
     const response = await base(url, { ...init, method: 'GET', redirect: 'follow', signal: AbortSignal.timeout(limits.timeoutMs) });
     if (!response.ok) throw new Error(`remote manifest ${url}: HTTP ${response.status}`);
     const bytes = await readCapped(response, limits.maxBytes, url);
-    return new Response(Buffer.from(bytes), { status: response.status, headers: response.headers });
+    const capped = new Response(Buffer.from(bytes), { status: response.status, headers: response.headers });
+    // c2pa-rs reads the response URL (a constructed Response has none).
+    Object.defineProperty(capped, 'url', { value: response.url || url });
+    return capped;
+  };
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    try {
+      return await guarded(input, init);
+    } catch (error) {
+      failures.push(errorMessage(error));
+      throw error;
+    }
   }) as typeof fetch;
 }
 
@@ -57,11 +68,12 @@ export async function withGuardedFetch<T>(allowedUrl: string, limits: RemoteFetc
   if (fetchGuards > 0) throw new Error('remote manifest fetches run one at a time');
   const original = globalThis.fetch;
   fetchGuards++;
-  globalThis.fetch = guardedFetch(allowedUrl, limits, original);
+  const failures: string[] = [];
+  globalThis.fetch = guardedFetch(allowedUrl, limits, original, failures);
   try {
     return await fn();
   } catch (error) {
-    throw new Error(errorMessage(error));
+    throw new Error(failures.length > 0 ? failures.join('; ') : errorMessage(error));
   } finally {
     globalThis.fetch = original;
     fetchGuards--;

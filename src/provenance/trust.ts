@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { invalidArgument, VigilInputError, errorMessage } from '../core/errors.js';
+import type { EngineTrustList } from './engine.js';
 
 /**
  * Trust input. A trust list is a file of certificates with one purpose:
@@ -181,16 +182,21 @@ export async function loadTrustLists(values: readonly string[] | TrustArguments)
   return lists;
 }
 
-/** The engine trust settings for a set of lists: signer anchors and TSA anchors go to trust_anchors (c2pa-rs checks both against it). */
-export function engineTrust(lists: readonly TrustList[]): { trustAnchors?: string; allowedList?: string; cawgAnchors?: string } {
-  const anchors = lists.filter((list) => list.purpose !== 'cawg').map((list) => list.pem).join('');
-  const allowed = lists.filter((list) => list.purpose === 'signer').map((list) => list.allowedPem).join('');
-  const cawg = lists.filter((list) => list.purpose === 'cawg').map((list) => list.pem + list.allowedPem).join('');
-  return {
-    ...(anchors ? { trustAnchors: anchors } : {}),
-    ...(allowed ? { allowedList: allowed } : {}),
-    ...(cawg ? { cawgAnchors: cawg } : {}),
-  };
+/** The URI that names a list in c2pa-rs's validation results (its trustListUri). */
+export function trustListUri(list: Pick<TrustList, 'name'>): string {
+  return `urn:vigil:trust-list:${encodeURIComponent(list.name)}`;
+}
+
+const ENGINE_KIND = { signer: 'manifest', tsa: 'tsa', cawg: 'cawg' } as const;
+
+/** The lists as c2pa-rs trust settings: each keeps its purpose, so a time-stamp authority's anchor never vouches for a signer. */
+export function engineTrust(lists: readonly TrustList[]): EngineTrustList[] {
+  return lists.map((list) => ({
+    kind: ENGINE_KIND[list.purpose],
+    uri: trustListUri(list),
+    anchors: list.pem,
+    ...(list.allowedPem ? { allowed: list.allowedPem } : {}),
+  }));
 }
 
 export interface CertificateRow {

@@ -37,9 +37,13 @@ function isTrusted(reading: EngineReading): boolean {
   return (reading.store.validation_results?.activeManifest?.success ?? []).some((entry) => entry.code === 'signingCredential.trusted');
 }
 
-/** Whether the bytes hold a C2PA manifest store (a JUMBF description box labelled c2pa), readable or not. */
+/**
+ * Whether the bytes hold a C2PA manifest store, readable or not: a JUMBF description box labelled
+ * c2pa, or the element text formats (SVG) carry it in base64.
+ */
 function containsManifestStore(bytes: Uint8Array): boolean {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buffer.includes('c2pa:manifest') || buffer.includes('http://c2pa.org/manifest')) return true;
   let at = buffer.indexOf('jumd');
   while (at !== -1) {
     if (buffer.subarray(at, at + 64).includes('c2pa')) return true;
@@ -173,7 +177,7 @@ export async function verifyBytes(
   const lists = options.trustLists ?? [];
   const signers = signerLists(options);
   const base: BaseVerification = { path, sha256: sha256Hex(bytes), format: mime };
-  const settings = engineTrust(lists);
+  const settings: EngineSettings = { trust: engineTrust(lists) };
   const sourceMime: ProvenanceMime = sidecar ? 'application/c2pa' : mime;
   const sourceBytes = sidecar ? sidecar.bytes : bytes;
   let reading: EngineReading;
@@ -195,27 +199,17 @@ export async function verifyBytes(
   const codes = codesOf(reading);
   if (sidecar) bindSidecar(bytes, reading, codes);
   else explainDataHashMismatch(bytes, reading, codes);
-  const trustedByUnion = isTrusted(reading);
   const trustedBy: string[] = [];
-  const otherLists = lists.filter((list) => list.purpose !== 'signer');
-  if (trustedByUnion && signers.length === 1 && otherLists.every((list) => list.purpose === 'cawg')) trustedBy.push(signers[0].name);
-  else if (trustedByUnion) {
-    // Time-stamp anchors travel with every read (c2pa-rs checks them against the same anchors), so a
-    // signer is trusted by a list only when a read with that list alone (plus the TSAs) trusts it.
+  if (isTrusted(reading) && signers.length === 1) trustedBy.push(signers[0].name);
+  else if (isTrusted(reading)) {
+    // c2pa-rs names only the first list that trusts the signer; each list is asked on its own.
+    const others = lists.filter((list) => list.purpose !== 'signer');
     for (const list of signers) {
-      const alone = engineTrust([list, ...otherLists]);
+      const alone: EngineSettings = { trust: engineTrust([list, ...others]) };
       if (isTrusted(await read(sourceMime, sourceBytes, alone, options, remote?.url))) trustedBy.push(list.name);
     }
   }
-  let state = sidecar ? stateFromCodes(codes) : (engineState(reading) ?? stateFromCodes(codes));
-  if (state === 'Trusted' && trustedBy.length === 0) {
-    // Trusted only through a time-stamp authority's anchor: that vouches for times, not for signers.
-    state = 'Valid';
-    codes.failure.push({
-      ...statusCode({ code: 'signingCredential.untrusted', explanation: 'signer chains only to a time-stamp authority anchor' }, 'failure'),
-      finding: 'The signer chains only to an anchor given for time-stamp authorities (--tsa-anchors), which vouches for times, not for signers.',
-    });
-  }
+  const state = sidecar ? stateFromCodes(codes) : (engineState(reading) ?? stateFromCodes(codes));
   const activeManifest = summarizeActiveManifest(reading.store, reading.crJson, codes, trustedBy);
   return {
     ...base,

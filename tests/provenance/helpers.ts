@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { SeededRandom } from '../../src/core/random.js';
 import { loadSigningCredentials } from '../../src/provenance/credentials.js';
-import type { CoseSigner } from '../../src/provenance/cose.js';
+import { coseSign1, reserveSizeFor, type CoseSigner } from '../../src/provenance/cose.js';
+import { buildSignedManifest } from '../../src/provenance/engine.js';
 import { generateDevCredentials, type KeygenResult } from '../../src/provenance/keygen.js';
 import { loadTrustList, type TrustList } from '../../src/provenance/trust.js';
 
@@ -50,3 +51,29 @@ export async function devCredentials(dir: string, algorithm = 'es256'): Promise<
   const signer = await loadSigningCredentials({ certPath: keygen.files.signerChain, keyPath: keygen.files.signerKey, algorithm });
   return { keygen, signer, trustList: await loadTrustList('dev', keygen.files.caCert) };
 }
+
+/** Signs through the c2pa-rs builder directly (manifest definitions the sign command does not write: vendor assertions, sidecars, remote manifests). */
+export async function buildWithEngine(request: {
+  signer: CoseSigner;
+  mime: string;
+  source: Uint8Array;
+  definition: Record<string, unknown>;
+  ingredients?: { definition: Record<string, unknown>; mime: string; bytes: Uint8Array }[];
+  noEmbed?: boolean;
+  remoteUrl?: string;
+}): Promise<{ asset: Uint8Array; manifest: Uint8Array }> {
+  const reserveSize = reserveSizeFor(request.signer);
+  return buildSignedManifest({
+    definition: { claim_generator_info: [{ name: 'vigil-tests', version: '1.0' }], ...request.definition },
+    mime: request.mime,
+    source: request.source,
+    ingredients: request.ingredients ?? [],
+    signer: { alg: request.signer.algorithm, reserveSize, sign: async (claim) => coseSign1(request.signer, claim, reserveSize) },
+    ...(request.noEmbed ? { noEmbed: true } : {}),
+    ...(request.remoteUrl === undefined ? {} : { remoteUrl: request.remoteUrl }),
+  });
+}
+
+export const IPTC = (term: string): string => `http://cv.iptc.org/newscodes/digitalsourcetype/${term}`;
+
+export const MEDIA_DIR = join(process.cwd(), 'fixtures', 'provenance', 'media');
