@@ -132,6 +132,22 @@ describe('sign and verify', () => {
     expect(declared.actions[1]).toEqual({ action: 'c2pa.edited', digitalSourceType: COMPOSITE_AI });
   });
 
+  it('refuses to sign over an Invalid parent unless --allow-invalid-parent, and then says so', async () => {
+    const parent = path('bad-parent.jpg');
+    await signImage({ input: await writeImage('bad-parent-in.jpg', 18), output: parent, signer: dev.signer });
+    const bytes = Buffer.from(await readFile(parent));
+    bytes[bytes.lastIndexOf(Buffer.from([0xff, 0xda])) + 60] ^= 0x01;
+    await writeFile(parent, bytes);
+    const input = await writeImage('over-bad-in.jpg', 19);
+    await expect(signImage({ input, output: path('over-bad.jpg'), signer: dev.signer, parent, thumbnail: false })).rejects.toThrow(
+      /bad-parent\.jpg has Invalid Content Credentials \(assertion\.dataHash\.mismatch\); .* pass --allow-invalid-parent/,
+    );
+    const result = await signImage({ input, output: path('over-bad.jpg'), signer: dev.signer, parent, allowInvalidParent: true, thumbnail: false });
+    expect(result.warnings.join(' ')).toMatch(/signed anyway \(--allow-invalid-parent\)/);
+    const verified = await verifyBytes(await readFile(path('over-bad.jpg')), 'over-bad.jpg');
+    expect(verified.activeManifest?.ingredients[0].state).toBe('Invalid');
+  });
+
   it('keeps the history of an input that already carries Content Credentials (it becomes the parent)', async () => {
     const first = path('history-1.jpg');
     const firstResult = await signImage({ input: await writeImage('history-in.jpg', 25), output: first, signer: dev.signer, generator: 'diffusion-x 2.1' });
