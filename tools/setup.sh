@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${VIGIL_SKIP_APT:-0}" != "1" ]; then
-  need=(chromium redis-server ffmpeg poppler-utils fonts-dejavu-core)
+  need=(chromium redis-server ffmpeg poppler-utils fonts-dejavu-core openssl)
   missing=()
   for pkg in "${need[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   if [ ${#missing[@]} -gt 0 ]; then

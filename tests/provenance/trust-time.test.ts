@@ -54,7 +54,7 @@ describe('trust lists and time-stamps', () => {
     const result = await verifyBytes(await readFile(path('signed.jpg')), 'signed.jpg', { trustLists: [list] });
     expect(result.state).toBe('Trusted');
     expect(result.trustLists).toEqual([{ name: 'newsroom', trusted: true }]);
-    expect(formatTrustText([list])).toMatch(/newsroom: signer trust list, JSON .*"Test newsroom list" \(updated 2026-11-01T00:00:00Z\)\n  1 anchor\(s\).*\n    anchor .*\n    unusable: entities\[1\]/);
+    expect(formatTrustText([list])).toMatch(/newsroom: signer trust list, JSON .*"Test newsroom list" \(updated 2026-11-01T00:00:00Z\)\n {2}1 anchor\(s\).*\n {4}anchor .*\n {4}unusable: entities\[1\]/);
     await writeFile(path('broken.json'), '{"entities": 3}');
     await expect(loadTrustList('broken', path('broken.json'))).rejects.toThrow(/broken\.json: expected a JSON trust list with an "entities" array/);
   });
