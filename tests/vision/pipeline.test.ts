@@ -1,11 +1,11 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { globSync } from 'tinyglobby';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classify, embedImages, embedTexts, listImageFiles, loadModel } from '../../src/vision/index.js';
 import type { ClipModel, VitModel } from '../../src/vision/index.js';
 import { collect, maxAbsDiff, tempDir, TINY } from './helpers.js';
+import { CACHE_DB_FILE, cacheStore } from '../../src/vision/cache-store.js';
 
 const scratch = tempDir('pipeline');
 const images = join(scratch.path, 'images');
@@ -171,16 +171,18 @@ describe('runImages via classify / embedImages', () => {
     await sharp(original).png({ compressionLevel: 1 }).toFile(recoded);
     const [miss] = await collect(classify(vit, [recoded], { cacheDir }));
     expect(miss.error === undefined && miss.cached).toBe(false);
-    expect(readdirSync(cacheDir)).toHaveLength(1); // one folder per model
+    // One SQLite store per cache folder: two entries (the original's bytes and the recoded ones).
+    expect(readdirSync(cacheDir).filter((name) => !name.includes('-'))).toEqual([CACHE_DB_FILE]);
+    expect(cacheStore(cacheDir).stats(0).entries).toBe(2);
   });
 
   it('treats a damaged cache entry as a miss and rewrites it', async () => {
     const cacheDir = join(scratch.path, 'cache-damaged');
     const file = join(images, 'f.png');
     const [first] = await collect(classify(vit, [file], { cacheDir }));
-    const entries = globSync('**/*.obs', { cwd: cacheDir, absolute: true });
-    expect(entries).toHaveLength(1);
-    writeFileSync(entries[0], readFileSync(entries[0]).subarray(0, 20));
+    const store = cacheStore(cacheDir);
+    expect(store.stats(0).entries).toBe(1);
+    store.database.prepare('UPDATE entries SET body = substr(body, 1, 2)').run();
     const inferred = vit.stats.imagesInferred;
     const [second] = await collect(classify(vit, [file], { cacheDir }));
     expect(second.error === undefined && second.cached).toBe(false);

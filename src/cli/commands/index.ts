@@ -14,6 +14,7 @@ export interface CommandGroup {
 
 export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['bias', 'probes'], load: () => import('./bias.js') },
+  { commands: ['cache'], load: () => import('./cache.js') },
   { commands: ['demo'], load: () => import('./demo.js') },
   { commands: ['detect', 'segment'], load: () => import('./detect.js') },
   { commands: ['provenance'], load: () => import('./provenance.js') },
