@@ -69,11 +69,37 @@ describe('detection audit', () => {
     expect(buildDetectionTable(crowd, parameters, settings).table.image.length).toBe(all.image.length - 1);
   });
 
-  it('intervals resample images: a person-level duplicate-free image bootstrap gives the same point estimate for any seed', () => {
+  it('the point estimate does not depend on the bootstrap seed; the interval does', () => {
     const input = scenes({ lighter: 0.9, darker: 0.6 }, 4);
     const a = auditDetection(input, parameters, settings).result.features[0].disparities.recall_difference;
     const b = auditDetection(input, parameters, { ...settings, seed: 99 }).result.features[0].disparities.recall_difference;
     expect(a.value).toBe(b.value);
     expect(a.ci).not.toEqual(b.ci);
   });
+
+  it('resamples images, not persons: two persons per image found or missed together widen the interval by about √2', () => {
+    const rng = new SeededRandom(5);
+    const images = Array.from({ length: 200 }, (_, i) => ({ id: i + 1, file_name: `${i}.png`, width: 200, height: 100 }));
+    const annotations: AnnotatedInstance[] = [];
+    const detections: Detection[] = [];
+    for (const image of images) {
+      const tone = image.id % 2 === 0 ? 'lighter' : 'darker';
+      const found = rng.next() < 0.5;
+      for (const x of [10, 110]) {
+        annotations.push({ id: annotations.length + 1, image_id: image.id, category_id: 1, bbox: [x, 10, 40, 80], area: 3200, iscrowd: false, attributes: { skin_tone: tone } });
+        if (found) detections.push({ image_id: image.id, category_id: 1, bbox: [x, 10, 40, 80], score: 0.9, area: 3200 });
+      }
+    }
+    const groundTruth: CocoGroundTruth = { path: 'pairs.json', sha256: 'x', format: 'coco', images, categories: [{ id: 1, name: 'person' }], annotations };
+    const input: DetectionInput = { groundTruth, detections, source: { kind: 'file', path: 'r.json', sha256: 'y' }, failures: [], inference: null };
+    const { result } = auditDetection(input, parameters, { ...settings, nBoot: 1000 } as AuditSettings);
+    const recall = (result.features[0].by_group.lighter as InstanceGroupMetrics).recall!;
+    const p = recall.value as number;
+    const persons = 200; // 100 images × 2 persons of the group
+    const personLevelWidth = 2 * 1.96 * Math.sqrt((p * (1 - p)) / persons);
+    const width = (recall.ci[1] as number) - (recall.ci[0] as number);
+    expect(width / personLevelWidth).toBeGreaterThan(1.2);
+    expect(width / personLevelWidth).toBeLessThan(1.7);
+  });
 });
+
