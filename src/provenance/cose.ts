@@ -82,11 +82,12 @@ export function timestampInput(parts: CoseSignatureParts): Buffer {
 /** Returns an RFC 3161 TimeStampToken (DER ContentInfo) for the given bytes. */
 export type TimestampProvider = (data: Uint8Array) => Promise<Uint8Array>;
 
-function signParts(signer: CoseSigner, payload: Uint8Array): CoseSignatureParts {
+function signParts(signer: CoseSigner, payload: Uint8Array, extraHeaders: ReadonlyMap<number, unknown> = new Map()): CoseSignatureParts {
   const x5chain = signer.chain.length === 1 ? signer.chain[0].raw : signer.chain.map((cert) => cert.raw);
   const protectedHeader = encodeCbor(
     new Map<number, unknown>([
       [HEADER.alg, COSE_ALGORITHMS[signer.algorithm].coseId],
+      ...extraHeaders,
       [HEADER.x5chain, x5chain],
     ]),
   );
@@ -120,6 +121,11 @@ function encodeSign1(parts: CoseSignatureParts, size: number | undefined, timest
 /** A tagged COSE_Sign1 over `payload` (detached), exactly `size` bytes when given. */
 export function coseSign1(signer: CoseSigner, payload: Uint8Array, size?: number): Buffer {
   return encodeSign1(signParts(signer, payload), size);
+}
+
+/** A tagged COSE_Sign1 over `payload` (detached) with further protected headers (e.g. content type), unpadded. */
+export function coseSign1WithHeaders(signer: CoseSigner, payload: Uint8Array, headers: ReadonlyMap<number, unknown>): Buffer {
+  return encodeSign1(signParts(signer, payload, headers), undefined);
 }
 
 /** Bytes reserved for an RFC 3161 time-stamp token in the signature (c2pa-rs reserves 10000 too). */

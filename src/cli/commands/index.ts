@@ -19,6 +19,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['detect', 'segment'], load: () => import('./detect.js') },
   { commands: ['provenance'], load: () => import('./provenance.js') },
   { commands: ['report', 'model-card'], load: () => import('./report.js') },
+  { commands: ['results'], load: () => import('./results.js') },
   { commands: ['screen'], load: () => import('./screen.js') },
   { commands: ['serve', 'worker', 'queue-status'], load: () => import('./serve.js') },
   { commands: ['models', 'classify', 'embed'], load: () => import('./vision.js') },
