@@ -1,25 +1,39 @@
 /**
- * bench/vision: images/s of the ViT-B/32-sized CLIP image tower at batch 1, 8 and 32.
+ * bench/vision, three parts (VIGIL_BENCH_VISION=torch,q8,tjs picks some; default all whose models exist):
+ *
+ * torch — images/s of the ViT-B/32-sized CLIP image tower at batch 1, 8 and 32.
  *   (a) vigil end to end: JPEG files → decode + preprocess (sharp) → inference, via embedImages
  *   (b) model only: the same onnxruntime session on a pre-made tensor
  *   (c) PyTorch eager CPU (tools/torch_bench.py) on the same weights and the same preprocessed pixels
  * plus the machine's sustained fp32 matmul rate (an onnxruntime MatMul graph, same threads), and
  * (a)'s model FLOP rate as a fraction of it.
  *
+ * q8 — the full-size ViT-B/32 image tower (tools/build_real_models.py, real config) end to end,
+ * fp32 vs the q8 variant `vigil models quantize` writes, side by side in one run, with their
+ * embedding cosine and zero-shot top-1 agreement on the same images.
+ *
+ * tjs — vigil vs transformers.js (@huggingface/transformers, local files only) end to end on the
+ * same full-size ViT-B/32 folder, the same JPEGs and threads, at batch 1 and 16 (fp32 and q8),
+ * with the embedding cosine between the two (on resized JPEGs and on images at the input size).
+ *
  * Each figure is the median of 3 interleaved rounds (the machine may be shared).
- * Threads: VIGIL_BENCH_THREADS (default: all available cores) for both onnxruntime and PyTorch.
+ * Threads: VIGIL_BENCH_THREADS (default: all available cores) for onnxruntime, PyTorch and transformers.js.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { SeededRandom } from '../src/core/random.js';
 import { PACKAGE_ROOT } from '../src/core/version.js';
-import { embedImages, loadModel, preprocessImage } from '../src/vision/index.js';
+import { cosineSimilarity } from '../src/core/vectors.js';
+import { embedImages, embedTexts, loadModel, preprocessImage, type ClipModel } from '../src/vision/index.js';
+import { quantizeOnnxFile } from '../src/vision/quantize.js';
 
 const MODEL_DIR = join(PACKAGE_ROOT, 'bench/models/clip-vit-b32-random');
+/** Full-size ViT-B/32 CLIP with random weights in the real architecture (tools/build_real_models.py). */
+const REAL_B32 = join(PACKAGE_ROOT, 'bench/models/real/clip-vit-base-patch32');
 const PYTHON = '/usr/bin/python3';
 const BATCHES = [1, 8, 32];
 const MATMUL_SIZE = 2048;
@@ -117,14 +131,26 @@ async function matmulGflops(dir: string, threads: number): Promise<number> {
 }
 
 export async function run(): Promise<void> {
-  const onnxFile = join(MODEL_DIR, 'onnx/vision_model.onnx');
-  if (!existsSync(onnxFile) || !existsSync(join(MODEL_DIR, 'torch_state_dict.pt'))) {
-    console.error(
-      `The benchmark model is missing (${MODEL_DIR}). Build it (random weights, not committed) with:\n` +
-        `  /usr/bin/python3 tools/train_models.py --only bench-model`,
-    );
+  const parts = (process.env.VIGIL_BENCH_VISION ?? 'torch,q8,tjs').split(',');
+  const missing: string[] = [];
+  if (parts.includes('torch')) {
+    if (existsSync(join(MODEL_DIR, 'onnx/vision_model.onnx')) && existsSync(join(MODEL_DIR, 'torch_state_dict.pt'))) await runTorch();
+    else missing.push(`${MODEL_DIR} (build: /usr/bin/python3 tools/train_models.py --only bench-model)`);
+  }
+  for (const part of ['q8', 'tjs'].filter((p) => parts.includes(p))) {
+    if (!existsSync(join(REAL_B32, 'onnx/vision_model.onnx'))) {
+      missing.push(`${REAL_B32} (build: /usr/bin/python3 tools/build_real_models.py --models b32)`);
+      break;
+    }
+    await (part === 'q8' ? runQuantized() : runTransformersJs());
+  }
+  if (missing.length > 0) {
+    console.error(`Skipped, benchmark models missing (random weights, not committed):\n  ${missing.join('\n  ')}`);
     process.exit(2);
   }
+}
+
+async function runTorch(): Promise<void> {
   const threads = Number(process.env.VIGIL_BENCH_THREADS ?? availableParallelism());
   const config = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as { vision_config: VisionConfig; projection_dim: number };
   const flopsPerImage = towerFlops(config.vision_config, config.projection_dim);
@@ -233,4 +259,164 @@ function median(values: number[]): number {
 /** Images timed per batch size: at least 16 and at least two batches. */
 function imagesFor(batch: number): number {
   return Math.max(16, 2 * batch);
+}
+
+function printTable(header: string[], table: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
+  console.log(line(header));
+  for (const row of table) console.log(line(row));
+}
+
+async function embedAll(model: ClipModel, files: string[], batch: number): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for await (const obs of embedImages(model, files, { batchSize: batch, cacheDir: false })) {
+    if (obs.error !== undefined) throw new Error(obs.error);
+    out.push(obs.embedding);
+  }
+  return out;
+}
+
+async function loadClip(dir: string, dtype: 'fp32' | 'q8', threads: number): Promise<ClipModel> {
+  const model = await loadModel(dir, { device: 'cpu', intraOpThreads: threads, dtype });
+  if (model.kind !== 'clip') throw new Error(`${dir} is not CLIP`);
+  return model;
+}
+
+/** Writes the q8 variants with `vigil models quantize`'s code when they are not there yet. */
+async function ensureQuantized(dir: string): Promise<void> {
+  for (const base of ['vision_model', 'text_model']) {
+    const output = join(dir, `onnx/${base}_quantized.onnx`);
+    if (!existsSync(output) && existsSync(join(dir, `onnx/${base}.onnx`))) await quantizeOnnxFile(join(dir, `onnx/${base}.onnx`), output);
+  }
+}
+
+function topOne(embedding: Float32Array, labels: Float32Array[]): number {
+  let best = 0;
+  let bestScore = -Infinity;
+  labels.forEach((label, i) => {
+    const score = cosineSimilarity(embedding, label);
+    if (score > bestScore) [best, bestScore] = [i, score];
+  });
+  return best;
+}
+
+/** q8 vs fp32, full-size ViT-B/32 image tower, end to end (JPEG → embedding), same images and threads. */
+async function runQuantized(): Promise<void> {
+  const threads = Number(process.env.VIGIL_BENCH_THREADS ?? availableParallelism());
+  await ensureQuantized(REAL_B32);
+  const work = mkdtempSync(join(tmpdir(), 'vigil-bench-q8-'));
+  try {
+    const batch = 16;
+    const count = 32;
+    const files = await makeJpegs(work, count);
+    const fp32 = await loadClip(REAL_B32, 'fp32', threads);
+    const q8 = await loadClip(REAL_B32, 'q8', threads);
+    console.log(`\nq8 vs fp32: ${REAL_B32} image tower end to end, batch ${batch}, ${count} JPEGs, ${threads} threads`);
+    await embedAll(fp32, files.slice(0, batch), batch);
+    await embedAll(q8, files.slice(0, batch), batch);
+    const rates = { fp32: [] as number[], q8: [] as number[] };
+    let a: Float32Array[] = [];
+    let b: Float32Array[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      rates.fp32.push(count / (await timed(async () => void (a = await embedAll(fp32, files, batch)))));
+      rates.q8.push(count / (await timed(async () => void (b = await embedAll(q8, files, batch)))));
+    }
+    const cosines = a.map((e, i) => cosineSimilarity(e, b[i])).sort((x, y) => x - y);
+    const labels = ['person', 'cat', 'dog', 'bird', 'horse', 'car', 'bicycle', 'airplane', 'boat', 'train', 'flower', 'tree', 'house', 'food', 'book', 'chair', 'computer', 'phone', 'mountain', 'beach'].map((l) => `a photo of a ${l}.`);
+    const [textA, textB] = [await embedTexts(fp32, labels), await embedTexts(q8, labels)];
+    const agree = a.filter((e, i) => topOne(e, textA) === topOne(b[i], textB)).length;
+    await fp32.release();
+    await q8.release();
+    const [f, q] = [median(rates.fp32), median(rates.q8)];
+    printTable(
+      ['dtype', 'img/s', 'vs fp32', 'file MB'],
+      [
+        ['fp32', f.toFixed(2), '1.00', (statSync(join(REAL_B32, 'onnx/vision_model.onnx')).size / 1e6).toFixed(0)],
+        ['q8', q.toFixed(2), (q / f).toFixed(2), (statSync(join(REAL_B32, 'onnx/vision_model_quantized.onnx')).size / 1e6).toFixed(0)],
+      ],
+    );
+    console.log(
+      `q8 vs fp32 embeddings: cosine min ${cosines[0].toFixed(5)}, median ${cosines[Math.floor(cosines.length / 2)].toFixed(5)}; ` +
+        `zero-shot top-1 identical on ${agree}/${a.length} images (20 labels; random weights, so the labels mean nothing, the agreement does)`,
+    );
+    console.log(`medians of ${ROUNDS} interleaved rounds; load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log('goals: q8/fp32 >= 2.0, cosine >= 0.99, top-1 identical on >= 99%');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** vigil vs transformers.js end to end on the same full-size folder, JPEGs and threads. */
+async function runTransformersJs(): Promise<void> {
+  const threads = Number(process.env.VIGIL_BENCH_THREADS ?? availableParallelism());
+  await ensureQuantized(REAL_B32);
+  const tjs = await import('@huggingface/transformers');
+  // Local folders only: nothing may be downloaded.
+  tjs.env.allowRemoteModels = false;
+  tjs.env.allowLocalModels = true;
+  tjs.env.localModelPath = '/';
+  const work = mkdtempSync(join(tmpdir(), 'vigil-bench-tjs-'));
+  try {
+    const count = 32;
+    const files = await makeJpegs(work, count);
+    // Images already at the input size (224×224, no resize, no crop) for the agreement check.
+    const exact: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const file = join(work, `exact-${i}.png`);
+      await sharp(files[i]).resize(224, 224, { fit: 'fill' }).png().toFile(file);
+      exact.push(file);
+    }
+    const processor = await tjs.AutoProcessor.from_pretrained(REAL_B32);
+    console.log(`\nvigil vs transformers.js ${tjs.env.version}: ${REAL_B32} image tower end to end (JPEG → embedding), ${count} JPEGs, ${threads} threads`);
+    const rows: string[][] = [];
+    for (const dtype of ['fp32', 'q8'] as const) {
+      const ours = await loadClip(REAL_B32, dtype, threads);
+      const theirs = await tjs.CLIPVisionModelWithProjection.from_pretrained(REAL_B32, {
+        dtype,
+        session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
+      });
+      const tjsEmbed = async (list: string[], batch: number): Promise<Float32Array[]> => {
+        const out: Float32Array[] = [];
+        for (let i = 0; i < list.length; i += batch) {
+          const images = await Promise.all(list.slice(i, i + batch).map((f) => tjs.RawImage.read(f)));
+          const { image_embeds } = (await theirs(await processor(images))) as { image_embeds: { data: Float32Array; dims: number[] } };
+          const width = image_embeds.dims[1];
+          for (let r = 0; r < images.length; r++) out.push(image_embeds.data.slice(r * width, (r + 1) * width));
+        }
+        return out;
+      };
+      for (const batch of [1, 16]) {
+        await embedAll(ours, files.slice(0, batch), batch);
+        await tjsEmbed(files.slice(0, batch), batch);
+        const rates = { vigil: [] as number[], tjs: [] as number[] };
+        for (let round = 0; round < ROUNDS; round++) {
+          rates.vigil.push(count / (await timed(async () => void (await embedAll(ours, files, batch)))));
+          rates.tjs.push(count / (await timed(async () => void (await tjsEmbed(files, batch)))));
+        }
+        const [v, t] = [median(rates.vigil), median(rates.tjs)];
+        rows.push([dtype, String(batch), v.toFixed(2), t.toFixed(2), (v / t).toFixed(2)]);
+      }
+      const ourResized = await embedAll(ours, files, 16);
+      const theirResized = await tjsEmbed(files, 16);
+      const cosResized = ourResized.map((e, i) => cosineSimilarity(e, theirResized[i])).sort((x, y) => x - y);
+      const ourExact = await embedAll(ours, exact, 8);
+      const theirExact = await tjsEmbed(exact, 8);
+      const cosExact = ourExact.map((e, i) => cosineSimilarity(e, theirExact[i])).sort((x, y) => x - y);
+      rows.push([
+        dtype,
+        'cosine',
+        `resized JPEGs: min ${cosResized[0].toFixed(5)} median ${cosResized[Math.floor(cosResized.length / 2)].toFixed(5)}`,
+        `at input size: min ${cosExact[0].toFixed(6)}`,
+        '',
+      ]);
+      await ours.release();
+      await theirs.dispose();
+    }
+    printTable(['dtype', 'batch', 'vigil img/s', 'transformers.js img/s', 'vigil/tjs'], rows);
+    console.log(`medians of ${ROUNDS} interleaved rounds; load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log('goals: vigil/tjs >= 1.5 at batch 16 (fp32); cosine >= 0.9999 at the input size');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
