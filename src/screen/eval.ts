@@ -3,10 +3,10 @@ import { basename, dirname, join } from 'node:path';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
 import { resultEnvelope } from '../core/results.js';
 import { listImageFiles } from '../vision/index.js';
-import { bootstrapMetrics, type BootstrapOptions } from './metrics.js';
+import { binomialInterval, bootstrapMetrics, type BootstrapOptions } from './metrics.js';
 import { PERTURBATIONS } from './perturb.js';
 import { portablePath } from './probe.js';
-import type { EvalCondition, EvalGroup, ScreenEvalResults, ScreenFileResult, ScorerMetrics } from './result.js';
+import type { EvalCondition, EvalGroup, RealisedFpr, ScreenEvalResults, ScreenFileResult, ScorerMetrics } from './result.js';
 import type { Screener } from './screener.js';
 import type { SignalId } from './signals/types.js';
 
@@ -109,6 +109,17 @@ export function evaluateGroups(items: readonly LabeledResult[], generators: read
   return groups;
 }
 
+/** False positives by verdict on the real images, with Clopper-Pearson intervals. */
+export function realisedFpr(items: readonly LabeledResult[], targets: { targetFpr: number; uncertainFpr: number }, confidence: number): RealisedFpr[] {
+  const real = items.filter((i) => i.label === 0 && i.result.status === 'ok');
+  if (real.length === 0) return [];
+  const count = (verdicts: readonly string[]): number => real.filter((i) => verdicts.includes(i.result.verdict ?? '')).length;
+  return [
+    { level: 'likely-synthetic' as const, target: targets.targetFpr, falsePositives: count(['likely-synthetic']) },
+    { level: 'uncertain-or-worse' as const, target: targets.uncertainFpr, falsePositives: count(['likely-synthetic', 'uncertain']) },
+  ].map((row) => ({ ...row, real: real.length, rate: row.falsePositives / real.length, ci: binomialInterval(row.falsePositives, real.length, confidence) }));
+}
+
 /**
  * `vigil screen eval`: scores labeled real and fake folders with the screener and reports AUC, AP,
  * EER, accuracy, TPR at 1%/5% FPR per signal and fused, per generator, with stratified bootstrap
@@ -129,9 +140,15 @@ export async function evaluate(screener: Screener, options: EvalOptions): Promis
   const conditions: EvalCondition[] = [];
   const generatorNames = generators.map((g) => g.name);
 
+  let fpr: RealisedFpr[] = [];
+  const outOfDistribution = { real: 0, fake: 0 };
   const runCondition = async (id: string, description: string, inputs: Parameters<Screener['screen']>[0]): Promise<void> => {
     const results = await screener.screen(inputs, { onItem: options.onItem });
     const items = results.map((result, i) => ({ result, label: labeled[i].label, generator: labeled[i].generator }));
+    if (id === 'none') {
+      fpr = realisedFpr(items, screener.probe.fusion, options.bootstrap.confidence);
+      for (const item of items) if (item.result.distribution && !item.result.distribution.inDistribution) outOfDistribution[item.label === 0 ? 'real' : 'fake']++;
+    }
     items.forEach((item, i) => {
       options.onResult?.(id, { path: labeled[i].file, label: labeled[i].label, generator: labeled[i].generator }, item.result);
       if (item.result.status === 'error') errors.push({ perturbation: id, file: labeled[i].file, error: item.result.error ?? 'unknown error' });
@@ -167,6 +184,8 @@ export async function evaluate(screener: Screener, options: EvalOptions): Promis
     bootstrap: options.bootstrap,
     signals: screener.signals,
     conditions,
+    realisedFpr: fpr,
+    outOfDistribution,
     errors,
   };
 }

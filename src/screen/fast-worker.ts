@@ -13,7 +13,8 @@ interface Job {
 parentPort!.on('message', (job: Job) => {
   analyzeFast(job.bytes, job.name, job.request).then(
     (analysis) => {
-      const transfer = analysis.spectral && 'analysis' in analysis.spectral ? [analysis.spectral.analysis.logPower.buffer as ArrayBuffer] : [];
+      const spectral = analysis.features.spectral;
+      const transfer = spectral && 'extraction' in spectral && spectral.extraction.spectrum ? [spectral.extraction.spectrum.logPower.buffer as ArrayBuffer] : [];
       parentPort!.postMessage({ id: job.id, analysis }, transfer);
     },
     (error: unknown) => parentPort!.postMessage({ id: job.id, error: errorMessage(error) }),

@@ -1,6 +1,6 @@
 import { invalidArgument } from '../core/errors.js';
 import { crossValidatedDecisions, fitLogistic, logit, predictProbability, sigmoid, stratifiedFolds, type LogisticModel } from './logistic.js';
-import { thresholdForFpr } from './metrics.js';
+import { conformalThresholdForFpr, thresholdForFpr } from './metrics.js';
 import { SIGNAL_IDS, type SignalId } from './signals/types.js';
 
 /**
@@ -58,6 +58,8 @@ export interface FusionTrainingOptions {
   uncertainFpr: number;
   folds: number;
   seed: number;
+  /** Fold of each row (group-aware); default stratified by seed. */
+  assignment?: readonly number[];
 }
 
 /**
@@ -76,7 +78,7 @@ export function trainFusion(
   if (!(options.uncertainFpr >= options.targetFpr && options.uncertainFpr < 1)) {
     throw invalidArgument('uncertain FPR', `a number in [target FPR ${options.targetFpr}, 1)`, options.uncertainFpr);
   }
-  const folds = stratifiedFolds(y, options.folds, options.seed);
+  const folds = options.assignment ?? stratifiedFolds(y, options.folds, options.seed);
   const subsets: FusionSubsetModel[] = [];
   let heldOutFused: number[] = [];
   for (const subset of signalSubsets(signals)) {
@@ -97,6 +99,24 @@ export function trainFusion(
   return { fusion: { targetFpr: options.targetFpr, uncertainFpr: options.uncertainFpr, subsets }, heldOutFused };
 }
 
+/**
+ * Thresholds set on a calibration set: real images no model of the probe trained on, scored by the
+ * final models. Each subset's thresholds come from that subset's fused scores of those images.
+ */
+export function calibrateThresholds(fusion: FusionModel, realScores: readonly Partial<Record<SignalId, number>>[]): FusionModel {
+  if (realScores.length === 0) throw invalidArgument('calibration images', 'at least one real image', 0);
+  return {
+    ...fusion,
+    subsets: fusion.subsets.map((subset) => {
+      const fused = realScores.map((row) => predictProbability(subset.model, subset.signals.map((id) => logit(row[id] ?? NaN))));
+      return {
+        ...subset,
+        thresholds: { likelySynthetic: conformalThresholdForFpr(fused, fusion.targetFpr), uncertain: conformalThresholdForFpr(fused, fusion.uncertainFpr) },
+      };
+    }),
+  };
+}
+
 export interface FusedScore {
   /** P(synthetic) from the signals that ran. */
   probability: number;
@@ -106,8 +126,12 @@ export interface FusedScore {
   thresholds: FusionThresholds;
 }
 
-/** Fuses per-signal probabilities (pure); `declared` (C2PA/IPTC says AI-made) forces likely-synthetic. */
-export function fuse(fusion: FusionModel, scores: Partial<Record<SignalId, number>>, declared: boolean): FusedScore {
+/**
+ * Fuses per-signal probabilities (pure); `declared` (C2PA/IPTC says AI-made) forces
+ * likely-synthetic; `outOfDistribution` (the image lies outside what the probe was trained on)
+ * makes the learned verdict "uncertain": cannot tell.
+ */
+export function fuse(fusion: FusionModel, scores: Partial<Record<SignalId, number>>, declared: boolean, outOfDistribution = false): FusedScore {
   const ran = SIGNAL_IDS.filter((id) => scores[id] !== undefined);
   if (ran.length === 0) throw invalidArgument('signal scores', 'at least one signal score', 'none');
   const key = subsetKey(ran);
@@ -117,11 +141,13 @@ export function fuse(fusion: FusionModel, scores: Partial<Record<SignalId, numbe
     subset.model,
     ran.map((id) => logit(scores[id]!)),
   );
-  return { probability, verdict: verdictFor(probability, subset.thresholds, declared), signals: ran, thresholds: subset.thresholds };
+  return { probability, verdict: verdictFor(probability, subset.thresholds, declared, outOfDistribution), signals: ran, thresholds: subset.thresholds };
 }
 
-export function verdictFor(probability: number, thresholds: FusionThresholds, declared: boolean): Verdict {
-  if (declared || probability > thresholds.likelySynthetic) return 'likely-synthetic';
+export function verdictFor(probability: number, thresholds: FusionThresholds, declared: boolean, outOfDistribution = false): Verdict {
+  if (declared) return 'likely-synthetic';
+  if (outOfDistribution) return 'uncertain';
+  if (probability > thresholds.likelySynthetic) return 'likely-synthetic';
   if (probability > thresholds.uncertain) return 'uncertain';
   return 'no-evidence';
 }

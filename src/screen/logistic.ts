@@ -147,6 +147,35 @@ export function stratifiedFolds(y: readonly number[], folds: number, seed: numbe
   return assignment;
 }
 
+/**
+ * Group-aware stratified k-fold assignment: every row of one group (an image and its altered
+ * copies, the crops of one photograph) lands in the same fold, so out-of-fold scores never come
+ * from a model that saw the same content. Groups are dealt to folds largest first, each to the
+ * fold holding fewest rows of the group's majority class (ties by seeded shuffle order).
+ */
+export function groupedFolds(y: readonly number[], groups: readonly string[], folds: number, seed: number): number[] {
+  if (groups.length !== y.length) throw invalidArgument('groups', `${y.length} group names (one per row)`, groups.length);
+  const members = new Map<string, number[]>();
+  groups.forEach((g, i) => members.set(g, [...(members.get(g) ?? []), i]));
+  const random = new SeededRandom(seed);
+  const order = random.shuffle([...members.keys()]).sort((a, b) => members.get(b)!.length - members.get(a)!.length);
+  const perFold = Array.from({ length: folds }, () => [0, 0]);
+  const total = [y.filter((v) => v === 0).length || 1, y.filter((v) => v === 1).length || 1];
+  const load = (k: number): number => perFold[k][0] / total[0] + perFold[k][1] / total[1];
+  const assignment = new Array<number>(y.length).fill(0);
+  for (const group of order) {
+    const rows = members.get(group)!;
+    const fakes = rows.filter((i) => y[i] === 1).length;
+    const counts = [rows.length - fakes, fakes];
+    let best = 0;
+    for (let f = 1; f < folds; f++) if (load(f) < load(best)) best = f;
+    for (const i of rows) assignment[i] = best;
+    perFold[best][0] += counts[0];
+    perFold[best][1] += counts[1];
+  }
+  return assignment;
+}
+
 /** Out-of-fold decision values: each row scored by a model that never saw it. */
 export function crossValidatedDecisions(data: Dataset, c: number, folds: readonly number[]): number[] {
   const k = Math.max(...folds) + 1;
@@ -171,10 +200,10 @@ export interface CrossValidatedFit {
 
 export const DEFAULT_C_GRID = [0.001, 0.01, 0.1, 1, 10, 100] as const;
 
-/** Chooses C by stratified k-fold log-loss, then refits on all rows. */
-export function fitLogisticCv(data: Dataset, options: { folds: number; seed: number; cGrid?: readonly number[] }): CrossValidatedFit {
+/** Chooses C by k-fold log-loss (stratified, or the given fold assignment), then refits on all rows. */
+export function fitLogisticCv(data: Dataset, options: { folds: number; seed: number; cGrid?: readonly number[]; assignment?: readonly number[] }): CrossValidatedFit {
   validate(data);
-  const folds = stratifiedFolds(data.y, options.folds, options.seed);
+  const folds = options.assignment ?? stratifiedFolds(data.y, options.folds, options.seed);
   const grid = (options.cGrid ?? DEFAULT_C_GRID).map((c) => {
     const decisions = crossValidatedDecisions(data, c, folds);
     return { c, logLoss: meanLogLoss(decisions, data.y), decisions };

@@ -121,6 +121,56 @@ export function thresholdForFpr(realScores: readonly number[], fpr: number): num
   return sorted[Math.min(allowed, sorted.length - 1)];
 }
 
+/**
+ * Split-conformal version of thresholdForFpr for a calibration set: at most floor(fpr × (n + 1)) - 1
+ * of the n calibration scores exceed the threshold, so a new real image from the same distribution
+ * exceeds it with probability at most fpr (an exchangeability guarantee, not an estimate).
+ */
+export function conformalThresholdForFpr(realScores: readonly number[], fpr: number): number {
+  if (realScores.length === 0) throw invalidArgument('real scores', 'at least one real item', 0);
+  if (!(fpr > 0 && fpr < 1)) throw invalidArgument('target FPR', 'a number in (0, 1)', fpr);
+  const sorted = [...realScores].sort((a, b) => b - a);
+  const allowed = Math.floor(fpr * (sorted.length + 1) + 1e-9) - 1;
+  // Fewer than 1/fpr - 1 calibration images cannot support the rate: flag nothing by score.
+  if (allowed < 0) return 1;
+  return sorted[Math.min(allowed, sorted.length - 1)];
+}
+
+/**
+ * Exact (Clopper-Pearson) binomial confidence interval for a rate of k events in n trials, by
+ * bisection on the binomial tail (no special functions needed).
+ */
+export function binomialInterval(k: number, n: number, confidence: number): [number, number] {
+  if (!(Number.isInteger(n) && n > 0 && Number.isInteger(k) && k >= 0 && k <= n)) throw invalidArgument('binomial counts', '0 <= k <= n, n > 0', `${k} of ${n}`);
+  if (!(confidence > 0 && confidence < 1)) throw invalidArgument('confidence', 'a number in (0, 1)', confidence);
+  const alpha = (1 - confidence) / 2;
+  /** P(X >= from) for X ~ Binomial(n, p), summed in log space; increasing in p. */
+  const tail = (from: number, p: number): number => {
+    let total = 0;
+    let logCoef = 0;
+    for (let i = 0; i <= n; i++) {
+      if (i > 0) logCoef += Math.log((n - i + 1) / i);
+      if (i >= from) total += Math.exp(logCoef + i * Math.log(Math.max(p, 1e-300)) + (n - i) * Math.log(Math.max(1 - p, 1e-300)));
+    }
+    return total;
+  };
+  /** p in [0, 1] where the increasing f(p) reaches target (bisection). */
+  const solve = (f: (p: number) => number, target: number): number => {
+    let lo = 0;
+    let hi = 1;
+    for (let iter = 0; iter < 60; iter++) {
+      const mid = (lo + hi) / 2;
+      if (f(mid) < target) lo = mid;
+      else hi = mid;
+    }
+    return (lo + hi) / 2;
+  };
+  const lower = k === 0 ? 0 : solve((p) => tail(k, p), alpha);
+  // Upper: P(X <= k) = alpha, i.e. P(X >= k + 1) = 1 - alpha.
+  const upper = k === n ? 1 : solve((p) => tail(k + 1, p), 1 - alpha);
+  return [lower, upper];
+}
+
 /** Every metric for one set of scores; `threshold` is the operating point for accuracy/TPR/FPR (score > threshold flags). */
 export function computeMetrics(data: LabeledScores, threshold: number): MetricValues {
   // One ROC pass serves AUC (trapezoids = Mann-Whitney with ties counted half), EER and TPR at FPR.

@@ -8,7 +8,9 @@ import type { FusionModel } from './fusion.js';
 import type { MetricValues } from './metrics.js';
 import type { ClipProbe } from './signals/clip-probe.js';
 import type { MaeReconModel } from './signals/mae-recon.js';
-import type { SpectralModel } from './signals/spectral.js';
+import type { DistributionModel } from './distribution.js';
+import { FEATURE_SIGNALS } from './signals/index.js';
+import type { FeatureModel } from './signals/spectral.js';
 import { SIGNAL_IDS, type SignalId } from './signals/types.js';
 
 /**
@@ -35,9 +37,21 @@ export interface ScreenProbe {
     /** Images that could not be used, with the reason. */
     skipped: { file: string; error: string }[];
   };
+  /**
+   * How folds were formed: "stratified" (each image its own group) or by group ("groups-csv",
+   * "pair-by-stem"), so an image and its altered copies never sit in different folds.
+   */
+  grouping: { method: 'stratified' | 'groups-csv' | 'pair-by-stem'; groups: number; source: string | null };
+  /** Real images thresholds were set on, none of which any model of the probe trained on (null: cross-fitted on the training set). */
+  calibrationSet: { dirs: string[]; real: number; sha256: string; method: 'split-conformal' } | null;
+  /** Problems with the training data (too few images of a class, ...). */
+  warnings: string[];
   /** Signals trained, in SIGNAL_IDS order. */
   signals: SignalId[];
-  spectral: SpectralModel | null;
+  spectral: FeatureModel | null;
+  residual: FeatureModel | null;
+  /** The training distribution, for out-of-distribution checks (null: no check, older probes). */
+  distribution: DistributionModel | null;
   clipProbe: ClipProbe | null;
   maeRecon: MaeReconModel | null;
   fusion: FusionModel;
@@ -70,6 +84,7 @@ const logisticSchema = z.object({
 });
 const plattSchema = z.object({ a: finite, b: finite });
 const metricsSchema = z.record(z.string(), z.number());
+const featureModelSchema = z.object({ featureNames: z.array(z.string()), model: logisticSchema, calibration: plattSchema });
 const probeSchema = z.object({
   format: z.literal('vigil-screen-probe'),
   formatVersion: z.literal(1),
@@ -86,9 +101,30 @@ const probeSchema = z.object({
     skipped: z.array(z.object({ file: z.string(), error: z.string() })),
   }),
   signals: z.array(z.enum(SIGNAL_IDS)).min(1),
-  spectral: z
-    .object({ featureNames: z.array(z.string()), model: logisticSchema, calibration: plattSchema })
-    .nullable(),
+  grouping: z
+    .object({ method: z.enum(['stratified', 'groups-csv', 'pair-by-stem']), groups: z.number().int(), source: z.string().nullable() })
+    .default({ method: 'stratified', groups: 0, source: null }),
+  calibrationSet: z
+    .object({ dirs: z.array(z.string()), real: z.number().int().positive(), sha256: z.string(), method: z.literal('split-conformal') })
+    .nullable()
+    .default(null),
+  warnings: z.array(z.string()).default([]),
+  spectral: featureModelSchema.nullable(),
+  residual: featureModelSchema.nullable().default(null),
+  distribution: z
+    .object({
+      signals: z.array(z.enum(['spectral', 'residual'])).min(1),
+      mean: z.array(finite),
+      scale: z.array(finite.refine((v) => v > 0, 'must be positive')),
+      threshold: finite,
+      quantile: finite,
+      reference: z.enum(['calibration', 'training']),
+      minSide: z.number().int().positive(),
+      maxSide: z.number().int().positive(),
+      sideSlack: finite,
+    })
+    .nullable()
+    .default(null),
   clipProbe: z
     .object({
       clipModelSha256: z.string(),
@@ -147,8 +183,27 @@ export async function loadProbe(path: string): Promise<ScreenProbe> {
   const probe = parsed.data as ScreenProbe;
   for (const id of probe.signals) {
     const missing =
-      (id === 'spectral' && probe.spectral === null) || (id === 'clip-probe' && probe.clipProbe === null) || (id === 'mae-recon' && probe.maeRecon === null);
+      (id === 'spectral' && probe.spectral === null) ||
+      (id === 'residual' && probe.residual === null) ||
+      (id === 'clip-probe' && probe.clipProbe === null) ||
+      (id === 'mae-recon' && probe.maeRecon === null);
     if (missing) throw new VigilInputError(`probe ${path}: field signals lists ${id} but its trained part is null`, { subject: path });
+  }
+  // A probe trained on another version of a feature extractor would score garbage: say so.
+  for (const signal of FEATURE_SIGNALS) {
+    const model = probe[signal.id];
+    if (model && (model.featureNames.length !== signal.featureNames.length || model.featureNames.some((name, i) => name !== signal.featureNames[i]))) {
+      throw new VigilInputError(
+        `probe ${path}: field ${signal.id}.featureNames has ${model.featureNames.length} features, this vigil's ${signal.id} signal computes ${signal.featureNames.length} (${signal.featureNames.slice(0, 3).join(', ')}, ...): retrain the probe with vigil screen train`,
+        { subject: path },
+      );
+    }
+  }
+  if (probe.distribution) {
+    const width = probe.distribution.signals.reduce((n, id) => n + FEATURE_SIGNALS.find((s) => s.id === id)!.featureNames.length, 0);
+    if (probe.distribution.mean.length !== width || probe.distribution.scale.length !== width) {
+      throw new VigilInputError(`probe ${path}: field distribution.mean has ${probe.distribution.mean.length} values for ${width} features of ${probe.distribution.signals.join('+')}`, { subject: path });
+    }
   }
   if (probe.clipProbe && probe.clipProbe.model.weights.length !== probe.clipProbe.embeddingSize) {
     throw new VigilInputError(`probe ${path}: field clipProbe.model.weights has ${probe.clipProbe.model.weights.length} weights for embeddingSize ${probe.clipProbe.embeddingSize}`, { subject: path });

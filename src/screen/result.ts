@@ -4,6 +4,8 @@
  * Reports render from these alone.
  */
 import type { ResultEnvelope } from '../core/results.js';
+import type { DistributionCheck } from './distribution.js';
+import type { FamilyEvaluation } from './families.js';
 import type { FusionThresholds, Verdict } from './fusion.js';
 import type { MetricEstimate, MetricKey, MetricValues } from './metrics.js';
 import type { MetadataCueKind, MetadataFacts } from './signals/metadata.js';
@@ -23,6 +25,14 @@ export interface SpectralOutput {
   tiles: number;
   /** Spectrum image (log power, DC centred), relative to the results folder; null when no --out. */
   evidence: string | null;
+}
+
+export interface ResidualOutput {
+  score: number;
+  /** Log-odds of the residual logistic model. */
+  raw: number;
+  /** Fixed, model-free statistic: largest log contrast of second differences between grid phases (0 = no grid). */
+  statistic: number;
 }
 
 export interface ClipProbeOutput {
@@ -56,6 +66,7 @@ export interface MetadataOutput {
 
 export interface SignalOutputs {
   spectral?: SpectralOutput;
+  residual?: ResidualOutput;
   'clip-probe'?: ClipProbeOutput;
   'mae-recon'?: MaeReconOutput;
   metadata?: MetadataOutput;
@@ -99,13 +110,31 @@ export interface ScreenFileResult {
   signalsMissing: { signal: SignalId; reason: string }[];
   /** Thresholds of the fusion model used (it depends on which signals ran). */
   thresholds: FusionThresholds | null;
+  /**
+   * Whether the input lies inside what the probe was trained on. Outside it the learned signals
+   * cannot produce likely-synthetic: the verdict is uncertain with reason out-of-distribution
+   * (declared provenance still counts). Null when not checked (probe without a distribution model,
+   * or the pixel signals did not run).
+   */
+  distribution: DistributionCheck | null;
   signals: SignalOutputs;
   video?: VideoSummary;
+}
+
+/**
+ * The probe the screener used: the bundled default (trained on the project's fixtures, a
+ * demonstration) or one the user trained. Shown on the CLI, in results.json and as a report banner.
+ */
+export interface ProbeOrigin {
+  kind: 'bundled-default' | 'user-trained';
+  /** What to tell the reader (for the default: train your own before acting on verdicts). */
+  note: string;
 }
 
 /** Where the probe that scored a run came from. */
 export interface ProbeSummary {
   path: string;
+  origin: ProbeOrigin;
   createdAt: string;
   trainingSetSha256: string;
   signals: SignalId[];
@@ -113,6 +142,10 @@ export interface ProbeSummary {
   maeModelSha256: string | null;
   targetFpr: number;
   uncertainFpr: number;
+  /** Thresholds set on held-out real photographs (split-conformal) or cross-fitted on the training set. */
+  thresholdsFrom: 'calibration-set' | 'training-folds';
+  /** Whether inputs are checked against the training distribution. */
+  distributionCheck: boolean;
 }
 
 /** results.json of `vigil screen`. */
@@ -159,6 +192,21 @@ export interface EvalCondition {
   groups: EvalGroup[];
 }
 
+/**
+ * The realised false-positive rate on the real images of an evaluation, counted by verdict (what a
+ * reviewer acts on), with an exact binomial (Clopper-Pearson) interval.
+ */
+export interface RealisedFpr {
+  /** "likely-synthetic", or "uncertain-or-worse". */
+  level: 'likely-synthetic' | 'uncertain-or-worse';
+  /** The FPR the probe's thresholds were set for. */
+  target: number;
+  real: number;
+  falsePositives: number;
+  rate: number;
+  ci: [number, number];
+}
+
 /** results.json of `vigil screen eval`. */
 export interface ScreenEvalResults extends ResultEnvelope {
   schema: 'vigil/screen-eval';
@@ -172,6 +220,16 @@ export interface ScreenEvalResults extends ResultEnvelope {
   signals: SignalId[];
   /** conditions[0] is the unperturbed data; the rest come with --robustness. */
   conditions: EvalCondition[];
+  /**
+   * With --leave-one-out or --baseline durall: probes trained here per family protocol on the
+   * --train-real/--train-fake folders, tested on --real/--fake, beside the Durall baseline trained
+   * on the same images.
+   */
+  families?: FamilyEvaluation;
+  /** Realised FPR of the verdicts on the unperturbed real images. */
+  realisedFpr: RealisedFpr[];
+  /** Images the distribution check put outside the probe's training range (verdict uncertain), per class. */
+  outOfDistribution: { real: number; fake: number };
   /** Files that could not be scored (per condition), with the reason. */
   errors: { perturbation: string; file: string; error: string }[];
 }
@@ -184,4 +242,8 @@ export interface ScreenTrainSummary {
   /** Out-of-fold metrics per trained signal and for the fusion. */
   validation: Partial<Record<SignalId | 'fused', MetricValues>>;
   thresholds: FusionThresholds;
+  thresholdsFrom: 'calibration-set' | 'training-folds';
+  grouping: { method: 'stratified' | 'groups-csv' | 'pair-by-stem'; groups: number; source: string | null };
+  /** Problems with the training data (fewer than 20 images of a class, ...). */
+  warnings: string[];
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
 import { embedImages, loadModel, reconstruct, type ClipModel, type Device, type MaeModel } from '../vision/index.js';
@@ -10,8 +11,10 @@ import { DEFAULT_PROBE_PATH, loadProbe, portablePath, resolvePortablePath, type 
 import type { ProbeSummary, ScreenFileResult } from './result.js';
 import { scoreClipProbe } from './signals/clip-probe.js';
 import { scoreMaeRecon } from './signals/mae-recon.js';
+import { checkDistribution, type DistributionCheck } from './distribution.js';
+import { FEATURE_SIGNALS, type FeatureSignalId } from './signals/index.js';
 import { scoreMetadata } from './signals/metadata.js';
-import { scoreSpectral } from './signals/spectral.js';
+import { scoreFeatures } from './signals/spectral.js';
 import { SIGNAL_IDS, type SignalId } from './signals/types.js';
 
 /** A file path, or image bytes held in memory with the name to report them by. */
@@ -76,13 +79,23 @@ export function blankFileResult(file: string, media: ScreenFileResult['media']):
     signalsRun: [],
     signalsMissing: [],
     thresholds: null,
+    distribution: null,
     signals: {},
   };
 }
 
+/** The note every output carries when the bundled default probe scored it. */
+export const DEFAULT_PROBE_NOTE =
+  "bundled default probe: trained on the project's fixtures (synthetic scenes, resampled and autoencoded Debian wallpaper photographs); " +
+  'train your own with `vigil screen train` on your real and synthetic images before acting on verdicts';
+
 export function probeSummary(path: string, probe: ScreenProbe): ProbeSummary {
+  const bundled = resolve(path) === resolve(DEFAULT_PROBE_PATH);
   return {
     path: portablePath(path),
+    origin: bundled
+      ? { kind: 'bundled-default', note: DEFAULT_PROBE_NOTE }
+      : { kind: 'user-trained', note: `probe trained with vigil screen train on ${probe.trainingSet.real} real and ${probe.trainingSet.fake} synthetic images` },
     createdAt: probe.createdAt,
     trainingSetSha256: probe.trainingSet.sha256,
     signals: probe.signals,
@@ -90,6 +103,8 @@ export function probeSummary(path: string, probe: ScreenProbe): ProbeSummary {
     maeModelSha256: probe.maeRecon?.maeModelSha256 ?? null,
     targetFpr: probe.fusion.targetFpr,
     uncertainFpr: probe.fusion.uncertainFpr,
+    thresholdsFrom: probe.calibrationSet ? 'calibration-set' : 'training-folds',
+    distributionCheck: probe.distribution !== null,
   };
 }
 
@@ -147,8 +162,10 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
   }
   const runOptions = { cacheDir: options.cacheDir, batchSize: options.batchSize };
   // Model inputs: native-resolution centre crops cut during the one decode (CLIP first, then MAE).
+  // The distribution check needs its signals' features even when they are not requested for scoring.
+  const featureIds = FEATURE_SIGNALS.map((f) => f.id).filter((id) => signals.includes(id) || probe.distribution?.signals.includes(id));
   const fastRequest = {
-    spectral: signals.includes('spectral'),
+    features: featureIds,
     metadata: signals.includes('metadata'),
     crops: [clip, mae].flatMap((model) => (model ? [model.preprocessing.inputSize] : [])),
   };
@@ -168,7 +185,15 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
           signalsMissing: probe.signals.filter((id) => !signals.includes(id)).map((signal) => ({ signal, reason: 'not requested (--signals)' })),
         };
         const scores: Partial<Record<SignalId, number>> = {};
-        const item = { result, scores, bytes: undefined as Uint8Array | undefined, crops: [] as (Uint8Array | null)[], declared: false, index: evidenceCounter++ };
+        const item = {
+          result,
+          scores,
+          bytes: undefined as Uint8Array | undefined,
+          crops: [] as (Uint8Array | null)[],
+          declared: false,
+          distribution: null as DistributionCheck | null,
+          index: evidenceCounter++,
+        };
         try {
           const bytes = typeof input === 'string' ? await readFile(input) : input.bytes;
           item.bytes = bytes;
@@ -176,16 +201,27 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
           const fast = pool ? await pool.analyze(bytes, name, fastRequest) : await analyzeFast(bytes, name, fastRequest);
           Object.assign(result, { format: fast.format, width: fast.width, height: fast.height });
           item.crops = fast.crops;
-          if (fast.spectral && 'error' in fast.spectral) result.signalsMissing.push({ signal: 'spectral', reason: fast.spectral.error });
-          if (fast.spectral && 'analysis' in fast.spectral) {
-            const { analysis } = fast.spectral;
-            const score = scoreSpectral(analysis, probe.spectral!);
-            const evidence = batch.evidenceDir
-              ? await writeEvidence(batch.evidenceDir, `${String(item.index).padStart(4, '0')}-${safeStem(name)}-spectrum.png`, await spectrumPng(analysis.logPower, analysis.tile))
-              : null;
-            result.signals.spectral = { ...score, tile: analysis.tile, tiles: analysis.tiles, evidence };
-            scores.spectral = score.score;
+          for (const signal of FEATURE_SIGNALS) {
+            const outcome = fast.features[signal.id];
+            if (!outcome || !signals.includes(signal.id)) continue;
+            if ('error' in outcome) {
+              result.signalsMissing.push({ signal: signal.id, reason: outcome.error });
+              continue;
+            }
+            const { extraction } = outcome;
+            const score = scoreFeatures(extraction.features, probe[signal.id]!);
+            if (signal.id === 'spectral' && extraction.spectrum) {
+              const { spectrum } = extraction;
+              const evidence = batch.evidenceDir
+                ? await writeEvidence(batch.evidenceDir, `${String(item.index).padStart(4, '0')}-${safeStem(name)}-spectrum.png`, await spectrumPng(spectrum.logPower, spectrum.tile))
+                : null;
+              result.signals.spectral = { ...score, tile: spectrum.tile, tiles: spectrum.tiles, evidence };
+            } else if (signal.id === 'residual') {
+              result.signals.residual = { ...score, statistic: extraction.statistic ?? 0 };
+            }
+            scores[signal.id] = score.score;
           }
+          item.distribution = distributionOf(fast.features, fast.width, fast.height);
           if (fast.metadata) {
             const score = scoreMetadata(fast.metadata);
             result.signals.metadata = { ...score, facts: fast.metadata };
@@ -236,6 +272,7 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
     for (const item of items) {
       batch.onItem?.();
       if (item.result.status === 'error') continue;
+      item.result.distribution = item.distribution;
       finishResult(item.result, item.scores, item.declared);
     }
     return items.map((item) => item.result);
@@ -258,6 +295,21 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
     },
   };
 
+  /** The distribution check of one image, when the probe has a model and its features were extracted. */
+  function distributionOf(features: Partial<Record<FeatureSignalId, { extraction: { features: number[] } } | { error: string }>>, width: number, height: number): DistributionCheck | null {
+    const model = probe.distribution;
+    if (!model) return null;
+    const row: number[] = [];
+    for (const id of model.signals) {
+      const outcome = features[id];
+      if (!outcome || 'error' in outcome) {
+        return { inDistribution: false, distance: Infinity, threshold: model.threshold, why: [`${id} could not analyse it (${outcome && 'error' in outcome ? outcome.error : 'not run'})`] };
+      }
+      row.push(...outcome.extraction.features);
+    }
+    return checkDistribution(model, row, width, height);
+  }
+
   /** Fuses the signal scores into the file's score, verdict and reasons. */
   function finishResult(result: ScreenFileResult, scores: Partial<Record<SignalId, number>>, declared: boolean): void {
     result.signalsRun = SIGNAL_IDS.filter((id) => scores[id] !== undefined);
@@ -266,14 +318,19 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
       result.error = `no signal could score this image (${result.signalsMissing.map((m) => `${m.signal}: ${m.reason}`).join('; ')})`;
       return;
     }
-    const fused = fuse(probe.fusion, scores, declared);
+    const outOfDistribution = result.distribution !== null && !result.distribution.inDistribution;
+    const fused = fuse(probe.fusion, scores, declared, outOfDistribution);
     result.score = fused.probability;
     result.verdict = fused.verdict;
     result.thresholds = fused.thresholds;
     const metadata = result.signals.metadata;
     if (declared && metadata) result.reasons.push(`metadata declares AI generation: ${metadata.findings[0]}`);
     const p = fused.probability.toFixed(3);
-    if (fused.verdict === 'likely-synthetic' && !declared) {
+    if (outOfDistribution && !declared) {
+      result.reasons.push(
+        `out-of-distribution: cannot tell (fused P(synthetic) ${p} is an extrapolation): ${result.distribution!.why.join('; ')}`,
+      );
+    } else if (fused.verdict === 'likely-synthetic' && !declared) {
       result.reasons.push(`fused P(synthetic) ${p} above the likely-synthetic threshold ${fused.thresholds.likelySynthetic.toFixed(3)} (set for ${probe.fusion.targetFpr * 100}% FPR)`);
     } else if (fused.verdict === 'uncertain') {
       result.reasons.push(`fused P(synthetic) ${p} above the uncertain threshold ${fused.thresholds.uncertain.toFixed(3)} (set for ${probe.fusion.uncertainFpr * 100}% FPR)`);

@@ -83,6 +83,7 @@ export async function screenVideo(screener: Screener, path: string, options: Vid
       signalsRun: SIGNAL_IDS.filter((id) => frames.some((f) => f.signalsRun.includes(id))),
       signalsMissing: [],
       thresholds: null,
+      distribution: null,
       signals: {},
     };
     if (scored.length === 0) {
@@ -113,15 +114,24 @@ export async function screenVideo(screener: Screener, path: string, options: Vid
       frames: frames.map((r, i) => ({ time: times[i], score: r.score, verdict: r.verdict, error: r.error })),
     };
     const declared = frames.some((f) => f.signals.metadata?.declared);
-    const verdict = verdictFor(topKMean, thresholds, declared);
+    // The frames that decide the score: when most of them lie outside the probe's training
+    // distribution, the video's verdict is "cannot tell" like an image's.
+    const deciding = [...scored].sort((a, b) => b.score - a.score).slice(0, k);
+    const outside = deciding.filter((s) => s.result.distribution !== null && !s.result.distribution.inDistribution);
+    const outOfDistribution = outside.length * 2 > deciding.length;
+    const verdict = verdictFor(topKMean, thresholds, declared, outOfDistribution);
     return {
       ...base,
       score: topKMean,
       verdict,
       thresholds,
       signals: top.result.signals,
+      distribution: top.result.distribution,
       video,
       reasons: [
+        ...(outOfDistribution && !declared
+          ? [`out-of-distribution: cannot tell (${outside.length} of the top ${deciding.length} frames lie outside what the probe was trained on: ${outside[0].result.distribution!.why.join('; ')})`]
+          : []),
         `top-${k} frame mean P(synthetic) ${topKMean.toFixed(3)} (max ${sorted[0].toFixed(3)} at ${top.time.toFixed(2)}s, mean ${mean.toFixed(3)} over ${scored.length} frames)`,
         ...top.result.reasons.slice(1).map((r) => `highest frame: ${r}`),
       ],

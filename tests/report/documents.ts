@@ -206,6 +206,9 @@ const PROBE: ProbeSummary = {
   maeModelSha256: 'f'.repeat(64),
   targetFpr: 0.01,
   uncertainFpr: 0.05,
+  origin: { kind: 'bundled-default', note: 'bundled default probe: train your own with `vigil screen train` before acting on verdicts' },
+  thresholdsFrom: 'calibration-set',
+  distributionCheck: true,
 };
 
 export function screenEvalDocument(): ScreenEvalResults {
@@ -234,6 +237,8 @@ export function screenEvalDocument(): ScreenEvalResults {
       { perturbation: 'jpeg-q75', description: 'JPEG quality 75', groups: [group('all', 0.81)] },
       { perturbation: 'blur-1', description: 'Gaussian blur σ=1', groups: [group('all', 0.7)] },
     ],
+    realisedFpr: [{ level: 'likely-synthetic', target: 0.01, real: 40, falsePositives: 1, rate: 0.025, ci: [0.0006, 0.13] }],
+    outOfDistribution: { real: 1, fake: 0 },
     errors: [{ perturbation: 'none', file: XSS.file, error: 'unsupported image format' }],
   };
 }
@@ -256,6 +261,7 @@ export function screenDocument(images: { image: string; spectrum: string; heatma
     signalsRun: ['spectral', 'mae-recon', 'metadata'],
     signalsMissing: [{ signal: 'clip-probe', reason: 'no CLIP model' }],
     thresholds,
+    distribution: { inDistribution: true, distance: 1.2, threshold: 3.4, why: [] },
     signals: {
       spectral: { score, raw: 2.1, tile: 64, tiles: 1, evidence: images.spectrum },
       'mae-recon': { score: 0.6, raw: -1.2, reconstructionError: 0.0123, masks: 4, evidence: images.heatmap },

@@ -73,7 +73,7 @@ describe('vigil screen eval', () => {
   it('thresholds set for the target FPR on training folds hold on held-out real images within their CI', async () => {
     const results = await evaluate(fullScreener, { realDirs: [HELDOUT_REAL], fakeDirs: [HELDOUT_FAKE], robustness: false, bootstrap });
     const fused = results.conditions[0].groups[0].scorers.fused!;
-    expect(fused.threshold).toBe(fullScreener.probe.fusion.subsets.find((s) => s.signals.length === 2)!.thresholds.likelySynthetic);
+    expect(fused.threshold).toBe(fullScreener.probe.fusion.subsets.find((s) => s.signals.length === fullScreener.signals.length)!.thresholds.likelySynthetic);
     // the observed held-out FPR is consistent with the 1% target: the target is not below its CI
     expect(fused.metrics.fpr_at_threshold.ci[0]).toBeLessThanOrEqual(fullScreener.probe.fusion.targetFpr);
     expect(fused.metrics.fpr_at_threshold.value).toBeLessThanOrEqual(0.05);
@@ -107,7 +107,7 @@ describe('vigil screen eval', () => {
     const out = join(tmpDir, 'scores-out');
     expect(await scores.write(out)).toBe(join(out, SCORES_FILE));
     const rows = parse(await readFile(join(out, SCORES_FILE), 'utf8'), { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0])).toEqual(['perturbation', 'file', 'label', 'generator', 'fused', 'spectral', 'clip-probe', 'mae-recon', 'metadata', 'verdict', 'error']);
+    expect(Object.keys(rows[0])).toEqual(['perturbation', 'file', 'label', 'generator', 'fused', 'spectral', 'residual', 'clip-probe', 'mae-recon', 'metadata', 'verdict', 'error']);
     expect(Object.keys(rows[0])).toEqual([...SCORES_COLUMNS]);
     expect(rows).toHaveLength(8 * results.conditions.length);
     const fakeRow = rows.find((row) => row.perturbation === 'none' && row.label === 'fake')!;

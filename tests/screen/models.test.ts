@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe('model signals (clip-probe, mae-recon) end to end', () => {
   it('train stores the CLIP probe with model hash, C grid and validation, and the MAE normalisation', () => {
-    expect(probe.signals).toEqual(['spectral', 'clip-probe', 'mae-recon', 'metadata']);
+    expect(probe.signals).toEqual(['spectral', 'residual', 'clip-probe', 'mae-recon', 'metadata']);
     const clip = probe.clipProbe!;
     expect(clip.clipModelSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(clip.model.weights).toHaveLength(clip.embeddingSize);
@@ -46,12 +46,12 @@ describe('model signals (clip-probe, mae-recon) end to end', () => {
     expect(clip.validation.auc).toBeGreaterThanOrEqual(0);
     expect(probe.maeRecon!.masks).toBe(2);
     expect(probe.maeRecon!.realLogErrorStd).toBeGreaterThan(0);
-    expect(probe.fusion.subsets).toHaveLength(15);
+    expect(probe.fusion.subsets).toHaveLength(31);
   });
 
   it('screens with all four signals and writes the MAE heatmap evidence', async () => {
     const [result] = await screener.screen([join(HELDOUT_FAKE, 'tconv', 'tconv-heldout-001.png')], { evidenceDir: dir });
-    expect(result.signalsRun).toEqual(['spectral', 'clip-probe', 'mae-recon', 'metadata']);
+    expect(result.signalsRun).toEqual(['spectral', 'residual', 'clip-probe', 'mae-recon', 'metadata']);
     expect(result.signals['mae-recon']!.masks).toBe(2);
     expect(result.signals['mae-recon']!.reconstructionError).toBeGreaterThan(0);
     expect(result.signals['mae-recon']!.evidence).toMatch(/^evidence\/\d{4}-tconv-heldout-001-mae-error\.png$/);

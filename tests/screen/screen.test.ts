@@ -34,13 +34,13 @@ afterAll(async () => {
 
 describe('vigil screen', () => {
   it('trains a probe with validation metrics, a training-set hash and thresholds for the target FPR', () => {
-    expect(probe.signals).toEqual(['spectral', 'metadata']);
+    expect(probe.signals).toEqual(['spectral', 'residual', 'metadata']);
     expect(probe.trainingSet).toMatchObject({ real: 100, fake: 100 });
     expect(probe.trainingSet.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(probe.validation.spectral!.auc).toBeGreaterThan(0.95);
     expect(probe.validation.fused!.fpr_at_threshold).toBeLessThanOrEqual(0.01);
     // one fusion model per non-empty subset of the trained signals
-    expect(probe.fusion.subsets.map((s) => s.signals.join('+')).sort()).toEqual(['metadata', 'spectral', 'spectral+metadata'].sort());
+    expect(probe.fusion.subsets.map((s) => s.signals.join('+')).sort()).toEqual(['metadata', 'residual', 'residual+metadata', 'spectral', 'spectral+metadata', 'spectral+residual', 'spectral+residual+metadata'].sort());
   });
 
   it('screens a batch: scores, verdicts, per-signal scores, sorted by score; a bad file is recorded and the batch goes on', async () => {
@@ -59,7 +59,7 @@ describe('vigil screen', () => {
     expect(results.files.slice(-2).every((f) => f.status === 'error')).toBe(true);
     for (const f of scored) {
       expect(VERDICTS).toContain(f.verdict);
-      expect(f.signalsRun).toEqual(['spectral', 'metadata']);
+      expect(f.signalsRun).toEqual(['spectral', 'residual', 'metadata']);
       expect(f.signals.spectral!.score).toBeGreaterThanOrEqual(0);
       expect(f.signals.metadata!.findings.length).toBeGreaterThan(0);
     }
@@ -71,7 +71,10 @@ describe('vigil screen', () => {
     const spectralOnly = await createScreener({ probePath, signals: ['spectral'] });
     const [result] = await spectralOnly.screen([join(HELDOUT_FAKE, 'nnconv', 'nnconv-heldout-000.png')]);
     expect(result.signalsRun).toEqual(['spectral']);
-    expect(result.signalsMissing).toEqual([{ signal: 'metadata', reason: 'not requested (--signals)' }]);
+    expect(result.signalsMissing).toEqual([
+      { signal: 'residual', reason: 'not requested (--signals)' },
+      { signal: 'metadata', reason: 'not requested (--signals)' },
+    ]);
     const spectralModel = probe.fusion.subsets.find((s) => s.signals.join() === 'spectral')!;
     expect(result.thresholds).toEqual(spectralModel.thresholds);
     expect(result.signals.metadata).toBeUndefined();
@@ -140,7 +143,7 @@ describe('vigil screen', () => {
     json.fusion.subsets[0].model.bias = 'x';
     await writeFile(damaged, JSON.stringify(json));
     await expect(loadProbe(damaged)).rejects.toThrow(/probe .*damaged\.json: field fusion\.subsets\.0\.model\.bias/);
-    await expect(createScreener({ probePath, signals: ['clip-probe'] })).rejects.toThrow(/signals probe .* was trained with \(spectral, metadata\) for signals but received "clip-probe"/);
+    await expect(createScreener({ probePath, signals: ['clip-probe'] })).rejects.toThrow(/signals probe .* was trained with \(spectral, residual, metadata\) for signals but received "clip-probe"/);
   });
 });
 
@@ -178,7 +181,7 @@ describe('vigil screen CLI', () => {
 
     const badSignal = cli(['screen', HELDOUT_REAL, '--probe', probePath, '--signals', 'spectral,bogus']);
     expect(badSignal.status).toBe(2);
-    expect(badSignal.stderr).toMatch(/Expected a comma list of spectral, clip-probe, mae-recon, metadata for --signals but received "bogus"/);
+    expect(badSignal.stderr).toMatch(/Expected a comma list of spectral, residual, clip-probe, mae-recon, metadata for --signals but received "bogus"/);
   });
 
   it('screen eval --out writes results.json, scores.csv and a report.html with the fused AUC and its curves', async () => {

@@ -44,12 +44,13 @@ describe('spectral signal', () => {
     expect(mean(tconv)).toBeGreaterThan(mean(real) + 1);
   });
 
-  it('averages up to 2×2 tiles of at most 128 px at native resolution, and refuses tiny images', async () => {
+  it('averages up to 2×2 tiles of at most 64 px at native resolution, and refuses tiny images', async () => {
     const big = { data: new Uint8Array(512 * 300).map((_, i) => (i * 37) % 251), width: 512, height: 300 };
     const analysis = analyzeSpectrum(big);
-    expect(analysis.tile).toBe(128);
+    expect(analysis.tile).toBe(64);
     expect(analysis.tiles).toBe(4);
-    expect(analysis.logPower).toHaveLength(128 * 128);
+    expect(analysis.logPower).toHaveLength(64 * 64);
+    expect(analysis.features).toHaveLength(SPECTRAL_FEATURE_NAMES.length);
     const small = analyzeSpectrum({ data: new Uint8Array(40 * 50), width: 40, height: 50 });
     expect(small.tile).toBe(32);
     expect(() => analyzeSpectrum({ data: new Uint8Array(20 * 20), width: 20, height: 20 })).toThrow(/at least 32×32 pixels.*for image size but received "20×20"/);

@@ -100,7 +100,32 @@ async function writeReportBeside(results: object, outDir: string): Promise<strin
   }
 }
 
+interface FamilyFlags {
+  leaveOneOut?: boolean;
+  baseline?: string;
+  trainReal?: string;
+  trainFake?: string;
+  calibration?: string;
+  groups?: string;
+  pairBy?: string;
+}
+
+function printFamilies(families: NonNullable<ScreenEvalResults['families']>): void {
+  const fmt = (e: { value: number; ci: [number, number] }): string => `${e.value.toFixed(3)} [${e.ci[0].toFixed(2)}, ${e.ci[1].toFixed(2)}]`;
+  console.log(`\n${families.protocol} (trained here on ${families.train.real} real + ${families.train.fake} synthetic, thresholds on ${families.train.calibration} calibration images; pixel signals + metadata)`);
+  console.log(['family', 'real', 'fake', 'vigil auc', 'durall auc', 'vigil tpr@1%fpr', 'durall tpr@1%fpr', 'vigil tpr@threshold'].join('\t'));
+  for (const row of families.families) {
+    console.log([row.family, row.real, row.fake, fmt(row.vigil.auc), fmt(row.durall.auc), fmt(row.vigil.tpr_at_1pct_fpr), fmt(row.durall.tpr_at_1pct_fpr), fmt(row.vigil.tpr_at_threshold)].join('\t'));
+  }
+}
+
+/** One line saying which probe scored the run; the bundled default says it is a demonstration. */
+function probeLine(summary: ScreenEvalResults['probe']): string {
+  return summary.origin.kind === 'bundled-default' ? `probe: ${summary.origin.note}` : `probe: ${summary.path} (${summary.origin.note})`;
+}
+
 function printScreenTable(results: Awaited<ReturnType<typeof runScreen>>): void {
+  console.log(probeLine(results.probe));
   for (const file of results.files) {
     if (file.status === 'error') {
       console.log(`${'error'.padEnd(16)} ${'-'.padStart(6)}  ${printable(file.file)}  (${printable(file.error)})`);
@@ -113,6 +138,7 @@ function printScreenTable(results: Awaited<ReturnType<typeof runScreen>>): void 
 }
 
 function printEvalTable(results: ScreenEvalResults): void {
+  console.log(probeLine(results.probe));
   const fmt = (e: { value: number; ci: [number, number] } | undefined): string => (e ? `${e.value.toFixed(3)} [${e.ci[0].toFixed(2)},${e.ci[1].toFixed(2)}]` : '-');
   console.log(`real ${results.dataset.realFiles}; ${results.dataset.generators.map((g) => `${g.name} ${g.files}`).join(', ')}; ${results.bootstrap.confidence * 100}% bootstrap CIs (${results.bootstrap.resamples} resamples)`);
   for (const condition of results.conditions) {
@@ -126,6 +152,14 @@ function printEvalTable(results: ScreenEvalResults): void {
       }
     }
   }
+  if (results.realisedFpr.length > 0) {
+    console.log(`\nrealised false-positive rate by verdict on ${results.realisedFpr[0].real} real images (${results.bootstrap.confidence * 100}% Clopper-Pearson CI):`);
+    for (const row of results.realisedFpr) {
+      console.log(`  ${row.level}\ttarget ${(row.target * 100).toFixed(1)}%\t${row.falsePositives}/${row.real} = ${(row.rate * 100).toFixed(2)}% [${(row.ci[0] * 100).toFixed(2)}%, ${(row.ci[1] * 100).toFixed(2)}%]`);
+    }
+  }
+  console.log(`out of distribution (verdict uncertain): ${results.outOfDistribution.real} real, ${results.outOfDistribution.fake} synthetic`);
+  if (results.families) printFamilies(results.families);
   if (results.errors.length > 0) console.log(`\n${results.errors.length} files could not be scored (see results.json errors)`);
 }
 
@@ -216,6 +250,9 @@ export function register(program: Command): void {
     .requiredOption('--real <dirs>', 'folders of real (captured) images, comma-separated')
     .requiredOption('--fake <dirs>', 'folders of synthetic images, comma-separated')
     .requiredOption('--out <file>', 'probe file to write (JSON)')
+    .option('--calibration <dirs>', 'real images to set the thresholds on, never trained on (held-out photographs like those you will screen), comma-separated')
+    .option('--groups <csv>', 'CSV with columns file,group (paths relative to the CSV): images of one group (a photo and its altered copies) share a fold')
+    .option('--pair-by <key>', 'group images by "stem": an image and its altered copies share a file name in different folders')
     .option('--model <dir>', 'CLIP model folder for the clip-probe signal (omit to train without it)')
     .option('--mae <dir>', 'MAE model folder for the mae-recon signal (omit to train without it)')
     .option('--seed <n>', 'seed of the cross-validation folds and MAE masks', '0')
@@ -228,14 +265,18 @@ export function register(program: Command): void {
     .option('--no-cache', 'neither read nor write the observation cache')
     .option('--json', 'print the training summary as JSON')
     .action(
-      action(async (flags: { real: string; fake: string; out: string; model?: string; mae?: string; seed: string; folds: string; targetFpr: string; uncertainFpr: string; masks: string; device: string; cache: boolean; cacheDir?: string; json?: boolean }) => {
+      action(async (flags: { real: string; fake: string; out: string; calibration?: string; groups?: string; pairBy?: string; model?: string; mae?: string; seed: string; folds: string; targetFpr: string; uncertainFpr: string; masks: string; device: string; cache: boolean; cacheDir?: string; json?: boolean }) => {
         const seed = Number(flags.seed);
         if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
         const { trainProbe } = await import('../../screen/train.js');
+        if (flags.pairBy !== undefined && flags.pairBy !== 'stem') throw invalidArgument('--pair-by', 'stem', flags.pairBy);
         const probe = await withProgress('train', flags.json, (events) =>
           trainProbe({
             realDirs: commaList(flags.real),
             fakeDirs: commaList(flags.fake),
+            calibrationDirs: flags.calibration === undefined ? undefined : commaList(flags.calibration),
+            groupsCsv: flags.groups,
+            pairBy: flags.pairBy === 'stem' ? 'stem' : undefined,
             clipDir: flags.model,
             maeDir: flags.mae,
             seed,
@@ -256,17 +297,25 @@ export function register(program: Command): void {
           signals: probe.signals,
           validation: probe.validation,
           thresholds: full.thresholds,
+          thresholdsFrom: probe.calibrationSet ? 'calibration-set' : 'training-folds',
+          grouping: probe.grouping,
+          warnings: probe.warnings,
         };
+        for (const warning of probe.warnings) process.stderr.write(`vigil: warning: ${warning}\n`);
         if (flags.json) {
           printJson(summary);
           return EXIT.ok;
         }
         console.log(`trained ${probe.signals.join(', ')} on ${probe.trainingSet.real} real + ${probe.trainingSet.fake} fake images (${probe.trainingSet.skipped.length} skipped) -> ${flags.out}`);
+        console.log(`folds: ${probe.grouping.method}${probe.grouping.method === 'stratified' ? '' : ` (${probe.grouping.groups} groups)`}`);
         console.log('out-of-fold validation:\tauc\tap\teer\ttpr@1%fpr\ttpr@5%fpr');
         for (const [id, m] of Object.entries(probe.validation)) {
           if (m) console.log(`  ${id}\t${m.auc.toFixed(3)}\t${m.ap.toFixed(3)}\t${m.eer.toFixed(3)}\t${m.tpr_at_1pct_fpr.toFixed(3)}\t${m.tpr_at_5pct_fpr.toFixed(3)}`);
         }
-        console.log(`thresholds: likely-synthetic > ${full.thresholds.likelySynthetic.toFixed(4)} (${probe.fusion.targetFpr * 100}% FPR), uncertain > ${full.thresholds.uncertain.toFixed(4)} (${probe.fusion.uncertainFpr * 100}% FPR)`);
+        console.log(
+          `thresholds: likely-synthetic > ${full.thresholds.likelySynthetic.toFixed(4)} (${probe.fusion.targetFpr * 100}% FPR), uncertain > ${full.thresholds.uncertain.toFixed(4)} (${probe.fusion.uncertainFpr * 100}% FPR), ` +
+            (probe.calibrationSet ? `set on ${probe.calibrationSet.real} held-out calibration images (split conformal)` : 'cross-fitted on the training images (pass --calibration to set them on held-out real images)'),
+        );
         return EXIT.ok;
       }),
     );
@@ -278,6 +327,13 @@ export function register(program: Command): void {
       .requiredOption('--real <dirs>', 'folders of real images, comma-separated')
       .requiredOption('--fake <dirs>', 'folders of synthetic images, comma-separated: one generator per folder, or per subfolder of a folder without images of its own')
       .option('--robustness', 'also re-score after JPEG q90/75/50, resize 0.5, centre crop 0.9 and Gaussian blur sigma 1')
+      .option('--leave-one-out', 'cross-family matrix: for each family of --fake, train on --train-fake without it, test on it (needs --train-real/--train-fake, one subfolder per family)')
+      .option('--baseline <name>', 'also train the Durall et al. 2020 baseline ("durall") and vigil\'s pixel signals on --train-real/--train-fake and report both side by side')
+      .option('--train-real <dirs>', 'real training images for --leave-one-out/--baseline, comma-separated')
+      .option('--train-fake <dirs>', 'synthetic training images for --leave-one-out/--baseline: one subfolder per family, comma-separated')
+      .option('--calibration <dirs>', 'held-out real images the --leave-one-out/--baseline probes set their thresholds on')
+      .option('--groups <csv>', 'file,group CSV for the group-aware folds of --leave-one-out/--baseline training')
+      .option('--pair-by <key>', '"stem": group training images by file stem')
       .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals', '1000')
       .option('--confidence <level>', 'confidence level of the intervals', '0.95')
       .option('--seed <n>', 'bootstrap seed', '0')
@@ -285,9 +341,15 @@ export function register(program: Command): void {
       .option('--no-report', 'do not write report.html beside results.json')
       .option('--json', 'print the results document on stdout'),
   ).action(
-    action(async (flags: ScreenerFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean; report: boolean }) => {
+    action(async (flags: ScreenerFlags & FamilyFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean; report: boolean }) => {
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
+      if (flags.baseline !== undefined && flags.baseline !== 'durall') throw invalidArgument('--baseline', 'durall', flags.baseline);
+      if (flags.pairBy !== undefined && flags.pairBy !== 'stem') throw invalidArgument('--pair-by', 'stem', flags.pairBy);
+      const familyRun = flags.leaveOneOut === true || flags.baseline !== undefined;
+      if (familyRun && (flags.trainReal === undefined || flags.trainFake === undefined)) {
+        throw invalidArgument('--train-real/--train-fake', 'training folders for --leave-one-out/--baseline', 'none');
+      }
       const { createScreener } = await import('../../screen/screener.js');
       const { evaluate } = await import('../../screen/eval.js');
       const screener = await createScreener(screenerOptions(flags));
@@ -307,6 +369,27 @@ export function register(program: Command): void {
         );
       } finally {
         await screener.release();
+      }
+      if (familyRun) {
+        const { evaluateFamilies } = await import('../../screen/families.js');
+        results.families = await withProgress(flags.leaveOneOut ? 'leave-one-out' : 'baseline', flags.json, (events) =>
+          evaluateFamilies({
+            trainRealDirs: commaList(flags.trainReal!),
+            trainFakeDirs: commaList(flags.trainFake!),
+            calibrationDirs: flags.calibration === undefined ? undefined : commaList(flags.calibration),
+            testRealDirs: commaList(flags.real),
+            testFakeDirs: commaList(flags.fake),
+            groupsCsv: flags.groups,
+            pairBy: flags.pairBy === 'stem' ? 'stem' : undefined,
+            seed,
+            folds: 5,
+            targetFpr: results.probe.targetFpr,
+            uncertainFpr: results.probe.uncertainFpr,
+            bootstrap: results.bootstrap,
+            leaveOneOut: flags.leaveOneOut === true,
+            ...events,
+          }),
+        );
       }
       if (flags.out !== undefined) {
         await scores.write(flags.out);

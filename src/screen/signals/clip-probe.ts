@@ -10,6 +10,7 @@ export const clipProbeMeta: SignalMeta = {
     'separates generated from captured images and tends to transfer across generators. Only as good as the ' +
     'CLIP model and the labeled images it was trained on.',
   requires: 'a CLIP model folder and a probe trained with the same CLIP model (vigil screen train)',
+  needs: ['clip-embedding', 'trained-model'],
 };
 
 /** The trained CLIP probe (stored in the probe file). */

@@ -10,6 +10,7 @@ export const maeReconMeta: SignalMeta = {
     'made by generative decoders are reconstructed unusually well or badly). Training-free apart from the ' +
     'normalisation; the direction and strength are learned by calibration.',
   requires: 'an MAE model folder (the one the probe was calibrated with)',
+  needs: ['mae-reconstruction', 'trained-model'],
 };
 
 /** The calibrated normalisation of the MAE signal (stored in the probe file). */

@@ -14,6 +14,7 @@ export const metadataMeta: SignalMeta = {
     'generators (parameters, prompt, workflow, ...), EXIF/XMP Software naming a known generator. Camera EXIF ' +
     '(Make/Model) and its absence are weak cues only: metadata is trivially stripped or forged.',
   requires: 'nothing (reads the file bytes)',
+  needs: ['bytes'],
 };
 
 /** PNG text keys written by image generators (A1111/Forge, ComfyUI, InvokeAI, NovelAI, Fooocus). */

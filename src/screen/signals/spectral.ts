@@ -7,25 +7,32 @@ export const spectralMeta: SignalMeta = {
   id: 'spectral',
   title: 'Frequency spectrum',
   description:
-    'Azimuthally averaged log power spectrum and peaks at the periodic frequencies that 2x/4x/8x upsampling ' +
-    '(transposed convolutions, nearest-neighbour upsampling) and 8x8 block coding leave, scored by a logistic ' +
-    'model trained on labeled images (Durall et al. 2020, Frank et al. 2020). Resampling, strong JPEG and blur ' +
-    'weaken these artifacts.',
-  requires: 'a trained spectral model (in the probe file)',
+    "Durall et al. 2020's azimuthally averaged log power spectrum, per colour channel (32 radial bins each), " +
+    "plus peaks at the periodic frequencies that 2x/4x upsampling and 8x8 block coding leave, in the Fourier " +
+    "spectrum and in the DCT (Frank et al. 2020), scored by a logistic model trained on labeled images. " +
+    'Resampling, strong JPEG and blur weaken these artifacts.',
+  requires: 'decoded pixels and a trained spectral model (in the probe file)',
+  needs: ['pixels', 'trained-model'],
 };
 
 /** Largest analysis tile; images are analysed at native resolution, never resized (resizing erases the artifacts). */
-export const MAX_TILE = 128;
+export const MAX_TILE = 64;
 /** Smallest side accepted. */
 export const MIN_SIDE = 32;
-const RADIAL_BINS = 16;
+/** Radial bins of the azimuthal average, per channel: enough to resolve the high-frequency fall-off upsampling leaves. */
+const RADIAL_BINS = 32;
 /** Periods whose harmonics upsampling (2, 4) and 8×8 block transforms (8) make periodic. */
 const PEAK_PERIODS = [2, 4, 8] as const;
+/** Side of the centre block whose DCT gives Frank et al.'s periodic-peak features. */
+const DCT_SIDE = 64;
+const CHANNEL_NAMES = ['r', 'g', 'b'] as const;
 
 export const SPECTRAL_FEATURE_NAMES: readonly string[] = [
-  ...Array.from({ length: RADIAL_BINS }, (_, i) => `radial_${i}`),
+  ...CHANNEL_NAMES.flatMap((c) => Array.from({ length: RADIAL_BINS }, (_, i) => `azimuthal_${c}_${i}`)),
   ...PEAK_PERIODS.flatMap((p) => [`peak_axis_period_${p}`, `peak_diagonal_period_${p}`]),
   'high_to_low_energy',
+  ...[4, 8].flatMap((p) => [`dct_peak_axis_period_${p}`, `dct_peak_diagonal_period_${p}`]),
+  'dct_high_to_low_energy',
 ];
 
 export interface GrayImage {
@@ -33,6 +40,9 @@ export interface GrayImage {
   data: Uint8Array;
   width: number;
   height: number;
+  /** Interleaved 8-bit pixels (1 to 4 channels); without them the luma stands in for every channel. */
+  pixels?: Uint8Array;
+  channels?: number;
 }
 
 export interface SpectralAnalysis {
@@ -41,7 +51,7 @@ export interface SpectralAnalysis {
   tile: number;
   /** Tiles averaged (Welch's method: averaging tile spectra lowers the variance of the estimate). */
   tiles: number;
-  /** Mean log power spectrum, tile × tile, DC at the centre (fftshifted): the evidence image. */
+  /** Mean log power spectrum over the channels, tile × tile, DC at the centre (fftshifted): the evidence image. */
   logPower: Float32Array;
 }
 
@@ -104,23 +114,32 @@ function largestPowerOfTwoAtMost(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
 }
 
+/** One channel of an image: value at (x, y) = data[(y × width + x) × step + offset]. */
+interface Plane {
+  data: Uint8Array;
+  width: number;
+  step: number;
+  offset: number;
+}
+
 /**
  * Adds the power spectrum of one Hann-windowed, mean-removed tile to `power` (tile × tile, DC at
  * [0,0]). Rows are real transforms; by Hermitian symmetry only columns 0..tile/2 need a column
  * transform, the rest is mirrored.
  */
-function accumulateTilePower(image: GrayImage, left: number, top: number, size: number, power: Float64Array): void {
+function accumulateTilePower(plane: Plane, left: number, top: number, size: number, power: Float64Array): void {
   const p = plan(size);
+  const { data, width, step, offset: channel } = plane;
   let mean = 0;
   for (let y = 0; y < size; y++) {
-    const offset = (top + y) * image.width + left;
-    for (let x = 0; x < size; x++) mean += image.data[offset + x];
+    const offset = ((top + y) * width + left) * step + channel;
+    for (let x = 0; x < size; x++) mean += data[offset + x * step];
   }
   mean /= size * size;
   for (let y = 0; y < size; y++) {
-    const offset = (top + y) * image.width + left;
+    const offset = ((top + y) * width + left) * step + channel;
     const wy = p.window[y];
-    for (let x = 0; x < size; x++) p.row[x] = (image.data[offset + x] - mean) * wy * p.window[x];
+    for (let x = 0; x < size; x++) p.row[x] = (data[offset + x * step] - mean) * wy * p.window[x];
     p.fft.realTransform(p.rowOut[y], p.row);
   }
   const half = size / 2;
@@ -140,9 +159,78 @@ function accumulateTilePower(image: GrayImage, left: number, top: number, size: 
   }
 }
 
+/** Log power at a frequency minus the median of its 5×5 neighbourhood ring: a local peak height. */
+function peakHeight(at: (kx: number, ky: number) => number, kx: number, ky: number): number {
+  const ring: number[] = [];
+  for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) if (Math.max(Math.abs(dx), Math.abs(dy)) === 2) ring.push(at(kx + dx, ky + dy));
+  ring.sort((a, b) => a - b);
+  return at(kx, ky) - (ring[ring.length / 2 - 1] + ring[ring.length / 2]) / 2;
+}
+
+let dctBasis: Float64Array | undefined;
+
+/** Orthonormal DCT-II basis, DCT_SIDE × DCT_SIDE (row k = frequency k). */
+function dctMatrix(): Float64Array {
+  if (!dctBasis) {
+    const n = DCT_SIDE;
+    dctBasis = new Float64Array(n * n);
+    for (let k = 0; k < n; k++) {
+      const norm = Math.sqrt((k === 0 ? 1 : 2) / n);
+      for (let i = 0; i < n; i++) dctBasis[k * n + i] = norm * Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n));
+    }
+  }
+  return dctBasis;
+}
+
 /**
- * Spectral features of an image (pure): Welch-averaged power spectrum over up to 2×2 tiles from the
- * image centre at native resolution, its radial profile, and upsampling peak strengths.
+ * Frank et al. 2020's DCT features on the centre DCT_SIDE block of the luma: the 2-D DCT's log
+ * magnitude at the coefficients where period-4 and period-8 structure lands (index 2N/period), as
+ * local peak heights, and the high-to-low frequency energy ratio. Zeros when the image is smaller.
+ */
+function dctFeatures(image: GrayImage): number[] {
+  const n = DCT_SIDE;
+  if (image.width < n || image.height < n) return [0, 0, 0, 0, 0];
+  const c = dctMatrix();
+  const left = Math.floor((image.width - n) / 2);
+  const top = Math.floor((image.height - n) / 2);
+  // rows: T = X Cᵀ, then D = C T.
+  const t = new Float64Array(n * n);
+  for (let y = 0; y < n; y++) {
+    const row = (top + y) * image.width + left;
+    for (let k = 0; k < n; k++) {
+      let sum = 0;
+      const basis = k * n;
+      for (let x = 0; x < n; x++) sum += image.data[row + x] * c[basis + x];
+      t[y * n + k] = sum;
+    }
+  }
+  const log = new Float64Array(n * n);
+  let high = 0;
+  let low = 0;
+  for (let ky = 0; ky < n; ky++) {
+    for (let kx = 0; kx < n; kx++) {
+      let sum = 0;
+      for (let y = 0; y < n; y++) sum += c[ky * n + y] * t[y * n + kx];
+      log[ky * n + kx] = Math.log(sum * sum + 1e-3);
+      if (kx === 0 && ky === 0) continue;
+      if (kx + ky >= n) high += sum * sum;
+      else low += sum * sum;
+    }
+  }
+  const at = (kx: number, ky: number): number => log[Math.min(n - 1, Math.abs(ky)) * n + Math.min(n - 1, Math.abs(kx))];
+  const features = [4, 8].flatMap((period) => {
+    const k = (2 * n) / period;
+    return [(peakHeight(at, k, 0) + peakHeight(at, 0, k)) / 2, peakHeight(at, k, k)];
+  });
+  features.push(Math.log((high + 1e-9) / (low + 1e-9)));
+  return features;
+}
+
+/**
+ * Spectral features of an image (pure): per colour channel, the Welch-averaged power spectrum over
+ * up to 2×2 tiles from the image centre at native resolution and its azimuthal average (Durall et
+ * al.); on the channels' mean log spectrum, the upsampling peak heights and the high/low energy
+ * ratio; on the luma, the DCT peak features (Frank et al.).
  */
 export function analyzeSpectrum(image: GrayImage): SpectralAnalysis {
   const side = Math.min(image.width, image.height);
@@ -152,71 +240,87 @@ export function analyzeSpectrum(image: GrayImage): SpectralAnalysis {
   const ny = Math.min(2, Math.floor(image.height / size));
   const left0 = Math.floor((image.width - nx * size) / 2);
   const top0 = Math.floor((image.height - ny * size) / 2);
-  const power = new Float64Array(size * size);
-  for (let ty = 0; ty < ny; ty++) for (let tx = 0; tx < nx; tx++) accumulateTilePower(image, left0 + tx * size, top0 + ty * size, size, power);
-
   const tiles = nx * ny;
-  const log = new Float64Array(size * size);
-  // Log of mean power per pixel²; the +1e-3 floor keeps flat (synthetic-smooth) regions finite.
-  for (let i = 0; i < log.length; i++) log[i] = Math.log(power[i] / (tiles * size * size) + 1e-3);
+  const colour = image.pixels !== undefined && (image.channels ?? 1) >= 3;
+  const planes: Plane[] = colour
+    ? [0, 1, 2].map((offset) => ({ data: image.pixels!, width: image.width, step: image.channels!, offset }))
+    : [{ data: image.data, width: image.width, step: 1, offset: 0 }];
 
   const half = size / 2;
   const bins = radialBins(size);
-  const radialSum = new Float64Array(RADIAL_BINS);
-  const radialCount = new Float64Array(RADIAL_BINS);
+  const meanLog = new Float64Array(size * size);
+  const totalPower = new Float64Array(size * size);
+  const azimuthal: number[][] = [];
+  for (const plane of planes) {
+    const power = new Float64Array(size * size);
+    for (let ty = 0; ty < ny; ty++) for (let tx = 0; tx < nx; tx++) accumulateTilePower(plane, left0 + tx * size, top0 + ty * size, size, power);
+    const radialSum = new Float64Array(RADIAL_BINS);
+    const radialCount = new Float64Array(RADIAL_BINS);
+    for (let i = 0; i < power.length; i++) {
+      // Log of mean power per pixel²; the +1e-3 floor keeps flat (synthetic-smooth) regions finite.
+      const log = Math.log(power[i] / (tiles * size * size) + 1e-3);
+      meanLog[i] += log / planes.length;
+      totalPower[i] += power[i];
+      const bin = bins[i];
+      if (bin < 0) continue;
+      radialSum[bin] += log;
+      radialCount[bin] += 1;
+    }
+    // A small tile leaves some of the 32 bins empty: they take the previous bin's value.
+    const radial: number[] = [];
+    for (let b = 0; b < RADIAL_BINS; b++) radial.push(radialCount[b] > 0 ? radialSum[b] / radialCount[b] : (radial[b - 1] ?? 0));
+    // Brightness and contrast shift the whole profile; its shape is what upsampling changes.
+    const radialMean = radial.reduce((a, b) => a + b, 0) / radial.length;
+    azimuthal.push(radial.map((v) => v - radialMean));
+  }
+  while (azimuthal.length < 3) azimuthal.push(azimuthal[0]);
+
   let highEnergy = 0;
   let lowEnergy = 0;
-  for (let i = 0; i < log.length; i++) {
+  for (let i = 0; i < totalPower.length; i++) {
     const bin = bins[i];
     if (bin < 0) continue;
-    radialSum[bin] += log[i];
-    radialCount[bin] += 1;
-    if (bin >= RADIAL_BINS / 2) highEnergy += power[i];
-    else lowEnergy += power[i];
+    if (bin >= RADIAL_BINS / 2) highEnergy += totalPower[i];
+    else lowEnergy += totalPower[i];
   }
-  const radial = Array.from(radialSum, (s, i) => (radialCount[i] > 0 ? s / radialCount[i] : 0));
-  // Brightness and contrast shift the whole profile; its shape is what upsampling changes.
-  const radialMean = radial.reduce((a, b) => a + b, 0) / radial.length;
-
-  const at = (kx: number, ky: number): number => log[(((ky % size) + size) % size) * size + (((kx % size) + size) % size)];
-  /** Log power at a frequency minus the median of its 5×5 neighbourhood ring: a local peak height. */
-  const peak = (kx: number, ky: number): number => {
-    const ring: number[] = [];
-    for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) if (Math.max(Math.abs(dx), Math.abs(dy)) === 2) ring.push(at(kx + dx, ky + dy));
-    ring.sort((a, b) => a - b);
-    return at(kx, ky) - (ring[ring.length / 2 - 1] + ring[ring.length / 2]) / 2;
-  };
+  const at = (kx: number, ky: number): number => meanLog[(((ky % size) + size) % size) * size + (((kx % size) + size) % size)];
   const peaks = PEAK_PERIODS.flatMap((period) => {
     const k = size / period;
     if (k < 3) return [0, 0]; // too coarse a tile to resolve this period
-    const axis = (peak(k, 0) + peak(0, k)) / 2;
-    const diagonal = (peak(k, k) + peak(k, -k)) / 2;
+    const axis = (peakHeight(at, k, 0) + peakHeight(at, 0, k)) / 2;
+    const diagonal = (peakHeight(at, k, k) + peakHeight(at, k, -k)) / 2;
     return [axis, diagonal];
   });
 
   const logPower = new Float32Array(size * size);
   for (let y = 0; y < size; y++) {
     const row = ((y + half) % size) * size;
-    for (let x = 0; x < size; x++) logPower[y * size + x] = log[row + ((x + half) % size)];
+    for (let x = 0; x < size; x++) logPower[y * size + x] = meanLog[row + ((x + half) % size)];
   }
 
   return {
-    features: [...radial.map((v) => v - radialMean), ...peaks, Math.log((highEnergy + 1e-9) / (lowEnergy + 1e-9))],
+    features: [...azimuthal.flat(), ...peaks, Math.log((highEnergy + 1e-9) / (lowEnergy + 1e-9)), ...dctFeatures(image)],
     tile: size,
     tiles,
     logPower,
   };
 }
 
-/** The trained part of the spectral signal (stored in the probe file). */
-export interface SpectralModel {
+/** The trained part of a pixel-feature signal (spectral, residual), stored in the probe file. */
+export interface FeatureModel {
   featureNames: string[];
   model: LogisticModel;
   calibration: PlattCalibration;
 }
+/** @deprecated name kept for callers of the spectral module: the spectral signal's FeatureModel. */
+export type SpectralModel = FeatureModel;
 
-/** Spectral score (pure): raw = the logistic model's log-odds over the features; score = its Platt-calibrated probability. */
-export function scoreSpectral(analysis: SpectralAnalysis, model: SpectralModel): SignalScore {
-  const raw = decisionValue(model.model, analysis.features);
+/** Score of a pixel-feature signal (pure): raw = the logistic model's log-odds over the features; score = its Platt-calibrated probability. */
+export function scoreFeatures(features: readonly number[], model: FeatureModel): SignalScore {
+  const raw = decisionValue(model.model, features);
   return { raw, score: applyPlatt(model.calibration, raw) };
+}
+
+export function scoreSpectral(analysis: SpectralAnalysis, model: FeatureModel): SignalScore {
+  return scoreFeatures(analysis.features, model);
 }

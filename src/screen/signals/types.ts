@@ -2,7 +2,7 @@
  * Shared shapes of the screening signals. Each signal is one module under src/screen/signals/
  * exporting its metadata (`SignalMeta`) and one pure scoring function returning a `SignalScore`.
  */
-export const SIGNAL_IDS = ['spectral', 'clip-probe', 'mae-recon', 'metadata'] as const;
+export const SIGNAL_IDS = ['spectral', 'residual', 'clip-probe', 'mae-recon', 'metadata'] as const;
 export type SignalId = (typeof SIGNAL_IDS)[number];
 
 export function isSignalId(value: string): value is SignalId {
@@ -14,9 +14,17 @@ export interface SignalMeta {
   title: string;
   /** What the signal measures and what it cannot see. */
   description: string;
-  /** What must be available for the signal to run (a model, a trained component). */
+  /** What must be available for the signal to run (a model, a trained component), in words. */
   requires: string;
+  /** The same as artifacts the screener, train and probe provide (Lighthouse's requiredArtifacts). */
+  needs: readonly SignalInput[];
 }
+
+/**
+ * What a signal needs: decoded pixels, a CLIP embedding, an MAE reconstruction, the file bytes
+ * (metadata), a component trained by `vigil screen train`.
+ */
+export type SignalInput = 'pixels' | 'clip-embedding' | 'mae-reconstruction' | 'bytes' | 'trained-model';
 
 /** What one signal says about one image. */
 export interface SignalScore {
