@@ -84,8 +84,11 @@ export interface SkewAtKResult {
 export interface HypothesisTest {
   /** The metric tested (`selection_rate`, `selection_rate_by_label`, `accuracy`, `mean_score`, ...). */
   metric: string;
-  /** `chi_square` (independence of group and outcome) or `permutation` (max − min of group means). */
-  method: 'chi_square' | 'permutation';
+  /**
+   * `chi_square` (independence of group and outcome), `permutation` (max − min of group means) or,
+   * above 100,000 rows, `anova_f` (one-way ANOVA F test of equal group means; df is the between-group df).
+   */
+  method: 'chi_square' | 'permutation' | 'anova_f';
   statistic: number;
   /** Degrees of freedom (chi-square) or number of permutations. */
   df?: number;

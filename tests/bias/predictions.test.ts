@@ -141,7 +141,7 @@ describe('vigil bias --predictions', () => {
     const out = join(dir, 'never');
     const r = await cli(['--predictions', csvPath, '--sensitive', 'sex', '--pred', 'yhat', '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/has no column\(s\) sex; its columns are file, gender, race, y, yhat, s/);
+    expect(r.stderr).toMatch(/has no column\(s\) sex; its columns are "file", "gender", "race", "y", "yhat", "s"/);
     expect(existsSync(out)).toBe(false);
   });
 });

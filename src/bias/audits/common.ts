@@ -48,8 +48,8 @@ export interface AuditMeta {
 /** What one audit measured, beside its kind's metadata and its parameters. */
 export interface AuditOutcome {
   disclosure: PromptDisclosure;
-  /** Observations that entered the metrics. */
-  observations: readonly Observation[];
+  /** Observations that entered the metrics (only their number is recorded). */
+  observations: { readonly length: number };
   features: FeatureResult[];
   associations?: AssociationResult[];
   failures: FailedImage[];
@@ -138,6 +138,16 @@ export function analyze(observations: readonly Observation[], settings: AuditSet
     values: valueNames.map((name) => ({ name, data: Float64Array.from(observations, (o) => o.values[name]) })),
     rankings: rankingNames.map((name) => ({ name, scores: Float64Array.from(observations, (o) => o.scores[name]) })),
   };
+  return analyzeTable(table, settings, options);
+}
+
+/** Disaggregates a columnar table (large inputs build it directly, with no per-row objects). */
+export function analyzeTable(table: ObservationTable, settings: AuditSettings, options: Pick<AnalyzeOptions, 'ks' | 'label'>): FeatureResult[] {
+  const ks = options.ks ?? [];
+  const tooLarge = ks.filter((k) => k > table.n);
+  if (tooLarge.length > 0) {
+    throw new VigilInputError(`${options.label}: k = ${tooLarge.join(', ')} exceeds the ${table.n} observations; expected every k ≤ ${table.n} (e.g. k: [${Math.min(10, table.n)}])`);
+  }
   const progress = (settings.progress ?? noProgress)(`${options.label}: bootstrap`, settings.nBoot);
   try {
     return disaggregate(table, {
@@ -148,7 +158,7 @@ export function analyze(observations: readonly Observation[], settings: AuditSet
       nPermutations: settings.nPermutations,
       alpha: settings.alpha,
       equalizedOddsAgg: settings.equalizedOddsAgg ?? 'worst_case',
-      ks: options.ks ?? [],
+      ks,
       onReplicate: () => progress.increment(),
     }).features;
   } finally {

@@ -13,8 +13,8 @@
 import { SeededRandom } from '../../core/random.js';
 import type { Disparity, FeatureResult, GroupMetrics, GroupSummary, HypothesisTest, MetricValue, SkewAtKResult } from '../result.js';
 import { crossStrata, type Feature } from './features.js';
-import { SKEW_TARGETS, klDivergence, ndklNormalizer, rankByScore, skewAtK, targetShares } from './skew.js';
-import { bcaInterval, binomialDraw, chiSquareIndependence, holmAdjust, jackknifeAcceleration } from './stats.js';
+import { SKEW_TARGETS, klDivergence, ndklNormalizer, rankByScore, skewAtK, targetShares, topByScore } from './skew.js';
+import { bcaInterval, binomialDraw, chiSquareIndependence, holmAdjust, jackknifeAcceleration, regularizedBeta } from './stats.js';
 
 /** Observations in columnar form: every array has one entry per observation. */
 export interface ObservationTable {
@@ -50,9 +50,18 @@ export interface DisaggregateOptions {
   equalizedOddsAgg?: 'worst_case' | 'mean';
   /** Blocks of the delete-a-block jackknife behind the BCa acceleration (default 20). */
   jackknifeBlocks?: number;
+  /**
+   * `rows`: resample rows one by one (exact; O(rows) per replicate); `statistics`: multinomial
+   * draws over sufficient statistics (O(cells + max k) per replicate). Default: rows while
+   * rows × n_boot ≤ 5e7, statistics beyond.
+   */
+  resampling?: 'rows' | 'statistics';
   /** Called after each bootstrap replicate (progress). */
   onReplicate?: () => void;
 }
+
+/** Rows × replicates up to which numeric columns are resampled row by row. */
+const ROW_RESAMPLING_LIMIT = 5e7;
 
 /** Sufficient statistics of one (re)sample, per stratum. */
 interface Aggregates {
@@ -357,15 +366,42 @@ function rowsByStratum(codes: Int32Array, count: number): Int32Array[] {
   return rows;
 }
 
+/**
+ * A ranking by descending score, computed only as deep as walks need: the top few times max k
+ * first (a bounded heap), the full sort only if a walk (a resample that skips many rows) goes past.
+ */
+class RankingOrder {
+  order: Int32Array;
+  constructor(
+    private readonly scores: Float64Array,
+    depth: number,
+  ) {
+    this.order = topByScore(scores, Math.min(depth, scores.length));
+  }
+
+  /** Visits rows best first while `visit` returns true. */
+  walk(visit: (row: number) => boolean): void {
+    for (let i = 0; ; i++) {
+      if (i >= this.order.length) {
+        if (this.order.length === this.scores.length) return;
+        this.order = rankByScore(this.scores);
+      }
+      if (!visit(this.order[i])) return;
+    }
+  }
+}
+
 /** The stratum codes of the first `maxK` items of a ranking, each row repeated `weight` times. */
-function topStrata(order: Int32Array, weights: Int32Array | null, strata: Int32Array, maxK: number): Int32Array {
+function topStrata(order: RankingOrder, weights: Int32Array | null, strata: Int32Array, maxK: number, skip?: (row: number) => boolean): Int32Array {
   const top = new Int32Array(maxK);
   let filled = 0;
-  for (let i = 0; i < order.length && filled < maxK; i++) {
-    const row = order[i];
+  if (maxK === 0) return top;
+  order.walk((row) => {
+    if (skip?.(row)) return true;
     const times = weights ? weights[row] : 1;
     for (let t = 0; t < times && filled < maxK; t++) top[filled++] = strata[row];
-  }
+    return filled < maxK;
+  });
   return top.subarray(0, filled);
 }
 
@@ -392,8 +428,8 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
     const eligible = [...counts.keys()].filter((g) => counts[g] >= options.minGroupSize);
     return { feature, counts, eligible };
   });
-  const orders = table.rankings.map((ranking) => rankByScore(ranking.scores));
   const maxK = ks[ks.length - 1] ?? 0;
+  const orders = table.rankings.map((ranking) => new RankingOrder(ranking.scores, 4 * maxK + 64));
   const nValues = table.values.length;
 
   const rowAggregate = (weights: Int32Array | null, rng: SeededRandom | null): Aggregates => {
@@ -422,8 +458,47 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
   // per cell, instead of one per row.
   const strataSizes = stratumRows.map((rows) => rows.length);
   const knownWeight = new Int32Array(table.n).fill(-1);
+  // Numeric columns under the multinomial draw: each (stratum, cell) keeps the count, shifted sum
+  // and shifted sum of squares of its values. Rows met on a ranking walk enter with their exact
+  // weight; the other draws of a cell are drawn row by row when fewer than EXACT_DRAWS, otherwise
+  // their sum is drawn from its normal approximation (CLT) with the exact mean and variance of the
+  // cell's remaining rows. So no replicate touches every row.
+  const keyCount = strata.count * cellCount;
+  const columns = table.values.map((v) => v.data);
+  const shift = new Float64Array(keyCount * nValues);
+  const s1 = new Float64Array(keyCount * nValues);
+  const s2 = new Float64Array(keyCount * nValues);
+  const cellStart = new Int32Array(keyCount + 1);
+  const cellRows = new Int32Array(nValues > 0 ? table.n : 0);
+  if (nValues > 0) {
+    const keyOf = (row: number) => strata.codes[row] * cellCount + cellOf[row];
+    for (let row = 0; row < table.n; row++) {
+      const key = keyOf(row);
+      cellStart[key + 1]++;
+      for (let v = 0; v < nValues; v++) shift[key * nValues + v] += columns[v][row];
+    }
+    for (let key = 0; key < keyCount; key++) {
+      const count = cellStart[key + 1];
+      for (let v = 0; v < nValues; v++) shift[key * nValues + v] = count > 0 ? shift[key * nValues + v] / count : 0;
+      cellStart[key + 1] += cellStart[key];
+    }
+    const fill = Int32Array.from(cellStart.subarray(0, keyCount));
+    for (let row = 0; row < table.n; row++) {
+      const key = keyOf(row);
+      cellRows[fill[key]++] = row;
+      for (let v = 0; v < nValues; v++) {
+        const d = columns[v][row] - shift[key * nValues + v];
+        s1[key * nValues + v] += d;
+        s2[key * nValues + v] += d * d;
+      }
+    }
+  }
+  const EXACT_DRAWS = 100;
   const multinomialAggregate = (rng: SeededRandom): Aggregates => {
     const cells = new Float64Array(strata.count * cellCount);
+    const sums = new Float64Array(strata.count * nValues);
+    const metS1 = new Float64Array(keyCount * nValues);
+    const metS2 = new Float64Array(keyCount * nValues);
     const drawsLeft = Float64Array.from(strataSizes);
     const rowsLeft = Float64Array.from(strataSizes);
     const metCells = new Float64Array(strata.count * cellCount);
@@ -431,8 +506,8 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
     const tops = orders.map((order) => {
       const top = new Int32Array(maxK);
       let filled = 0;
-      for (let i = 0; i < order.length && filled < maxK; i++) {
-        const row = order[i];
+      if (maxK === 0) return top;
+      order.walk((row) => {
         const s = strata.codes[row];
         let weight = knownWeight[row];
         if (weight < 0) {
@@ -441,14 +516,22 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
           rowsLeft[s] -= 1;
           knownWeight[row] = weight;
           met.push(row);
-          metCells[s * cellCount + cellOf[row]]++;
-          cells[s * cellCount + cellOf[row]] += weight;
+          const key = s * cellCount + cellOf[row];
+          metCells[key]++;
+          cells[key] += weight;
+          for (let v = 0; v < nValues; v++) {
+            const x = columns[v][row];
+            const d = x - shift[key * nValues + v];
+            sums[s * nValues + v] += weight * x;
+            metS1[key * nValues + v] += d;
+            metS2[key * nValues + v] += d * d;
+          }
         }
         for (let t = 0; t < weight && filled < maxK; t++) top[filled++] = s;
-      }
+        return filled < maxK;
+      });
       return top.subarray(0, filled);
     });
-    for (const row of met) knownWeight[row] = -1;
     for (let s = 0; s < strata.count; s++) {
       const base = s * cellCount;
       let remaining = drawsLeft[s];
@@ -460,11 +543,32 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
         cells[base + c] += drawn;
         remaining -= drawn;
         countLeft -= count;
+        if (nValues === 0 || drawn === 0) continue;
+        const key = base + c;
+        if (drawn < EXACT_DRAWS) {
+          const from = cellStart[key];
+          const size = cellStart[key + 1] - from;
+          for (let t = 0; t < drawn; t++) {
+            let row: number;
+            do row = cellRows[from + rng.int(size)];
+            while (knownWeight[row] >= 0);
+            for (let v = 0; v < nValues; v++) sums[s * nValues + v] += columns[v][row];
+          }
+        } else {
+          for (let v = 0; v < nValues; v++) {
+            const i = key * nValues + v;
+            const mean = (s1[i] - metS1[i]) / count;
+            const variance = Math.max(0, (s2[i] - metS2[i]) / count - mean * mean);
+            sums[s * nValues + v] += drawn * (shift[i] + mean) + Math.sqrt(drawn * variance) * rng.normal();
+          }
+        }
       }
     }
-    return { cells, sums: new Float64Array(0), tops };
+    for (const row of met) knownWeight[row] = -1;
+    return { cells, sums, tops };
   };
-  const perRow = nValues > 0;
+  // Row by row while that is cheap (exact); from sufficient statistics beyond.
+  const perRow = nValues > 0 && (options.resampling === 'rows' || (options.resampling === undefined && table.n * options.nBoot <= ROW_RESAMPLING_LIMIT));
 
   const pointValues: number[] = [];
   const keys: string[] = [];
@@ -497,12 +601,7 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
         cells[s * cellCount + cellOf[row]]--;
         for (let v = 0; v < nValues; v++) sums[s * nValues + v] -= columns[v][row];
       }
-      const tops = orders.map((order) => {
-        const top = new Int32Array(maxK);
-        let filled = 0;
-        for (let i = 0; i < order.length && filled < maxK; i++) if (blockOf[order[i]] !== j) top[filled++] = strata.codes[order[i]];
-        return top.subarray(0, filled);
-      });
+      const tops = orders.map((order) => topStrata(order, null, strata.codes, maxK, (row) => blockOf[row] === j));
       evaluate(table, plans, strata.groupOf, defs, cellCount, ks, { cells, sums, tops }, new SlotWriter(jackknife.subarray(j * slots, (j + 1) * slots), null), eoAgg);
     }
   }
@@ -542,7 +641,7 @@ function assembleFeature(
   f: number,
   defs: GroupMetricDef[],
   ks: number[],
-  orders: Int32Array[],
+  orders: RankingOrder[],
   metric: (key: string) => MetricValue,
   point: number[],
   slotIndex: Map<string, number>,
@@ -655,7 +754,7 @@ function assembleFeature(
     const shareTargets = Object.fromEntries(SKEW_TARGETS.map((t) => [t, targetShares(t, plan.counts)]));
     featureResult.skew = Object.fromEntries(
       table.rankings.map((ranking, r) => {
-        const rankedGroups = Int32Array.from(orders[r].subarray(0, ks[ks.length - 1]), (row) => feature.codes[row]);
+        const rankedGroups = Int32Array.from(topStrata(orders[r], null, feature.codes, ks[ks.length - 1]));
         const perK = ks.map((k) => {
           const topCounts = new Float64Array(g);
           for (let i = 0; i < Math.min(k, rankedGroups.length); i++) topCounts[rankedGroups[i]]++;
@@ -738,6 +837,35 @@ function hypothesisTests(
   return tests;
 }
 
+/** Above this many rows, a mean-difference test is the one-way ANOVA F test instead of permutations. */
+const PERMUTATION_ROWS_LIMIT = 100_000;
+
+/**
+ * One-way ANOVA F test of equal group means (for large samples, where the permutation distribution
+ * is close to it and permuting millions of rows a thousand times is not affordable).
+ */
+function anovaTest(values: Float64Array, codes: Int32Array, e: number, name: string): RawTest {
+  const n = values.length;
+  const sums = new Float64Array(e);
+  const sizes = new Float64Array(e);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    sums[codes[i]] += values[i];
+    sizes[codes[i]]++;
+    total += values[i];
+  }
+  const grand = total / n;
+  let between = 0;
+  for (let g = 0; g < e; g++) between += sizes[g] * (sums[g] / sizes[g] - grand) ** 2;
+  let within = 0;
+  for (let i = 0; i < n; i++) within += (values[i] - sums[codes[i]] / sizes[codes[i]]) ** 2;
+  const d1 = e - 1;
+  const d2 = n - e;
+  const f = within > 0 ? between / d1 / (within / d2) : between > 0 ? Number.POSITIVE_INFINITY : 0;
+  const p = Number.isFinite(f) ? regularizedBeta(d2 / (d2 + d1 * f), d2 / 2, d1 / 2) : 0;
+  return { metric: `mean_${name}`, method: 'anova_f', statistic: f, df: d1, p_value: p };
+}
+
 /** max − min of the eligible group means; p from seeded permutations of the group labels. */
 function permutationTestOfMeans(
   data: Float64Array,
@@ -774,6 +902,7 @@ function permutationTestOfMeans(
     return max - min;
   };
   const observed = spread(codes);
+  if (values.length > PERMUTATION_ROWS_LIMIT) return anovaTest(values, codes, e, name);
   const rng = new SeededRandom(seed);
   const shuffled = Int32Array.from(codes);
   let atLeast = 0;

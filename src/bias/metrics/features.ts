@@ -52,23 +52,69 @@ export function intersectionFeature(components: readonly string[], columns: read
 }
 
 /**
+ * A feature from dictionary codes (levels in any order, as a streaming reader makes them): levels
+ * that occur are sorted like sortedLevels and the codes remapped; levels that never occur are dropped.
+ */
+export function featureFromCodes(name: string, codes: Int32Array, levels: readonly string[]): Feature {
+  const seen = new Uint8Array(levels.length);
+  for (let i = 0; i < codes.length; i++) seen[codes[i]] = 1;
+  const sorted = sortedLevels(levels.filter((_, j) => seen[j] === 1));
+  const index = new Map(sorted.map((level, i) => [level, i]));
+  const remap = Int32Array.from(levels, (level) => index.get(level) ?? -1);
+  const out = new Int32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = remap[codes[i]];
+  return { name, components: [name], groups: sorted, codes: out };
+}
+
+/** The intersection of features by their codes (no per-row strings): one group per combination that occurs. */
+export function intersectFeatures(parts: readonly Feature[]): Feature {
+  const n = parts[0]?.codes.length ?? 0;
+  const combined = combinedCodes(parts, n);
+  const names = combined.representatives.map((row) => parts.map((f) => f.groups[f.codes[row]]).join(INTERSECTION_SEPARATOR));
+  const feature = featureFromCodes(parts.map((f) => f.name).join(INTERSECTION_SEPARATOR), combined.codes, names);
+  return { ...feature, components: parts.flatMap((f) => f.components) };
+}
+
+/** Dense codes of the combinations of several features' codes, in order of first appearance. */
+function combinedCodes(features: readonly Feature[], n: number): { codes: Int32Array; representatives: number[] } {
+  const codes = new Int32Array(n);
+  const seen = new Map<number, number>();
+  const representatives: number[] = [];
+  const radix = features.map((f) => f.groups.length);
+  const product = radix.reduce((p, r) => p * r, 1);
+  const numeric = product < Number.MAX_SAFE_INTEGER;
+  const strings = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    let code: number | undefined;
+    if (numeric) {
+      let key = 0;
+      for (let f = 0; f < features.length; f++) key = key * radix[f] + features[f].codes[i];
+      code = seen.get(key);
+      if (code === undefined) {
+        code = representatives.length;
+        seen.set(key, code);
+        representatives.push(i);
+      }
+    } else {
+      const key = features.map((f) => f.codes[i]).join(',');
+      code = strings.get(key);
+      if (code === undefined) {
+        code = representatives.length;
+        strings.set(key, code);
+        representatives.push(i);
+      }
+    }
+    codes[i] = code;
+  }
+  return { codes, representatives };
+}
+
+/**
  * Strata for a stratified bootstrap: the cross of all features' groups, so that every feature's
  * group sizes stay fixed in every replicate.
  */
 export function crossStrata(features: readonly Feature[], n: number): { codes: Int32Array; count: number; groupOf: Int32Array[] } {
-  const codes = new Int32Array(n);
-  const seen = new Map<string, number>();
-  const representatives: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const key = features.map((f) => f.codes[i]).join(',');
-    let code = seen.get(key);
-    if (code === undefined) {
-      code = seen.size;
-      seen.set(key, code);
-      representatives.push(i);
-    }
-    codes[i] = code;
-  }
+  const { codes, representatives } = combinedCodes(features, n);
   const groupOf = features.map((f) => Int32Array.from(representatives, (row) => f.codes[row]));
-  return { codes, count: seen.size, groupOf };
+  return { codes, count: representatives.length, groupOf };
 }

@@ -102,3 +102,51 @@ export function rankByScore(scores: ArrayLike<number>): Int32Array {
   const key = (i: number): number => (Number.isFinite(scores[i]) ? scores[i] : Number.NEGATIVE_INFINITY);
   return order.sort((a, b) => key(b) - key(a) || a - b);
 }
+
+/**
+ * The first `m` rows of rankByScore's order, in that order, without sorting every row: a bounded
+ * heap keeps the m best (score descending, ties by input order), O(n log m).
+ */
+export function topByScore(scores: ArrayLike<number>, m: number): Int32Array {
+  const n = scores.length;
+  if (m >= n) return rankByScore(scores);
+  const key = (i: number): number => (Number.isFinite(scores[i]) ? scores[i] : Number.NEGATIVE_INFINITY);
+  // worse(a, b): a ranks after b.
+  const worse = (a: number, b: number): boolean => key(a) < key(b) || (key(a) === key(b) && a > b);
+  const heap = new Int32Array(m); // a min-heap on rank: heap[0] is the worst kept row
+  let size = 0;
+  const siftUp = (j: number) => {
+    while (j > 0) {
+      const parent = (j - 1) >> 1;
+      if (!worse(heap[j], heap[parent])) break;
+      const t = heap[j];
+      heap[j] = heap[parent];
+      heap[parent] = t;
+      j = parent;
+    }
+  };
+  const siftDown = (j: number) => {
+    for (;;) {
+      const l = 2 * j + 1;
+      const r = l + 1;
+      let w = j;
+      if (l < size && worse(heap[l], heap[w])) w = l;
+      if (r < size && worse(heap[r], heap[w])) w = r;
+      if (w === j) return;
+      const t = heap[j];
+      heap[j] = heap[w];
+      heap[w] = t;
+      j = w;
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    if (size < m) {
+      heap[size++] = i;
+      siftUp(size - 1);
+    } else if (worse(heap[0], i)) {
+      heap[0] = i;
+      siftDown(0);
+    }
+  }
+  return heap.sort((a, b) => key(b) - key(a) || a - b);
+}
