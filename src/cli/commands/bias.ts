@@ -32,7 +32,7 @@ interface BiasOptions {
   cacheDir?: string;
   cache: boolean;
   report: boolean;
-  examples: boolean;
+  includeExamples?: boolean;
   model?: string;
   probeSet?: string;
   queue?: string;
@@ -200,7 +200,7 @@ export function register(program: Command): void {
     .option('--no-cache', 'do not read or write the observation cache')
     .option('--queue <url>', 'compute the image observations on `vigil worker` processes through Redis (redis://host:port); metrics stay local')
     .option('--no-report', 'do not write report.html beside results.json')
-    .option('--no-examples', 'leave example images of probe subjects out of report.html (sensitive data)')
+    .option('--include-examples', 'embed photographs of probe subjects from flagged groups in report.html (left out by default: they show people)')
     .action(
       action(async (specPath: string | undefined, options: BiasOptions) => {
         if (specPath && options.predictions) throw new VigilInputError('Give either an audit spec or --predictions, not both');
@@ -250,7 +250,7 @@ export function register(program: Command): void {
             // The results are complete without the page; a rendering problem is reported, not fatal.
             try {
               const { writeReport } = await import('../../report/render.js');
-              paths.push(await writeReport(result, outDir, { includeExamples: options.examples }));
+              paths.push(await writeReport(result, outDir, { includeExamples: options.includeExamples === true }));
             } catch (error) {
               process.stderr.write(`vigil: report.html not written: ${errorMessage(error)}\n`);
             }
