@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { toCsv, type CsvCell } from '../../core/csv.js';
 import { errorMessage, invalidArgument, VigilInputError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/files.js';
 import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
 import type { ClassifyImageRecord, ClassifyResult, CompareResult } from '../../vision/result.js';
@@ -122,25 +122,96 @@ function classifyFormat(options: { json?: boolean; csv?: boolean; out?: string }
   return 'text';
 }
 
-function classifyCsv(result: ClassifyResult): string {
+const CLASSIFY_CSV_COLUMNS = ['file', 'sha256', 'rank', 'label', 'probability', 'provider', 'cached', 'error'];
+
+/** CSV rows of one image (one per rank; one error row on failure), without the header line. */
+function classifyCsvRows(image: ClassifyImageRecord): string {
   const rows: CsvCell[][] = [];
-  for (const image of result.images) {
-    if (image.error !== null) rows.push([image.file, image.sha256, null, null, null, null, false, image.error]);
-    image.top.forEach((entry, rank) =>
-      rows.push([image.file, image.sha256, rank + 1, entry.label, entry.probability, image.provider, image.cached, null]),
-    );
-  }
-  return toCsv(['file', 'sha256', 'rank', 'label', 'probability', 'provider', 'cached', 'error'], rows);
+  if (image.error !== null) rows.push([image.file, image.sha256, null, null, null, null, false, image.error]);
+  image.top.forEach((entry, rank) => rows.push([image.file, image.sha256, rank + 1, entry.label, entry.probability, image.provider, image.cached, null]));
+  return toCsv(CLASSIFY_CSV_COLUMNS, rows).slice(toCsv(CLASSIFY_CSV_COLUMNS, []).length);
 }
 
-function classifyText(result: ClassifyResult): string {
-  return result.images
-    .map((image) =>
-      image.error !== null
-        ? `${image.file}\tERROR ${image.error}`
-        : `${image.file}\t${image.top.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join('\t')}`,
-    )
-    .join('\n');
+function classifyTextLine(image: ClassifyImageRecord): string {
+  return image.error !== null
+    ? `${image.file}\tERROR ${image.error}\n`
+    : `${image.file}\t${image.top.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join('\t')}\n`;
+}
+
+/** `text` (a JSON.stringify(value, null, 2) block) indented to sit `spaces` deep inside a document. */
+function indentJson(value: unknown, spaces: number): string {
+  return JSON.stringify(value, null, 2).replaceAll('\n', `\n${' '.repeat(spaces)}`);
+}
+
+/**
+ * Output written piece by piece as results arrive, so memory stays flat however many images run:
+ * to stdout, or to a temporary file beside `path` that replaces it only when complete (a failed
+ * run leaves nothing half-written). Small writes are buffered; each flush awaits the disk.
+ */
+class StreamedOutput {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private position = 0;
+
+  private constructor(
+    readonly path: string | undefined,
+    private readonly temp: string | undefined,
+    private readonly handle: FileHandle | undefined,
+  ) {}
+
+  static async open(path: string | undefined): Promise<StreamedOutput> {
+    if (path === undefined) return new StreamedOutput(undefined, undefined, undefined);
+    await mkdir(dirname(resolve(path)), { recursive: true });
+    const temp = join(dirname(resolve(path)), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    return new StreamedOutput(path, temp, await open(temp, 'wx'));
+  }
+
+  async write(data: string | Uint8Array): Promise<void> {
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.pending.push(Buffer.from(chunk));
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= 1 << 16) await this.flush();
+  }
+
+  /** Overwrites bytes already written (the .npy header, once the row count is known). */
+  async writeAt(position: number, data: Uint8Array): Promise<void> {
+    await this.flush();
+    if (!this.handle) throw new Error('writeAt needs a file');
+    await this.handle.write(data, 0, data.byteLength, position);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const data = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.handle) {
+      await this.handle.write(data, 0, data.length, this.position);
+      this.position += data.length;
+    } else if (!process.stdout.write(data)) {
+      await new Promise((done) => process.stdout.once('drain', done));
+    }
+  }
+
+  /** Finishes: the file is renamed onto its path (stdout is left as written). */
+  async commit(): Promise<void> {
+    await this.flush();
+    if (this.handle && this.temp && this.path) {
+      await this.handle.sync();
+      await this.handle.close();
+      await rename(this.temp, this.path);
+    }
+  }
+
+  /** Gives up: the temporary file is removed and the path keeps what it had. */
+  async abort(): Promise<void> {
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.handle && this.temp) {
+      await this.handle.close().catch(() => undefined);
+      await rm(this.temp, { force: true });
+    }
+  }
 }
 
 /** `vigil models info`, `vigil classify`, `vigil embed`. */
@@ -260,63 +331,64 @@ Examples:
             const labels = classLabels(model, classifyOptions);
             const quiet = format !== 'text' && options.out === undefined;
             const progress = createProgress('classify', { quiet, total: files.length });
-            const images: ClassifyImageRecord[] = failures.map((f) => ({
-              file: f.file,
-              sha256: null,
-              provider: null,
-              cached: false,
-              top: [],
-              logits: null,
-              probabilities: null,
-              error: f.error,
-            }));
-            failures.forEach(reportSkipped);
-            try {
-              for await (const obs of classify(model, files, { ...classifyOptions, ...runOptions(options, () => progress.increment()) })) {
-                if (obs.error !== undefined) {
-                  reportSkipped(obs);
-                  images.push({ file: obs.file, sha256: obs.sha256, provider: null, cached: false, top: [], logits: null, probabilities: null, error: obs.error });
-                } else {
-                  images.push({
-                    file: obs.file,
-                    sha256: obs.sha256,
-                    provider: obs.provider,
-                    cached: obs.cached,
-                    top: obs.top.map(({ label, probability }) => ({ label, probability })),
-                    logits: obs.logits,
-                    probabilities: obs.probabilities,
-                    error: null,
-                  });
-                }
-              }
-            } finally {
-              progress.stop();
-            }
-            const classified = images.filter((i) => i.error === null);
-            const result: ClassifyResult = {
+            const summary = { total: 0, classified: 0, failed: 0, cached: 0 };
+            const head: Omit<ClassifyResult, 'images' | 'summary'> = {
               ...resultEnvelope('classify'),
               schema: 'vigil/classify',
               model: { ...modelSummary(model, options.model), kind: model.kind },
               labels,
               templates: model.kind === 'clip' ? (options.template ?? [...DEFAULT_TEMPLATES]) : null,
               top: Math.min(top, labels.length),
-              images,
-              summary: {
-                total: images.length,
-                classified: classified.length,
-                failed: images.length - classified.length,
-                cached: classified.filter((i) => i.cached).length,
-              },
             };
-            const body =
-              format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : format === 'csv' ? classifyCsv(result) : `${classifyText(result)}\n`;
-            if (options.out !== undefined) {
-              await writeFileAtomic(options.out, body);
-              process.stderr.write(`vigil: wrote ${resolve(options.out)}\n`);
-            } else {
-              process.stdout.write(body);
+            // Each image's record goes out as it arrives (a results.json with the same fields and
+            // order as one JSON.stringify of the whole ClassifyResult), so memory does not grow.
+            const out = await StreamedOutput.open(options.out);
+            const emit = async (image: ClassifyImageRecord): Promise<void> => {
+              summary.total += 1;
+              if (image.error === null) {
+                summary.classified += 1;
+                if (image.cached) summary.cached += 1;
+              } else summary.failed += 1;
+              if (format === 'json') await out.write(`${summary.total === 1 ? '\n' : ',\n'}    ${indentJson(image, 4)}`);
+              else if (format === 'csv') await out.write(classifyCsvRows(image));
+              else await out.write(classifyTextLine(image));
+            };
+            try {
+              if (format === 'json') await out.write(`${JSON.stringify(head, null, 2).slice(0, -2)},\n  "images": [`);
+              else if (format === 'csv') await out.write(toCsv(CLASSIFY_CSV_COLUMNS, []));
+              for (const failure of failures) {
+                reportSkipped(failure);
+                await emit({ file: failure.file, sha256: null, provider: null, cached: false, top: [], logits: null, probabilities: null, error: failure.error });
+              }
+              try {
+                for await (const obs of classify(model, files, { ...classifyOptions, ...runOptions(options, () => progress.increment()) })) {
+                  if (obs.error !== undefined) {
+                    reportSkipped(obs);
+                    await emit({ file: obs.file, sha256: obs.sha256, provider: null, cached: false, top: [], logits: null, probabilities: null, error: obs.error });
+                  } else {
+                    await emit({
+                      file: obs.file,
+                      sha256: obs.sha256,
+                      provider: obs.provider,
+                      cached: obs.cached,
+                      top: obs.top.map(({ label, probability }) => ({ label, probability })),
+                      logits: obs.logits,
+                      probabilities: obs.probabilities,
+                      error: null,
+                    });
+                  }
+                }
+              } finally {
+                progress.stop();
+              }
+              if (format === 'json') await out.write(`${summary.total > 0 ? '\n  ' : ''}],\n  "summary": ${indentJson(summary, 2)}\n}\n`);
+              await out.commit();
+            } catch (error) {
+              await out.abort();
+              throw error;
             }
-            if (images.length > 0 && classified.length === 0) {
+            if (options.out !== undefined) process.stderr.write(`vigil: wrote ${resolve(options.out)}\n`);
+            if (summary.total > 0 && summary.classified === 0) {
               process.stderr.write('vigil: every input failed\n');
               return EXIT.inputError;
             }
@@ -360,35 +432,57 @@ Examples:
             });
           }
           const progress = createProgress('embed', { total: files.length });
-          const rows: { file: string; sha256: string; provider: string; embedding: Float32Array }[] = [];
           let failed = failures.length;
+          let written = 0;
+          let width = 0;
+          // Rows go to disk as they arrive; the .npy header (which states the row count) is
+          // reserved up front and filled in at the end.
+          const out = await StreamedOutput.open(options.out);
+          const indexPath = `${options.out.slice(0, -ext.length)}.files.csv`;
+          const index = ext === '.npy' ? await StreamedOutput.open(indexPath) : undefined;
           try {
-            for await (const obs of embedImages(model, files, runOptions(options, () => progress.increment()))) {
-              if (obs.error !== undefined) {
-                failed += 1;
-                reportSkipped(obs);
-              } else {
-                rows.push({ file: obs.file, sha256: obs.sha256, provider: obs.provider, embedding: obs.embedding });
-              }
+            if (ext === '.npy') {
+              await out.write(npyHeader(0, 0));
+              await index!.write(toCsv(INDEX_COLUMNS, []));
             }
-          } finally {
-            progress.stop();
+            try {
+              for await (const obs of embedImages(model, files, runOptions(options, () => progress.increment()))) {
+                if (obs.error !== undefined) {
+                  failed += 1;
+                  reportSkipped(obs);
+                  continue;
+                }
+                if (written === 0) width = obs.embedding.length;
+                else if (obs.embedding.length !== width) throw new Error(`embedding of ${obs.file} has ${obs.embedding.length} values, expected ${width}`);
+                if (ext === '.jsonl') {
+                  const row = { file: obs.file, sha256: obs.sha256, provider: obs.provider, dtype: model.dtype, embedding: Array.from(obs.embedding) };
+                  await out.write(`${JSON.stringify(row)}\n`);
+                } else {
+                  await out.write(new Uint8Array(obs.embedding.buffer, obs.embedding.byteOffset, obs.embedding.byteLength));
+                  await index!.write(toCsv(INDEX_COLUMNS, [[written, obs.file, obs.sha256]]).slice(toCsv(INDEX_COLUMNS, []).length));
+                }
+                written += 1;
+              }
+            } finally {
+              progress.stop();
+            }
+            if (written === 0) {
+              await out.abort();
+              await index?.abort();
+              process.stderr.write('vigil: every input failed; nothing written\n');
+              return EXIT.inputError;
+            }
+            if (ext === '.npy') await out.writeAt(0, npyHeader(written, width));
+            await out.commit();
+            await index?.commit();
+          } catch (error) {
+            await out.abort();
+            await index?.abort();
+            throw error;
           }
-          if (rows.length === 0) {
-            process.stderr.write('vigil: every input failed; nothing written\n');
-            return EXIT.inputError;
-          }
-          if (ext === '.jsonl') {
-            const lines = rows.map((r) => JSON.stringify({ ...r, embedding: Array.from(r.embedding) }));
-            await writeFileAtomic(options.out, `${lines.join('\n')}\n`);
-          } else {
-            const indexPath = `${options.out.slice(0, -ext.length)}.files.csv`;
-            await writeFileAtomic(options.out, npyFloat32Matrix(rows.map((r) => r.embedding)));
-            await writeFileAtomic(indexPath, toCsv(['row', 'file', 'sha256'], rows.map((r, i) => [i, r.file, r.sha256])));
-            process.stderr.write(`vigil: wrote ${resolve(indexPath)}\n`);
-          }
+          if (index) process.stderr.write(`vigil: wrote ${resolve(indexPath)}\n`);
           process.stderr.write(
-            `vigil: wrote ${rows.length} embeddings of size ${rows[0].embedding.length} to ${resolve(options.out)}${failed > 0 ? ` (${failed} inputs skipped)` : ''}\n`,
+            `vigil: wrote ${written} embeddings of size ${width} (${model.dtype}) to ${resolve(options.out)}${failed > 0 ? ` (${failed} inputs skipped)` : ''}\n`,
           );
           return EXIT.ok;
         } finally {
@@ -510,22 +604,20 @@ Examples:
     );
 }
 
-/** NumPy .npy (format 1.0) of a little-endian float32 matrix, one row per vector. */
-export function npyFloat32Matrix(rows: readonly Float32Array[]): Buffer {
-  const width = rows[0]?.length ?? 0;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows.length}, ${width}), }`;
-  // Magic (6) + version (2) + header length (2) + header must be a multiple of 64, ending in \n.
-  const unpadded = 10 + header.length + 1;
-  header = `${header}${' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
+const INDEX_COLUMNS = ['row', 'file', 'sha256'];
+
+/** Bytes of the .npy header vigil writes: always 128, so it can be rewritten once the row count is known. */
+const NPY_HEADER_BYTES = 128;
+
+/** NumPy .npy (format 1.0) header of a little-endian float32 rows × width matrix, padded to 128 bytes. */
+export function npyHeader(rows: number, width: number): Buffer {
+  // Magic (6) + version (2) + header length (2) + header, ending in \n, padded with spaces.
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${width}), }`;
+  const length = NPY_HEADER_BYTES - 10;
   const prefix = Buffer.alloc(10);
   prefix.write('\x93NUMPY', 0, 'latin1');
   prefix[6] = 1;
   prefix[7] = 0;
-  prefix.writeUInt16LE(header.length, 8);
-  const body = Buffer.alloc(rows.length * width * 4);
-  rows.forEach((row, i) => {
-    if (row.length !== width) throw new Error(`embedding ${i} has ${row.length} values, expected ${width}`);
-    Buffer.from(row.buffer, row.byteOffset, row.byteLength).copy(body, i * width * 4);
-  });
-  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), body]);
+  prefix.writeUInt16LE(length, 8);
+  return Buffer.concat([prefix, Buffer.from(`${dict.padEnd(length - 1)}\n`, 'latin1')]);
 }
