@@ -42,12 +42,22 @@ export class ApiKeyStore {
 
   /** True when the Authorization header carries `Bearer <a configured key>`. */
   verifyAuthorization(header: string | undefined): boolean {
+    return this.keyIdOf(header) !== undefined;
+  }
+
+  /**
+   * Which configured key the Authorization header carries (a stable id for per-key limits, never
+   * the key), or undefined when none does.
+   */
+  keyIdOf(header: string | undefined): string | undefined {
     const match = /^Bearer ([^\s]+)\s*$/i.exec(header ?? '');
-    if (!match) return false;
+    if (!match) return undefined;
     const presented = sha256(match[1]);
-    let valid = false;
-    for (const digest of this.digests) valid = timingSafeEqual(presented, digest) || valid;
-    return valid;
+    let found: number | undefined;
+    this.digests.forEach((digest, index) => {
+      if (timingSafeEqual(presented, digest) && found === undefined) found = index;
+    });
+    return found === undefined ? undefined : `key-${found + 1}`;
   }
 }
 

@@ -6,8 +6,18 @@ export interface ServiceLimits {
   maxBodyBytes: number;
   /** Largest image, in pixels (width × height × pages) read from its header before decoding; larger → 413. */
   maxPixels: number;
-  /** Time from request received to response, in milliseconds, queue wait included; longer → 504. */
+  /** Time from the request's body received to its response, in milliseconds, queue wait included; longer → 504. */
   requestTimeoutMs: number;
+  /** Longest a client may take to send its whole body, in milliseconds; longer → 408 and the connection is closed. */
+  bodyTimeoutMs: number;
+  /** Slowest body transfer accepted once `bodyGraceMs` have passed, in bytes per second; slower → 408. */
+  minBodyBytesPerSecond: number;
+  /** Time a body may take to get going before the minimum rate applies, in milliseconds. */
+  bodyGraceMs: number;
+  /** Bodies being received at once (admission slots are taken only once a body is in); beyond → 503. */
+  maxReceiving: number;
+  /** Inference requests of one API key at once, receiving, queued and running; beyond → 429. */
+  maxPerKey: number;
   /** Inference calls running at once. */
   maxInFlight: number;
   /** Admitted requests waiting for an inference slot; beyond that → 503 + Retry-After. */
@@ -22,6 +32,11 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   maxBodyBytes: 20 * 1024 * 1024,
   maxPixels: 40_000_000,
   requestTimeoutMs: 30_000,
+  bodyTimeoutMs: 20_000,
+  minBodyBytesPerSecond: 16 * 1024,
+  bodyGraceMs: 2000,
+  maxReceiving: 64,
+  maxPerKey: 8,
   maxInFlight: 2,
   maxQueued: 16,
   retryAfterSeconds: 1,
@@ -41,6 +56,11 @@ export function resolveLimits(overrides: Partial<ServiceLimits> = {}): ServiceLi
   positiveInteger('maxBodyBytes', limits.maxBodyBytes);
   positiveInteger('maxPixels', limits.maxPixels);
   positiveInteger('requestTimeoutMs', limits.requestTimeoutMs);
+  positiveInteger('bodyTimeoutMs', limits.bodyTimeoutMs);
+  positiveInteger('minBodyBytesPerSecond', limits.minBodyBytesPerSecond, true);
+  positiveInteger('bodyGraceMs', limits.bodyGraceMs, true);
+  positiveInteger('maxReceiving', limits.maxReceiving);
+  positiveInteger('maxPerKey', limits.maxPerKey);
   positiveInteger('maxInFlight', limits.maxInFlight);
   positiveInteger('maxQueued', limits.maxQueued, true);
   positiveInteger('retryAfterSeconds', limits.retryAfterSeconds);

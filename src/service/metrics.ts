@@ -10,6 +10,8 @@ export type ServiceErrorKind =
   | 'bad-request'
   | 'invalid-image'
   | 'overloaded'
+  | 'slow-client'
+  | 'too-many-requests'
   | 'not-ready'
   | 'timeout'
   | 'not-found'

@@ -29,16 +29,23 @@ const fileNameParameter = {
 };
 
 const limitedResponses = (limits: ServiceLimits) => ({
-  '400': errorResponse('Malformed request (empty body, no file part).'),
+  '400': errorResponse('Malformed request (empty body, no file part, unreadable multipart body, an API key in the URL).'),
   '401': errorResponse('Missing or unknown API key.'),
+  '408': errorResponse(
+    `Body not received within ${limits.bodyTimeoutMs} ms, or arriving slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs} ms; the connection is closed.`,
+  ),
   '413': errorResponse(`Body over ${limits.maxBodyBytes} bytes, or image over ${limits.maxPixels} pixels.`),
   '415': errorResponse('The bytes are not an image format vigil reads (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF).'),
   '422': errorResponse('An image that cannot be decoded or verified (corrupt, truncated); the message says why.'),
-  '503': {
-    ...errorResponse('Models still loading, shutting down, or every inference slot and queue place taken.'),
+  '429': {
+    ...errorResponse(`This API key already has ${limits.maxPerKey} inference requests in progress.`),
     headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' } },
   },
-  '504': errorResponse(`No answer within ${limits.requestTimeoutMs} ms (queue wait included).`),
+  '503': {
+    ...errorResponse('Models still loading, shutting down, or every inference slot and queue place (or body-receiving place) taken.'),
+    headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' } },
+  },
+  '504': errorResponse(`No answer within ${limits.requestTimeoutMs} ms of the body being received (queue wait included).`),
 });
 
 /** The OpenAPI 3.1 description served at /openapi.json, with this server's limits in it. */

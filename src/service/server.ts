@@ -1,4 +1,4 @@
-import multipart from '@fastify/multipart';
+import multipart, { type MultipartFile } from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { basename } from 'node:path';
@@ -10,6 +10,8 @@ import { ServiceError, type ErrorResponse } from './errors.js';
 import type { ServiceLimits } from './limits.js';
 import { ServiceMetrics, type ServiceErrorKind } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { PerKeyCounter, watchBody } from './slow-clients.js';
+import { printable } from '../core/printable.js';
 import { IMAGE_MIME_TYPES, sniffImageMime } from '../core/image-format.js';
 
 export interface ServiceOptions {
@@ -34,9 +36,20 @@ declare module 'fastify' {
     /** Takes an admission place (inference route). */
     inference?: boolean;
   }
+  interface FastifyRequest {
+    /** This request's state, set by the onRequest hooks (decorateRequest). */
+    vigil: RequestState;
+  }
 }
 
 interface RequestState {
+  startedAt: bigint;
+  /** Which API key authenticated the request (an id, never the key). */
+  keyId?: string;
+  /** Releases the per-key and body-receiving places when the request ends. */
+  releases: Array<() => void>;
+  /** The upload, read in full before an admission slot is taken. */
+  upload?: Upload;
   reservation?: Reservation;
   /** Aborts at the request deadline (reason: the 504 error) or when the client goes away. */
   deadline?: AbortController;
@@ -65,26 +78,54 @@ const TOO_LARGE_CODES = new Set([
   'FST_FIELDS_LIMIT',
 ]);
 
+/** Query parameters that look like credentials: a key in a URL ends up in logs, histories and proxies. */
+const CREDENTIAL_PARAMETERS = /^(api[-_]?key|key|token|access[-_]?token|auth|authorization|bearer|secret|password)$/i;
+
+/** The URL without its query string: what the access log records (a query may carry anything). */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+/**
+ * fastify's logger, with requests logged by path only: a query string never reaches the log (an
+ * API key sent there by mistake, refused with 400, is not written down either).
+ */
+function loggerOption(logger: ServiceOptions['logger']): boolean | Record<string, unknown> {
+  if (!logger) return false;
+  return {
+    ...(typeof logger === 'object' ? logger : {}),
+    serializers: {
+      req: (request: FastifyRequest) => ({ method: request.method, url: pathOf(request.url), remoteAddress: request.ip }),
+    },
+  };
+}
+
 /**
  * The `vigil serve` HTTP service. Every upload is read into memory (never a temp file), its format
  * sniffed from its bytes, its pixel count read from its header, and only then handed to the models
- * through the admission gate.
+ * through the admission gate. The request pipeline is a chain of hooks, each owning one concern:
+ * metrics and request state (onRequest), credentials in the URL (onRequest), authentication and
+ * the per-key limit (onRequest), readiness and the body-receive watch (onRequest), then reading the
+ * upload and taking an admission slot once the body is in (preHandler).
  */
 export function createService(options: ServiceOptions): VigilService {
   const { limits, keys } = options;
   const gate = new AdmissionGate(limits.maxInFlight, limits.maxQueued);
   const metrics = new ServiceMetrics(gate);
-  const states = new WeakMap<FastifyRequest, RequestState>();
+  const perKey = new PerKeyCounter(limits.maxPerKey);
+  let receiving = 0;
   let readiness: Readiness = { state: 'loading' };
 
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: loggerOption(options.logger),
     bodyLimit: limits.maxBodyBytes,
-    // Socket-level cap on receiving a whole request: a client trickling its body cannot hold a place forever.
-    requestTimeout: limits.requestTimeoutMs + 1000,
+    // Socket-level backstop; the body watch (slow-clients.ts) cuts slow bodies off much earlier.
+    requestTimeout: limits.bodyTimeoutMs + limits.requestTimeoutMs + 1000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  app.decorateRequest('vigil', null as unknown as RequestState);
 
   // No JSON or text parsing: every body is bytes, whatever its Content-Type says.
   app.removeAllContentTypeParsers();
@@ -107,59 +148,111 @@ export function createService(options: ServiceOptions): VigilService {
   // The caller awaits `ready`; this keeps an unawaited rejection from crashing the process first.
   ready.catch(() => {});
 
-  const stateOf = (request: FastifyRequest): RequestState => {
-    let state = states.get(request);
-    if (!state) {
-      state = {};
-      states.set(request, state);
-    }
-    return state;
-  };
-
+  // Request state and metrics: every request, answered or not, is counted once when it ends.
   app.addHook('onRequest', async (request, reply) => {
-    const flags = request.routeOptions.config ?? {};
-    const state = stateOf(request);
-    const startedAt = process.hrtime.bigint();
+    const state: RequestState = { startedAt: process.hrtime.bigint(), releases: [] };
+    request.vigil = state;
     reply.raw.on('close', () => {
       state.reservation?.release();
+      for (const release of state.releases.splice(0)) release();
       const route = request.routeOptions.url ?? 'unmatched';
-      metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
-      metrics.latency.observe({ route }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+      metrics.requests.inc({ route, method: request.method, status: String(reply.raw.statusCode) });
+      metrics.latency.observe({ route }, Number(process.hrtime.bigint() - state.startedAt) / 1e9);
       if (state.errorKind) metrics.errors.inc({ kind: state.errorKind });
     });
-    if (flags.auth && !keys.verifyAuthorization(request.headers.authorization)) {
+  });
+
+  // Credentials in the URL are refused before anything else looks at them.
+  app.addHook('onRequest', async (request) => {
+    const query = request.url.indexOf('?');
+    if (query < 0) return;
+    const offending = [...new URLSearchParams(request.url.slice(query + 1)).keys()].find((name) => CREDENTIAL_PARAMETERS.test(name));
+    if (offending !== undefined) {
+      throw new ServiceError(
+        400,
+        'bad-request',
+        `API keys are accepted only in the Authorization header (Bearer), never in the URL; remove the query parameter ${JSON.stringify(offending)}`,
+      );
+    }
+  });
+
+  // Authentication, then the per-key limit on inference requests.
+  app.addHook('onRequest', async (request, reply) => {
+    const flags = request.routeOptions.config ?? {};
+    if (!flags.auth) return;
+    const keyId = keys.keyIdOf(request.headers.authorization);
+    if (keyId === undefined) {
       void reply.header('WWW-Authenticate', 'Bearer realm="vigil"');
       throw new ServiceError(401, 'unauthorized', 'A valid API key is required: send Authorization: Bearer <key>');
     }
-    if (flags.inference) {
-      if (readiness.state !== 'ready') {
-        const why = readiness.state === 'failed' ? `model loading failed: ${readiness.reason}` : `the service is ${readiness.state}`;
-        throw new ServiceError(503, 'not-ready', `Not ready: ${why}`, { 'Retry-After': String(limits.retryAfterSeconds) });
-      }
-      const reservation = gate.tryReserve();
-      if (!reservation) {
-        throw new ServiceError(
-          503,
-          'overloaded',
-          `Every inference slot (${limits.maxInFlight}) and queue place (${limits.maxQueued}) is taken; retry later`,
-          { 'Retry-After': String(limits.retryAfterSeconds) },
-        );
-      }
-      state.reservation = reservation;
-      state.engines = readiness.engines;
-      // Our own deadline rather than fastify's handlerTimeout: its request.signal also aborts as soon
-      // as the request body has been read, which would drop every queued request.
-      const deadline = new AbortController();
-      const timer = setTimeout(
-        () => deadline.abort(new ServiceError(504, 'timeout', `No answer within ${limits.requestTimeoutMs} ms`)),
-        limits.requestTimeoutMs,
-      );
-      reply.raw.on('close', () => {
-        clearTimeout(timer);
-        deadline.abort(new Error('the client closed the connection'));
+    request.vigil.keyId = keyId;
+    if (!flags.inference) return;
+    const release = perKey.tryTake(keyId);
+    if (!release) {
+      throw new ServiceError(429, 'too-many-requests', `This API key already has ${limits.maxPerKey} inference requests in progress; retry later`, {
+        'Retry-After': String(limits.retryAfterSeconds),
       });
-      state.deadline = deadline;
     }
+    request.vigil.releases.push(release);
+  });
+
+  // Readiness and the body watch: slow or stalled bodies are cut off; no admission slot is held meanwhile.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.routeOptions.config?.inference) return;
+    if (readiness.state !== 'ready') {
+      const why = readiness.state === 'failed' ? `model loading failed: ${readiness.reason}` : `the service is ${readiness.state}`;
+      throw new ServiceError(503, 'not-ready', `Not ready: ${why}`, { 'Retry-After': String(limits.retryAfterSeconds) });
+    }
+    if (receiving >= limits.maxReceiving) {
+      throw new ServiceError(503, 'overloaded', `${limits.maxReceiving} request bodies are being received already; retry later`, {
+        'Retry-After': String(limits.retryAfterSeconds),
+      });
+    }
+    receiving++;
+    let received = false;
+    const done = (): void => {
+      if (!received) {
+        received = true;
+        receiving--;
+      }
+    };
+    request.vigil.releases.push(done);
+    watchBody(request, reply, limits, () => {
+      request.vigil.errorKind = 'slow-client';
+    });
+  });
+
+  // The body is in: read the upload (multipart parts too), then take an admission place.
+  app.addHook('preHandler', async (request) => {
+    if (!request.routeOptions.config?.inference) return;
+    const state = request.vigil;
+    state.upload = await readUpload(request);
+    if (readiness.state !== 'ready') {
+      throw new ServiceError(503, 'not-ready', `Not ready: the service is ${readiness.state}`, { 'Retry-After': String(limits.retryAfterSeconds) });
+    }
+    const reservation = gate.tryReserve();
+    if (!reservation) {
+      throw new ServiceError(
+        503,
+        'overloaded',
+        `Every inference slot (${limits.maxInFlight}) and queue place (${limits.maxQueued}) is taken; retry later`,
+        { 'Retry-After': String(limits.retryAfterSeconds) },
+      );
+    }
+    state.reservation = reservation;
+    state.engines = readiness.engines;
+    // Our own deadline rather than fastify's handlerTimeout: its request.signal also aborts as soon
+    // as the request body has been read, which would drop every queued request.
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new ServiceError(504, 'timeout', `No answer within ${limits.requestTimeoutMs} ms`)),
+      limits.requestTimeoutMs,
+    );
+    state.releases.push(() => {
+      clearTimeout(timer);
+      deadline.abort(new Error('the client closed the connection'));
+    });
+    state.deadline = deadline;
   });
 
   // While draining, every response closes its connection, so keep-alive clients do not hold shutdown up.
@@ -169,16 +262,18 @@ export function createService(options: ServiceOptions): VigilService {
 
   app.setErrorHandler((error: FastifyError | ServiceError | Error, request, reply) => {
     const { status, kind, message, headers } = classifyError(error, limits);
-    stateOf(request).errorKind = kind;
+    if (request.vigil) request.vigil.errorKind = kind;
     if (status >= 500 && kind === 'internal') request.log.error({ err: error }, 'request failed');
     const body: ErrorResponse = { error: { code: kind, message }, requestId: String(request.id) };
+    // Refused before its body was read (401, 429, 503): close the connection rather than wait for the rest of it.
+    if (!request.raw.complete) void reply.header('Connection', 'close');
     void reply.code(status).headers(headers).send(body);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    stateOf(request).errorKind = 'not-found';
+    if (request.vigil) request.vigil.errorKind = 'not-found';
     const body: ErrorResponse = {
-      error: { code: 'not-found', message: `No route ${request.method} ${request.url.split('?')[0]}` },
+      error: { code: 'not-found', message: `No route ${request.method} ${printable(pathOf(request.url))}` },
       requestId: String(request.id),
     };
     void reply.code(404).send(body);
@@ -200,8 +295,8 @@ export function createService(options: ServiceOptions): VigilService {
   });
 
   const inferenceRoute = (kind: 'screen' | 'verify') => async (request: FastifyRequest) => {
-    const upload = await readUpload(request);
-    (stateOf(request).deadline as AbortController).signal.throwIfAborted();
+    const { upload, reservation, deadline, engines } = request.vigil as Required<RequestState>;
+    deadline.signal.throwIfAborted();
     const format = sniffImageMime(upload.bytes);
     if (!format) {
       throw new ServiceError(
@@ -212,7 +307,6 @@ export function createService(options: ServiceOptions): VigilService {
       );
     }
     if (kind === 'screen') await checkPixels(upload.bytes, upload.fileName, limits.maxPixels);
-    const { reservation, deadline, engines } = stateOf(request) as Required<RequestState>;
     // On timeout the 504 goes out at once; inference already running finishes in the background,
     // still holding its slot, and its result is dropped.
     return untilAborted(
@@ -280,11 +374,22 @@ function cleanFileName(name: string | undefined): string {
   return cleaned.length > 0 ? cleaned : 'upload';
 }
 
+/** A malformed multipart body is the client's mistake (400 with the reason), a too-large one 413; never 500. */
+async function readMultipart(request: FastifyRequest): Promise<{ part: MultipartFile | undefined; bytes: Buffer }> {
+  try {
+    const part = await request.file();
+    return { part, bytes: part ? await part.toBuffer() : Buffer.alloc(0) };
+  } catch (error) {
+    const code = (error as FastifyError).code;
+    if (error instanceof ServiceError || (code !== undefined && TOO_LARGE_CODES.has(code))) throw error;
+    throw new ServiceError(400, 'bad-request', `The multipart body cannot be read: ${errorMessage(error)}`);
+  }
+}
+
 async function readUpload(request: FastifyRequest): Promise<Upload> {
   if (request.isMultipart()) {
-    const part = await request.file();
+    const { part, bytes } = await readMultipart(request);
     if (!part) throw new ServiceError(400, 'bad-request', 'The multipart body has no file part: send the image as a file field');
-    const bytes = await part.toBuffer();
     if (bytes.length === 0) throw new ServiceError(400, 'bad-request', `${cleanFileName(part.filename)}: the uploaded file is empty (0 bytes)`);
     return { bytes, fileName: cleanFileName(part.filename) };
   }
