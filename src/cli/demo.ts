@@ -20,7 +20,11 @@ import { evaluate } from '../screen/eval.js';
 import type { ScreenEvalResults } from '../screen/result.js';
 import { createScreener } from '../screen/screener.js';
 import { EvalScores } from '../screen/scores.js';
-import { formatDecimal, formatInterval, formatPercent, verdictInfo } from '../report/helpers.js';
+import { formatMetric, formatMetricInterval, metricMeta } from '../core/metric-meta.js';
+import { verdictInfo } from '../report/helpers.js';
+import { biasHeadline } from '../report/modules/bias.js';
+import { provenanceHeadline } from '../report/modules/provenance.js';
+import { screenEvalHeadline } from '../report/modules/screen-eval.js';
 import { renderReport, writeReport } from '../report/render.js';
 import type { DemoReportEntry, DemoResult } from '../report/result.js';
 
@@ -150,7 +154,10 @@ async function runProvenanceStep(outDir: string, quiet: boolean): Promise<Proven
 
 function biasEntry(result: BiasResult, seconds: number): DemoReportEntry {
   const failed = result.verdicts.filter((v) => v.status === 'fail').length;
-  const largest = result.audits[0]?.features.find((f) => f.components.length === 1 && f.largest_disparity)?.largest_disparity;
+  const feature = result.audits[0]?.features.find((f) => f.components.length === 1 && f.largest_disparity);
+  const largest = feature?.largest_disparity;
+  // Its interval, when the same difference is one of the feature's disparities.
+  const ci = largest ? (feature?.disparities[`${largest.metric}_difference`]?.ci ?? null) : null;
   return {
     schema: result.schema,
     title: 'Bias audit',
@@ -158,9 +165,17 @@ function biasEntry(result: BiasResult, seconds: number): DemoReportEntry {
     report: 'bias/report.html',
     results: 'bias/results.json',
     verdict: result.verdict,
+    headline: biasHeadline(result),
     highlights: [
       { label: 'Thresholds failed', value: `${failed} of ${result.verdicts.length}` },
-      ...(largest ? [{ label: `Largest gap (${largest.metric})`, value: `${formatDecimal(largest.difference)}: ${largest.groups.join(' vs ')}` }] : []),
+      ...(largest
+        ? [
+            {
+              label: `Largest gap: ${metricMeta(largest.metric).label.toLowerCase()}`,
+              value: `${formatMetric(`${largest.metric}_difference`, largest.difference)} ${formatMetricInterval(`${largest.metric}_difference`, ci)}, ${largest.groups.join(' vs ')}`,
+            },
+          ]
+        : []),
       { label: 'Images', value: String(result.probe_set?.n_rows ?? 0) },
     ],
     seconds,
@@ -170,22 +185,17 @@ function biasEntry(result: BiasResult, seconds: number): DemoReportEntry {
 function screenEntry(result: ScreenEvalResults, seconds: number): DemoReportEntry {
   const fused = (condition: ScreenEvalResults['conditions'][number]) => condition.groups.find((g) => g.generator === 'all')?.scorers.fused;
   const base = result.conditions[0] ? fused(result.conditions[0]) : undefined;
-  const worst = result.conditions
-    .slice(1)
-    .map((condition) => ({ condition, auc: fused(condition)?.metrics.auc.value }))
-    .filter((entry): entry is { condition: (typeof result.conditions)[number]; auc: number } => entry.auc !== undefined)
-    .sort((a, b) => a.auc - b.auc)[0];
   return {
     schema: result.schema,
     title: 'Synthetic-media screening evaluation',
     description: 'The default screen (spectral and metadata signals) on held-out real photos and two trained generators, with robustness to re-encoding, resizing, cropping and blur.',
     report: 'screen-eval/report.html',
     results: 'screen-eval/results.json',
+    headline: screenEvalHeadline(result),
     highlights: base
       ? [
-          { label: 'AUC (fused)', value: `${formatDecimal(base.metrics.auc.value)} ${formatInterval(base.metrics.auc.ci[0], base.metrics.auc.ci[1])}` },
-          { label: 'TPR @ 1% FPR', value: formatPercent(base.metrics.tpr_at_1pct_fpr.value) },
-          ...(worst ? [{ label: 'Weakest under', value: `${worst.condition.perturbation} (AUC ${formatDecimal(worst.auc)})` }] : []),
+          { label: 'AUC (fused)', value: `${formatMetric('auc', base.metrics.auc.value)} ${formatMetricInterval('auc', base.metrics.auc.ci)}` },
+          { label: 'Synthetic caught at 1% of real flagged', value: `${formatMetric('tpr_at_1pct_fpr', base.metrics.tpr_at_1pct_fpr.value)} ${formatMetricInterval('tpr_at_1pct_fpr', base.metrics.tpr_at_1pct_fpr.ci)}` },
         ]
       : [],
     seconds,
@@ -199,6 +209,7 @@ function provenanceEntry(result: ProvenanceResults, seconds: number): DemoReport
     description: 'A generated image signed as AI-generated with throw-away credentials, verified against their CA as a trust list, beside a tampered copy and an unsigned photo.',
     report: 'provenance/report.html',
     results: 'provenance/results.json',
+    headline: provenanceHeadline(result),
     highlights: result.files.map((file) => ({ label: file.path.split(/[\\/]/).pop() ?? file.path, value: verdictInfo(file.state ?? 'error').text })),
     seconds,
   };

@@ -1,19 +1,33 @@
 /**
- * Display names and units of the metric keys used in results documents (bias metric keys follow
- * Fairlearn's names; screening keys follow DeepfakeBench's). One table, so every report and the
- * model card name a metric the same way.
+ * Titles, units and directions of the metric keys used in results documents (bias metric keys
+ * follow Fairlearn's names; screening keys follow DeepfakeBench's). One table, shared by the
+ * reports, the model card, the CLI and docs/report.md, so a metric is named and written the same
+ * way everywhere: a rate as a percentage, a difference of rates in percentage points, a ratio or a
+ * score as a plain decimal.
  */
 
-interface MetricMeta {
+/**
+ * percent: a proportion in [0, 1] written "47.5%"; points: a difference of two proportions written
+ * "31.0 pts" (percentage points); ratio and score: plain decimals ("0.475").
+ */
+export type MetricUnit = 'percent' | 'points' | 'ratio' | 'score';
+
+interface MetricEntry {
   label: string;
   /** A proportion shown as a percentage. */
   percent: boolean;
   /** Which direction is better, for reading charts and tables (undefined: neither). */
   better?: 'higher' | 'lower';
   description: string;
+  /** Set where it is not implied by `percent` (percent, else score). */
+  unit?: MetricUnit;
 }
 
-const METRICS: Record<string, MetricMeta> = {
+export interface MetricMeta extends MetricEntry {
+  unit: MetricUnit;
+}
+
+const METRICS: Record<string, MetricEntry> = {
   selection_rate: {
     label: 'Selection rate',
     percent: true,
@@ -22,28 +36,35 @@ const METRICS: Record<string, MetricMeta> = {
   accuracy: { label: 'Accuracy', percent: true, better: 'higher', description: 'Share of predictions equal to the ground truth.' },
   error_rate: { label: 'Error rate', percent: true, better: 'lower', description: 'Share of predictions that differ from the ground truth.' },
   tpr: { label: 'True positive rate', percent: true, better: 'higher', description: 'Share of truly positive images predicted positive.' },
+  tpr_by_label: { label: 'True positive rate of a label', percent: true, better: 'higher', description: 'Share of the images of one label predicted as that label.' },
+  fpr_by_label: { label: 'False positive rate of a label', percent: true, better: 'lower', description: 'Share of the images of other labels predicted as that label.' },
+  selection_rate_by_label: { label: 'Selection rate of a label', percent: true, description: 'Share of the group predicted as that label.' },
   fpr: { label: 'False positive rate', percent: true, better: 'lower', description: 'Share of truly negative images predicted positive.' },
   demographic_parity_difference: {
     label: 'Demographic parity difference',
     percent: false,
+    unit: 'points',
     better: 'lower',
     description: 'Largest difference in selection rate between groups (0 = parity).',
   },
   demographic_parity_ratio: {
     label: 'Demographic parity ratio',
     percent: false,
+    unit: 'ratio',
     better: 'higher',
     description: 'Smallest selection rate divided by the largest (1 = parity; the "four-fifths rule" asks for at least 0.8).',
   },
   equalized_odds_difference: {
     label: 'Equalized odds difference',
     percent: false,
+    unit: 'points',
     better: 'lower',
     description: 'The larger of the between-group differences in true and false positive rates (0 = parity).',
   },
   equalized_odds_ratio: {
     label: 'Equalized odds ratio',
     percent: false,
+    unit: 'ratio',
     better: 'higher',
     description: 'The smaller of the between-group ratios of true and false positive rates (1 = parity).',
   },
@@ -74,20 +95,56 @@ function humanize(key: string): string {
 /** Display metadata of any metric key, derived for mean_* and disparity suffixes. */
 export function metricMeta(key: string): MetricMeta {
   const known = METRICS[key];
-  if (known) return known;
+  if (known) return { ...known, unit: known.unit ?? (known.percent ? 'percent' : 'score') };
   for (const [suffix, words] of SUFFIXES) {
     if (key.endsWith(suffix)) {
       const base = metricMeta(key.slice(0, -suffix.length));
+      const ratio = suffix.includes('ratio');
       return {
         label: `${base.label} ${words}`,
         percent: false,
-        better: suffix.includes('ratio') ? 'higher' : 'lower',
+        // A difference of two rates is in percentage points; a ratio has no unit.
+        unit: ratio ? 'ratio' : base.unit === 'percent' ? 'points' : base.unit,
+        better: ratio ? 'higher' : 'lower',
         description: `${words.charAt(0).toUpperCase()}${words.slice(1)} of ${base.label.toLowerCase()} across groups.`,
       };
     }
   }
   if (key.startsWith('mean_')) {
-    return { label: humanize(key), percent: false, description: `Mean ${key.slice(5).replace(/_/g, ' ')} of the group.` };
+    return { label: humanize(key), percent: false, unit: 'score', description: `Mean ${key.slice(5).replace(/_/g, ' ')} of the group.` };
   }
-  return { label: humanize(key), percent: false, description: '' };
+  return { label: humanize(key), percent: false, unit: 'score', description: '' };
+}
+
+function finite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** A value of `key` in its one unit: "47.5%", "31.0 pts", "0.475"; "—" when missing. */
+export function formatMetric(key: string, value: unknown): string {
+  if (!finite(value)) return '—';
+  switch (metricMeta(key).unit) {
+    case 'percent':
+      return `${(value * 100).toFixed(1)}%`;
+    case 'points':
+      return `${(value * 100).toFixed(1)} pts`;
+    default:
+      return (Math.abs(value) < 0.0005 ? 0 : value).toFixed(3);
+  }
+}
+
+/** An interval of `key` in the same unit as its value: "[22.0, 40.0] pts", "[41.0%, 55.2%]". */
+export function formatMetricInterval(key: string, ci: readonly (number | null | undefined)[] | null | undefined): string {
+  const [low, high] = ci ?? [];
+  if (!finite(low) || !finite(high)) return '—';
+  const unit = metricMeta(key).unit;
+  if (unit === 'points') return `[${(low * 100).toFixed(1)}, ${(high * 100).toFixed(1)}] pts`;
+  return `[${formatMetric(key, low)}, ${formatMetric(key, high)}]`;
+}
+
+const OPERATORS: Record<string, string> = { '<=': '≤', '>=': '≥', '<': '<', '>': '>' };
+
+/** A threshold's comparison and bound in the metric's unit, with plain mathematical signs: "≤ 10.0 pts". */
+export function formatBound(key: string, comparison: string, bound: number): string {
+  return `${OPERATORS[comparison] ?? comparison} ${formatMetric(key, bound)}`;
 }

@@ -5,7 +5,7 @@ import type { AuditKind, BiasResult, FeatureResult, MetricValue, ThresholdVerdic
 import { VigilInputError } from '../core/errors.js';
 import { formatDecimal, formatInterval, formatPercent } from './helpers.js';
 import { readableThreshold } from './modules/bias.js';
-import { metricMeta } from './modules/metrics.js';
+import { metricMeta } from '../core/metric-meta.js';
 import { loadTemplates } from './templates.js';
 
 /**

@@ -24,7 +24,9 @@ export interface DemoReportEntry {
   results: string;
   /** Overall verdict or state key of the audit (e.g. "fail", "trusted"), if it has one. */
   verdict?: string;
-  /** A few headline figures, already formatted. */
+  /** The audit report's own one-sentence verdict. */
+  headline: { label: string; tone: 'good' | 'bad' | 'warn' | 'neutral'; text: string };
+  /** A few headline figures, already formatted (with their intervals where they are estimates). */
   highlights: { label: string; value: string }[];
   /** Wall-clock seconds the audit took. */
   seconds: number;

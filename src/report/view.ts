@@ -15,6 +15,11 @@ export interface ReportView {
   /** Overall verdict or state key (see helpers.ts verdictInfo), when the document has one. */
   verdict?: string;
   verdictReason?: string;
+  /**
+   * The one sentence a reviewer reads first ("FAIL: accuracy is 31.0 points lower for … [22.0, 40.0]").
+   * `label` is the verdict in capitals; the sentence states the evidence and its interval.
+   */
+  headline: Headline;
   /** Key figures at the top. `key` is a stable id (data-key in HTML) and `raw` the number shown. */
   summary: SummaryFigure[];
   /** Table of contents entries: the module's own top-level sections. */
@@ -26,12 +31,20 @@ export interface ReportView {
   limitations: string[];
 }
 
+export interface Headline {
+  label: string;
+  tone: 'good' | 'bad' | 'warn' | 'neutral';
+  text: string;
+}
+
 export interface SummaryFigure {
   key: string;
   label: string;
   /** The formatted value. */
   value: string;
   raw?: number;
+  /** Its confidence interval, formatted in the same unit, when the value is an estimate. */
+  interval?: string;
 }
 
 export interface ReproducibilityItem {
@@ -47,7 +60,7 @@ export type LayoutView = ReportView & Pick<ResultEnvelope, 'schema' | 'tool' | '
 export interface ViewContext {
   /** The folder of results.json: relative image paths in the results resolve against it. */
   baseDir?: string;
-  /** Embed example images of probe subjects (bias) — off for sensitive data. */
+  /** Embed photographs of probe subjects (bias examples): off unless asked for (--include-examples). */
   includeExamples: boolean;
   /** At most this many images in the whole report. */
   maxImages: number;

@@ -94,8 +94,8 @@ beforeAll(async () => {
     schema: 'vigil/demo',
     seconds: 12.5,
     reports: [
-      { schema: 'vigil/bias', title: 'Bias audit', description: XSS.label, report: 'bias/report.html', results: 'bias/results.json', verdict: 'fail', highlights: [{ label: 'Thresholds failed', value: '1' }], seconds: 3 },
-      { schema: 'vigil/provenance', title: 'Provenance', description: 'sign and verify', report: 'provenance/report.html', results: 'provenance/results.json', verdict: 'trusted', highlights: [], seconds: 1 },
+      { schema: 'vigil/bias', title: 'Bias audit', description: XSS.label, report: 'bias/report.html', results: 'bias/results.json', verdict: 'fail', headline: { label: 'FAIL', tone: 'bad', text: XSS.label }, highlights: [{ label: 'Thresholds failed', value: '1' }], seconds: 3 },
+      { schema: 'vigil/provenance', title: 'Provenance', description: 'sign and verify', report: 'provenance/report.html', results: 'provenance/results.json', verdict: 'trusted', headline: { label: 'TRUSTED', tone: 'good', text: 'all 1 file(s) have intact provenance' }, highlights: [], seconds: 1 },
     ],
   };
   html.bias = await renderReport(docs.bias);

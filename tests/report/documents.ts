@@ -133,6 +133,9 @@ export function biasDocument(): BiasResult {
         ci: [0.57, 0.67],
         status: 'fail',
         reason: 'value 0.62 is below 0.8',
+        comparison: '>=',
+        bound: 0.8,
+        groups: ['Female', 'Male'],
       },
       {
         threshold: 'accuracy_difference <= 0.2',
@@ -143,6 +146,8 @@ export function biasDocument(): BiasResult {
         ci: [0.12, 0.22],
         status: 'inconclusive',
         reason: 'the interval crosses 0.2',
+        comparison: '<=',
+        bound: 0.2,
       },
     ],
     verdict: 'fail',

@@ -70,7 +70,7 @@ describe('bias report', () => {
   it('flags the group that attains a failing skew, and shows the skew table', async () => {
     const doc = biasDocument();
     doc.verdicts = [
-      { threshold: 'max_skew@10 <= 0.3', audit: 'zero-shot', attribute: 'race', scope: 'nurse @ 10 [uniform]', metric: 'max_skew', value: 0.47, ci: [0.2, 0.6], status: 'fail', reason: 'above' },
+      { threshold: 'max_skew@10 <= 0.3', audit: 'zero-shot', attribute: 'race', scope: 'nurse @ 10 [uniform]', metric: 'max_skew', value: 0.47, ci: [0.2, 0.6], status: 'fail', reason: 'above', comparison: '<=', bound: 0.3 },
     ];
     const race = doc.audits[0].features.find((f) => f.attribute === 'race')!;
     const skew = (group: string, value: number) => ({ value, ci: [value - 0.1, value + 0.1] as [number, number], group });
@@ -253,7 +253,7 @@ describe('classification report', () => {
     const doc: ClassifyResult = {
       ...resultEnvelope('classify'),
       schema: 'vigil/classify',
-      model: { dir: 'fixtures/models/vit', kind: 'vit', sha256: '3'.repeat(64), provider: 'cpu' },
+      model: { dir: 'fixtures/models/vit', kind: 'vit', sha256: '3'.repeat(64), provider: 'cpu', dtype: 'fp32', graphs: [{ file: 'onnx/model.onnx', dtype: 'fp32' }] },
       labels: ['circle', XSS.label],
       templates: null,
       top: 1,

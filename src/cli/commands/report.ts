@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'html')
     .option('--out <file>', 'output file (default: report.<ext> next to the results file)')
     .option('--templates <dir>', 'a copy of templates/ whose files replace the built-in templates')
-    .option('--no-examples', 'leave example images of probe subjects out of bias reports (sensitive data)')
+    .option('--include-examples', 'embed photographs of probe subjects from flagged groups in bias reports (left out by default: they show people)')
     .option('--max-images <n>', 'size budget: at most this many images in the report', String(DEFAULT_MAX_IMAGES))
     .option('--seed <n>', 'seed for sampling images when over the budget', '0')
     .addHelpText(
@@ -43,14 +43,14 @@ Examples:
   vigil report results.json --templates ./our-templates  # restyled copy of templates/`,
     )
     .action(
-      action(async (resultsPath: string, options: { format: string; out?: string; templates?: string; examples: boolean; maxImages: string; seed: string }) => {
+      action(async (resultsPath: string, options: { format: string; out?: string; templates?: string; includeExamples?: boolean; maxImages: string; seed: string }) => {
         const format = parseFormat(options.format);
         const { readResults, renderMarkdown, renderReport, resultsBaseDir } = await import('../../report/render.js');
         const results = await readResults(resultsPath);
         const renderOptions = {
           templatesDir: options.templates,
           baseDir: resultsBaseDir(resultsPath),
-          includeExamples: options.examples,
+          includeExamples: options.includeExamples === true,
           maxImages: parseCount('--max-images')(options.maxImages),
           seed: parseCount('--seed')(options.seed),
         };

@@ -8,9 +8,9 @@ import type {
 } from '../../bias/result.js';
 import { chartFigure, intervalBarsSpec, type ChartFigure } from '../charts.js';
 import { formatDecimal, formatNumber, formatPercent } from '../helpers.js';
-import { envelopeReproducibility, type ReportView, type ReproducibilityItem, type ViewContext } from '../view.js';
+import { envelopeReproducibility, type Headline, type ReportView, type SummaryFigure, type ReproducibilityItem, type ViewContext } from '../view.js';
 import { biasExamples, type ExampleGroup } from './bias-examples.js';
-import { metricMeta } from './metrics.js';
+import { formatBound, formatMetric, formatMetricInterval, metricMeta } from '../../core/metric-meta.js';
 import type { ReportModule } from './module.js';
 
 /** Scalar per-group metrics, in table order; mean_* columns follow in the order the results list them. */
@@ -131,6 +131,7 @@ async function featureCharts(
 async function featureView(
   audit: AuditResult,
   feature: FeatureResult,
+  verdicts: readonly ThresholdVerdict[],
   flagged: Map<string, Set<string>>,
   ciLevel: number,
   minGroupSize: number,
@@ -165,13 +166,18 @@ async function featureView(
           }),
         }
       : undefined;
+  // Rows a threshold of the spec judged are marked with that check's verdict; the rest are descriptive.
+  const judgedBy = (key: string) => verdicts.find((v) => v.audit === audit.id && v.attribute === feature.attribute && v.metric === key);
   const disparities = Object.entries(feature.disparities)
-    .sort(([a], [b]) => Number(isDetailDisparity(a)) - Number(isDetailDisparity(b)))
+    .sort(([a], [b]) => Number(Boolean(judgedBy(b))) - Number(Boolean(judgedBy(a))) || Number(isDetailDisparity(a)) - Number(isDetailDisparity(b)))
     .map(([key, disparity]) => ({
     key,
     label: metricMeta(key).label,
     description: metricMeta(key).description,
     value: disparity.value,
+    valueText: formatMetric(key, disparity.value),
+    intervalText: formatMetricInterval(key, disparity.ci),
+    judged: judgedBy(key) ? { status: judgedBy(key)!.status, bound: formatBound(key, judgedBy(key)!.comparison, judgedBy(key)!.bound) } : undefined,
     ci: disparity.ci,
     groups: disparity.groups ? disparity.groups.join(' vs ') : null,
     worstLabel: disparity.label,
@@ -203,7 +209,13 @@ async function featureView(
     selectionByLabel,
     disparities: disparities.filter((d) => !d.detail),
     overallDisparities: disparities.filter((d) => d.detail),
-    largestDisparity: feature.largest_disparity,
+    largestDisparity: feature.largest_disparity
+      ? {
+          ...feature.largest_disparity,
+          metricLabel: metricMeta(feature.largest_disparity.metric).label,
+          differenceText: formatMetric(`${feature.largest_disparity.metric}_difference`, feature.largest_disparity.difference),
+        }
+      : null,
     tests: feature.tests,
     skew,
     charts: await featureCharts(audit, feature, metricKeys, ciLevel, context),
@@ -221,7 +233,77 @@ function isDetailDisparity(key: string): boolean {
 }
 
 function verdictRow(verdict: ThresholdVerdict) {
-  return { ...verdict, threshold: readableThreshold(verdict.threshold), metricLabel: metricMeta(verdict.metric).label, percent: metricMeta(verdict.metric).percent };
+  return {
+    ...verdict,
+    threshold: readableThreshold(verdict.threshold),
+    metricLabel: metricMeta(verdict.metric).label,
+    percent: metricMeta(verdict.metric).percent,
+    valueText: formatMetric(verdict.metric, verdict.value),
+    intervalText: formatMetricInterval(verdict.metric, verdict.ci),
+    boundText: formatBound(verdict.metric, verdict.comparison, verdict.bound),
+    subject: verdictSubject(verdict).trim(),
+  };
+}
+
+/** What a verdict is about, in words: "between tone=dark and tone=light", "for tone=dark", "across tone groups". */
+function verdictSubject(verdict: ThresholdVerdict): string {
+  const groups = (verdict.groups ?? []).filter((group) => group !== 'overall');
+  const label = verdict.label === undefined ? '' : ` (label ${verdict.label})`;
+  if (groups.length >= 2) return ` between ${verdict.attribute}=${groups[0]} and ${verdict.attribute}=${groups[1]}${label}`;
+  if (groups.length === 1) return ` for ${verdict.attribute}=${groups[0]}${label}`;
+  if (verdict.scope !== undefined) return ` for ${verdict.scope}`;
+  return ` across ${verdict.attribute} groups`;
+}
+
+/** One verdict as a sentence with its evidence: metric, groups, value, interval and the bound it was held to. */
+export function verdictSentence(verdict: ThresholdVerdict): string {
+  const meta = metricMeta(verdict.metric);
+  const value = verdict.value === null ? 'could not be computed' : `is ${formatMetric(verdict.metric, verdict.value)} ${formatMetricInterval(verdict.metric, verdict.ci)}`;
+  return `${meta.label}${verdictSubject(verdict)} ${value}; the spec requires ${formatBound(verdict.metric, verdict.comparison, verdict.bound)}`;
+}
+
+/** How far a value is on the wrong side of its bound, in the metric's own scale (to pick the worst failure). */
+function violation(verdict: ThresholdVerdict): number {
+  if (verdict.value === null) return 0;
+  return verdict.comparison.startsWith('<') ? verdict.value - verdict.bound : verdict.bound - verdict.value;
+}
+
+/** The sentence at the top of the report: the run's verdict and the evidence that decided it. */
+export function biasHeadline(result: BiasResult): Headline {
+  const total = result.verdicts.length;
+  const ci = Math.round(result.settings.ci_level * 100);
+  const of = (status: ThresholdVerdict['status']) => result.verdicts.filter((v) => v.status === status);
+  switch (result.verdict) {
+    case 'fail': {
+      const fails = of('fail');
+      const worst = [...fails].sort((a, b) => violation(b) - violation(a))[0];
+      const more = fails.length > 1 ? ` (${fails.length - 1} more of ${total} checks failed)` : '';
+      return { label: 'FAIL', tone: 'bad', text: `${verdictSentence(worst)}${more}.` };
+    }
+    case 'pass':
+      return { label: 'PASS', tone: 'good', text: `all ${total} threshold check${total === 1 ? '' : 's'} of the spec hold on this probe set, each with its whole ${ci}% interval; this does not show fairness on other data.` };
+    case 'inconclusive': {
+      const open = of('inconclusive');
+      return { label: 'CANNOT TELL', tone: 'warn', text: `${open.length} of ${total} checks cannot be decided from this probe set: ${open[0] ? `${verdictSentence(open[0])}, but ${open[0].reason}` : 'see the verdicts'}.` };
+    }
+    default:
+      return { label: 'NOT JUDGED', tone: 'neutral', text: 'the spec sets no thresholds, so the figures below describe the model without a verdict.' };
+  }
+}
+
+/** The summary card of the check furthest on the wrong side of its bound (or the closest pass), with its interval. */
+function worstCheckCard(result: BiasResult): SummaryFigure[] {
+  const worst = [...result.verdicts].filter((v) => v.value !== null).sort((a, b) => violation(b) - violation(a))[0];
+  if (!worst) return [];
+  return [
+    {
+      key: 'worst-check',
+      label: `${metricMeta(worst.metric).label}${verdictSubject(worst)} (${formatBound(worst.metric, worst.comparison, worst.bound)} required)`,
+      value: formatMetric(worst.metric, worst.value),
+      raw: worst.value ?? undefined,
+      interval: formatMetricInterval(worst.metric, worst.ci),
+    },
+  ];
 }
 
 function countStatuses(verdicts: readonly ThresholdVerdict[]): Record<ThresholdVerdict['status'], number> {
@@ -271,7 +353,7 @@ export const biasModule: ReportModule<BiasResult> = {
     const audits = [];
     for (const audit of result.audits) {
       const features = [];
-      for (const feature of audit.features) features.push(await featureView(audit, feature, flagged, result.settings.ci_level, result.settings.min_group_size, context));
+      for (const feature of audit.features) features.push(await featureView(audit, feature, result.verdicts, flagged, result.settings.ci_level, result.settings.min_group_size, context));
       audits.push({
         id: audit.id,
         anchor: `audit-${audit.id}`.replace(/[^A-Za-z0-9_-]+/g, '-'),
@@ -304,7 +386,7 @@ export const biasModule: ReportModule<BiasResult> = {
       ? { groups: [], omitted: 0 }
       : context.includeExamples
         ? await biasExamples(result, flagged, context)
-        : { groups: [], omitted: 0, note: 'Example images were left out of this report on request (--no-examples).' };
+        : { groups: [], omitted: 0, note: 'Photographs of probe subjects from the flagged groups were left out of this report, as they are by default (they show people). Re-render with vigil report results.json --include-examples to embed a sample.' };
 
     const counts = countStatuses(result.verdicts);
     const notes: string[] = [];
@@ -333,6 +415,7 @@ export const biasModule: ReportModule<BiasResult> = {
       title: `Bias audit: ${result.name}`,
       subtitle: result.model ? `Model ${result.model.path} (${result.model.kind}), provider ${result.model.provider}` : undefined,
       verdict: result.verdict,
+      headline: biasHeadline(result),
       verdictReason:
         result.verdicts.length === 0
           ? 'No thresholds were set in the spec, so nothing was judged.'
@@ -340,6 +423,7 @@ export const biasModule: ReportModule<BiasResult> = {
       summary: [
         { key: 'observations', label: 'Images audited', value: formatNumber(result.probe_set?.n_rows ?? result.predictions?.n_rows), raw: result.probe_set?.n_rows ?? result.predictions?.n_rows },
         { key: 'audits', label: 'Audits', value: formatNumber(result.audits.length), raw: result.audits.length },
+        ...worstCheckCard(result),
         { key: 'thresholds-failed', label: 'Thresholds failed', value: formatNumber(counts.fail), raw: counts.fail },
         { key: 'thresholds-inconclusive', label: 'Thresholds inconclusive', value: formatNumber(counts.inconclusive), raw: counts.inconclusive },
         { key: 'thresholds-passed', label: 'Thresholds passed', value: formatNumber(counts.pass), raw: counts.pass },
@@ -348,6 +432,9 @@ export const biasModule: ReportModule<BiasResult> = {
       notes,
       body: {
         verdicts: result.verdicts.map(verdictRow),
+        // Failed and undecided checks stay open; passed ones fold away (and print unfolded).
+        openVerdicts: result.verdicts.filter((v) => v.status !== 'pass').map(verdictRow),
+        passedVerdicts: result.verdicts.filter((v) => v.status === 'pass').map(verdictRow),
         ciPercent: Math.round(result.settings.ci_level * 100),
         spec: result.spec,
         specDocument: result.spec ? JSON.stringify(result.spec.document, null, 2) : undefined,

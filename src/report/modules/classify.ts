@@ -44,6 +44,10 @@ export const classifyModule: ReportModule<ClassifyResult> = {
     const view: ReportView = {
       partial: 'classify',
       kindLabel: 'Classification',
+      headline:
+        result.summary.failed > 0
+          ? { label: 'PARTLY DONE', tone: 'warn', text: `${result.summary.classified} of ${result.summary.total} image(s) were classified; ${result.summary.failed} could not be (listed below with why).` }
+          : { label: 'DONE', tone: 'neutral', text: `all ${result.summary.total} image(s) were classified by ${result.model.kind} model ${result.model.dir}; predictions describe the model, not the images' truth.` },
       title: `Classification of ${formatNumber(result.summary.total)} image(s)`,
       subtitle: `Model ${result.model.dir} (${result.model.kind}), provider ${result.model.provider}`,
       summary: [

@@ -11,6 +11,11 @@ export const demoModule: ReportModule<DemoResult> = {
       partial: 'demo',
       kindLabel: 'Demo',
       title: 'vigil demo: three audits on the bundled fixtures',
+      headline: {
+        label: 'DONE',
+        tone: result.reports.some((entry) => entry.headline.tone === 'bad') ? 'bad' : 'neutral',
+        text: `${result.reports.length} audits ran on the bundled fixtures: ${result.reports.map((entry) => `${entry.title.toLowerCase()} ${entry.headline.label}`).join(', ')}; each report below opens with its evidence.`,
+      },
       subtitle:
         'A bias audit, a synthetic-media screening evaluation and a C2PA provenance sign-and-verify, run end to end on the tiny models and images shipped with vigil.',
       summary: [

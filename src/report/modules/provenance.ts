@@ -8,7 +8,7 @@ import type {
 } from '../../provenance/result.js';
 import { formatNumber } from '../helpers.js';
 import { resolveRecordedPath, sampleWithinBudget, thumbnail, type Thumbnail } from '../images.js';
-import { envelopeReproducibility, type ReportView, type ViewContext } from '../view.js';
+import { envelopeReproducibility, type Headline, type ReportView, type ViewContext } from '../view.js';
 import type { ReportModule } from './module.js';
 
 /** Files with a detail card, and rows of the table at a glance, at most (files needing attention first). */
@@ -73,6 +73,40 @@ function manifestView(manifest: ManifestSummary) {
   };
 }
 
+/** A code's one-line meaning for the per-file list: the first sentence of its explanation (the legend has it all). */
+function oneLine(explanation: string): string {
+  const match = /^(.+?[.;:])(\s|$)/.exec(explanation);
+  return match ? match[1].replace(/[;:]$/, '.') : explanation;
+}
+
+/**
+ * The state a badge shows. "Trusted" only when the signer line can name the list it chains to, so a
+ * badge never says more than the text beside it; otherwise an intact record is shown as Valid.
+ */
+function shownState(file: FileVerification): { state: string; trustedBy: string[] } {
+  const trustedBy = file.activeManifest?.signer?.trustedBy ?? [];
+  if (file.state === 'Trusted' && trustedBy.length === 0) return { state: 'Valid', trustedBy };
+  return { state: file.state ?? 'error', trustedBy: file.state === 'Trusted' ? trustedBy : [] };
+}
+
+/** The sentence at the top: what needs attention first, then what holds. */
+export function provenanceHeadline(result: ProvenanceResults): Headline {
+  const { summary } = result;
+  const parts: string[] = [];
+  if (summary.trusted > 0) parts.push(`${summary.trusted} intact and signed by a signer on a configured trust list`);
+  if (summary.valid > 0) parts.push(`${summary.valid} intact but signed by a signer on no configured trust list`);
+  if (summary.noManifest > 0) parts.push(`${summary.noManifest} without a provenance record (which says nothing either way)`);
+  if (summary.errors > 0) parts.push(`${summary.errors} could not be read`);
+  const rest = parts.length > 0 ? `; ${parts.join(', ')}` : '';
+  if (summary.invalid > 0) {
+    return { label: 'INVALID', tone: 'bad', text: `${summary.invalid} of ${summary.files} file(s) have a provenance record that fails validation (changed after signing, or a bad signature)${rest}.` };
+  }
+  if (summary.files > 0 && summary.trusted === summary.files) {
+    return { label: 'TRUSTED', tone: 'good', text: `all ${summary.files} file(s) have intact provenance from a signer on a configured trust list.` };
+  }
+  return { label: 'NO FAILURES', tone: 'neutral', text: `no provenance record fails validation${rest.replace(/^; /, ': ')}.` };
+}
+
 /** The same code often repeats (one hashedURI.match per assertion): list it once, with a count. */
 function distinctCodes(codes: readonly StatusCode[]): (StatusCode & { count: number })[] {
   const byCode = new Map<string, StatusCode & { count: number }>();
@@ -126,16 +160,16 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       path: file.path,
       sha256: file.sha256,
       format: file.format,
-      state: file.state ?? 'error',
-      stateMeaning: file.state ? STATE_MEANING[file.state] : undefined,
+      ...shownState(file),
+      stateMeaning: file.state ? STATE_MEANING[shownState(file).state] : undefined,
       error: file.error,
       thumbnail: thumbnails.get(file),
       manifestCount: file.manifestCount,
       manifest: file.activeManifest ? manifestView(file.activeManifest) : undefined,
       trustLists: file.trustLists,
       codes: {
-        failure: distinctCodes(file.codes.failure),
-        informational: distinctCodes(file.codes.informational),
+        failure: distinctCodes(file.codes.failure).map((code) => ({ ...code, meaning: oneLine(code.explanation) })),
+        informational: distinctCodes(file.codes.informational).map((code) => ({ ...code, meaning: oneLine(code.explanation) })),
         success: distinctCodes(file.codes.success),
       },
       hasCodes: allCodes(file.codes).length > 0,
@@ -171,6 +205,7 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
     const view: ReportView = {
       partial: 'provenance',
       kindLabel: 'Provenance verification',
+      headline: provenanceHeadline(result),
       title: `C2PA provenance of ${formatNumber(summary.files)} file(s)`,
       subtitle: 'Content Credentials (C2PA) read and validated with c2pa-rs (WebAssembly build), offline.',
       verdict,
@@ -195,8 +230,8 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       sections: [
         { id: 'files-table', title: 'Files at a glance' },
         { id: 'trust-lists', title: 'Trust lists' },
-        { id: 'file-details', title: 'File details' },
         { id: 'codes', title: 'Status codes explained' },
+        { id: 'file-details', title: 'File details' },
       ],
       notes,
       body: {

@@ -1,10 +1,10 @@
 import type { EvalGroup, MetricKey, ScorerMetrics, ScreenEvalResults } from '../../screen/result.js';
 import { chartFigure, intervalBarsSpec, type ChartFigure } from '../charts.js';
 import { formatDecimal, formatNumber, formatPercent } from '../helpers.js';
-import { envelopeReproducibility, type ReportView, type ViewContext } from '../view.js';
-import { metricMeta } from './metrics.js';
+import { envelopeReproducibility, type Headline, type ReportView, type ViewContext } from '../view.js';
+import { formatMetric, formatMetricInterval, metricMeta } from '../../core/metric-meta.js';
 import type { ReportModule } from './module.js';
-import { probeReproducibility, SCREEN_LIMITATIONS, SIGNAL_TITLES } from './screen.js';
+import { probeNotes, probeReproducibility, SCREEN_LIMITATIONS, SIGNAL_TITLES } from './screen.js';
 import { evalCurves } from './screen-curves.js';
 
 /** The metrics the eval tables show, in DeepfakeBench's order. */
@@ -42,6 +42,25 @@ async function aucChart(
     alt,
     `Fused AUC ${what} with bootstrap intervals; the dashed line is chance (0.5).`,
   );
+}
+
+/** The sentence at the top: how well the fused screen separates the classes, and where it is weakest. */
+export function screenEvalHeadline(result: ScreenEvalResults): Headline {
+  const fusedOf = (condition: ScreenEvalResults['conditions'][number]) => (condition.groups.find((g) => g.generator === 'all') ?? condition.groups[0])?.scorers.fused;
+  const base = result.conditions[0] ? fusedOf(result.conditions[0]) : undefined;
+  if (!base) return { label: 'CANNOT TELL', tone: 'warn', text: 'the fused score could not be evaluated: one class has too few scored images.' };
+  const worst = result.conditions
+    .slice(1)
+    .map((condition) => ({ condition, fused: fusedOf(condition) }))
+    .filter((entry) => entry.fused !== undefined)
+    .sort((a, b) => a.fused!.metrics.auc.value - b.fused!.metrics.auc.value)[0];
+  const { auc, tpr_at_1pct_fpr: tpr } = base.metrics;
+  const weakest = worst ? `; weakest under ${worst.condition.perturbation} (AUC ${formatMetric('auc', worst.fused!.metrics.auc.value)} ${formatMetricInterval('auc', worst.fused!.metrics.auc.ci)})` : '';
+  return {
+    label: 'MEASURED',
+    tone: auc.ci[0] > 0.5 ? 'good' : 'warn',
+    text: `the fused screen ranks a synthetic image above a real one with AUC ${formatMetric('auc', auc.value)} ${formatMetricInterval('auc', auc.ci)} and catches ${formatMetric('tpr_at_1pct_fpr', tpr.value)} ${formatMetricInterval('tpr_at_1pct_fpr', tpr.ci)} of synthetic images when 1% of real ones are flagged${weakest}.`,
+  };
 }
 
 export const screenEvalModule: ReportModule<ScreenEvalResults> = {
@@ -99,15 +118,16 @@ export const screenEvalModule: ReportModule<ScreenEvalResults> = {
     const view: ReportView = {
       partial: 'screen-eval',
       kindLabel: 'Screening evaluation',
+      headline: screenEvalHeadline(result),
       title: 'Evaluation of the synthetic-media screen',
       subtitle: `${formatNumber(result.dataset.realFiles)} real images against ${result.dataset.generators.reduce((n, g) => n + g.files, 0)} synthetic images from ${result.dataset.generators.length} generator(s); ${confidence}% bootstrap intervals.`,
       summary: fusedAll
         ? [
-            { key: 'auc', label: 'AUC (fused)', value: formatDecimal(fusedAll.metrics.auc.value), raw: fusedAll.metrics.auc.value },
-            { key: 'ap', label: 'Average precision', value: formatDecimal(fusedAll.metrics.ap.value), raw: fusedAll.metrics.ap.value },
-            { key: 'eer', label: 'Equal error rate', value: formatPercent(fusedAll.metrics.eer.value), raw: fusedAll.metrics.eer.value },
-            { key: 'tpr_at_1pct_fpr', label: 'TPR @ 1% FPR', value: formatPercent(fusedAll.metrics.tpr_at_1pct_fpr.value), raw: fusedAll.metrics.tpr_at_1pct_fpr.value },
-            { key: 'tpr_at_5pct_fpr', label: 'TPR @ 5% FPR', value: formatPercent(fusedAll.metrics.tpr_at_5pct_fpr.value), raw: fusedAll.metrics.tpr_at_5pct_fpr.value },
+            { key: 'auc', label: 'AUC (fused)', value: formatMetric('auc', fusedAll.metrics.auc.value), raw: fusedAll.metrics.auc.value, interval: formatMetricInterval('auc', fusedAll.metrics.auc.ci) },
+            { key: 'ap', label: 'Average precision', value: formatMetric('ap', fusedAll.metrics.ap.value), raw: fusedAll.metrics.ap.value, interval: formatMetricInterval('ap', fusedAll.metrics.ap.ci) },
+            { key: 'eer', label: 'Equal error rate', value: formatMetric('eer', fusedAll.metrics.eer.value), raw: fusedAll.metrics.eer.value, interval: formatMetricInterval('eer', fusedAll.metrics.eer.ci) },
+            { key: 'tpr_at_1pct_fpr', label: 'TPR @ 1% FPR', value: formatMetric('tpr_at_1pct_fpr', fusedAll.metrics.tpr_at_1pct_fpr.value), raw: fusedAll.metrics.tpr_at_1pct_fpr.value, interval: formatMetricInterval('tpr_at_1pct_fpr', fusedAll.metrics.tpr_at_1pct_fpr.ci) },
+            { key: 'tpr_at_5pct_fpr', label: 'TPR @ 5% FPR', value: formatMetric('tpr_at_5pct_fpr', fusedAll.metrics.tpr_at_5pct_fpr.value), raw: fusedAll.metrics.tpr_at_5pct_fpr.value, interval: formatMetricInterval('tpr_at_5pct_fpr', fusedAll.metrics.tpr_at_5pct_fpr.ci) },
           ]
         : [],
       sections: [
@@ -116,7 +136,18 @@ export const screenEvalModule: ReportModule<ScreenEvalResults> = {
         ...(result.conditions.length > 1 ? [{ id: 'robustness', title: 'Robustness' }] : []),
         { id: 'dataset', title: 'Evaluation data' },
       ],
-      notes: fusedAll ? [] : ['The fused score could not be evaluated (too few scores in one class).'],
+      notes: [
+        ...probeNotes(result.probe),
+        ...(result.realisedFpr ?? []).map(
+          (r) =>
+            `Realised false-positive rate (${r.level}, target ${formatPercent(r.target)}): ${r.falsePositives} of ${r.real} real images = ${formatPercent(r.rate)} [${formatPercent(r.ci[0])}, ${formatPercent(r.ci[1])}] (Clopper-Pearson).`,
+        ),
+        ...(result.families?.families ?? []).map(
+          (f) =>
+            `${result.families!.protocol} ${f.family}: AUC vigil ${formatDecimal(f.vigil.auc.value, 3)} [${formatDecimal(f.vigil.auc.ci[0], 2)}, ${formatDecimal(f.vigil.auc.ci[1], 2)}], Durall baseline ${formatDecimal(f.durall.auc.value, 3)} [${formatDecimal(f.durall.auc.ci[0], 2)}, ${formatDecimal(f.durall.auc.ci[1], 2)}].`,
+        ),
+        ...(fusedAll ? [] : ['The fused score could not be evaluated (too few scores in one class).']),
+      ],
       body: {
         confidence,
         columns: TABLE_METRICS.map((key) => ({ key, ...metricMeta(key) })),

@@ -2,7 +2,7 @@ import type { ProbeSummary, ScreenFileResult, ScreenRunResults } from '../../scr
 import { chartFigure, histogramSpec, PALETTE, type ChartFigure } from '../charts.js';
 import { formatDecimal, formatNumber, formatPercent, verdictInfo } from '../helpers.js';
 import { resolveRecordedPath, thumbnail, type Thumbnail } from '../images.js';
-import { envelopeReproducibility, type ReproducibilityItem, type ReportView, type ViewContext } from '../view.js';
+import { envelopeReproducibility, type Headline, type ReproducibilityItem, type ReportView, type ViewContext } from '../view.js';
 import type { ReportModule } from './module.js';
 
 /** Verdicts that get an evidence card: everything the screen did not clear. */
@@ -25,6 +25,7 @@ const IMAGES_PER_CARD = 3;
 
 export const SIGNAL_TITLES: Record<string, string> = {
   spectral: 'Spectral',
+  residual: 'Pixel residual (NPR)',
   'clip-probe': 'CLIP probe',
   'mae-recon': 'MAE reconstruction',
   metadata: 'Metadata',
@@ -36,6 +37,17 @@ export const SCREEN_LIMITATIONS = [
   'The thresholds were set for a target false-positive rate on held-out real images of the training distribution; other kinds of real images (screenshots, scans, heavy edits) can have a higher false-positive rate.',
   'Metadata cues are easy to strip or forge; only a valid C2PA declaration is trustworthy, and only about who signed it.',
 ];
+
+/** The banner every screening report carries about its probe: the bundled default is a demonstration. */
+export function probeNotes(probe: ProbeSummary, files: readonly ScreenFileResult[] = []): string[] {
+  const notes: string[] = [];
+  if (probe.origin?.kind === 'bundled-default') notes.push(`Default probe: ${probe.origin.note}.`);
+  const outside = files.filter((f) => f.distribution && !f.distribution.inDistribution).length;
+  if (outside > 0) {
+    notes.push(`${outside} file(s) lie outside what the probe was trained on (out-of-distribution): their verdict is "uncertain" because the screen cannot tell, whatever their score.`);
+  }
+  return notes;
+}
 
 export function probeReproducibility(probe: ProbeSummary): ReproducibilityItem[] {
   return [
@@ -68,6 +80,8 @@ interface EvidenceCard {
 function signalRows(file: ScreenFileResult): EvidenceCard['signals'] {
   const rows: EvidenceCard['signals'] = [];
   const { spectral, metadata } = file.signals;
+  const residual = file.signals.residual;
+  if (residual) rows.push({ id: 'residual', title: SIGNAL_TITLES.residual, score: residual.score, detail: `log-odds ${formatDecimal(residual.raw, 2)}, grid statistic ${formatDecimal(residual.statistic, 2)}` });
   const clip = file.signals['clip-probe'];
   const mae = file.signals['mae-recon'];
   if (spectral) rows.push({ id: 'spectral', title: SIGNAL_TITLES.spectral, score: spectral.score, detail: `log-odds ${formatDecimal(spectral.raw, 2)} over ${spectral.tiles} tile(s) of ${spectral.tile} px` });
@@ -160,7 +174,7 @@ export const screenModule: ReportModule<ScreenRunResults> = {
         : undefined,
     }));
     const { cards, omitted } = await evidenceCards(result.files, context);
-    const notes: string[] = [];
+    const notes: string[] = probeNotes(result.probe, result.files);
     if (result.files.length > MAX_TRIAGE_ROWS) {
       notes.push(
         `The triage table lists the ${MAX_TRIAGE_ROWS} highest-scoring of ${result.files.length} files; every file is in results.json${result.csv ? ` and ${result.csv}` : ''}.`,
@@ -170,7 +184,16 @@ export const screenModule: ReportModule<ScreenRunResults> = {
       notes.push(`Evidence is shown for the ${cards.length} highest-scoring flagged files; ${omitted} more flagged file(s) are in the triage table only (image budget ${context.maxImages}).`);
     }
     const { verdicts } = result.summary;
+    const screened = result.summary.files - result.summary.errors;
+    const errors = result.summary.errors > 0 ? `; ${result.summary.errors} could not be screened` : '';
+    const headline: Headline =
+      verdicts['likely-synthetic'] > 0
+        ? { label: 'FLAGGED', tone: 'bad', text: `${verdicts['likely-synthetic']} of ${screened} screened file(s) are likely synthetic and ${verdicts.uncertain} uncertain${errors}; review the flagged files' evidence below.` }
+        : verdicts.uncertain > 0
+          ? { label: 'UNCERTAIN', tone: 'warn', text: `no file is likely synthetic, but ${verdicts.uncertain} of ${screened} screened file(s) are uncertain${errors}; a screen never certifies a file authentic.` }
+          : { label: 'NO EVIDENCE', tone: 'neutral', text: `none of the ${screened} screened file(s) shows evidence of synthesis${errors}; this does not certify them authentic.` };
     const view: ReportView = {
+      headline,
       partial: 'screen',
       kindLabel: 'Synthetic-media screening',
       title: `Screening of ${formatNumber(result.summary.files)} file(s)`,
