@@ -505,7 +505,7 @@ Then check it on your own images before trusting it (and let --dtype auto use it
   vigil models compare <dir> --dtype q8 --images photos/
 
 Examples:
-  vigil models quantize tests/vision/fixtures/models/clip-variants
+  cp -r fixtures/models/clip clip-q8 && vigil models quantize clip-q8
   vigil models quantize ~/models/clip-vit-base-patch32 --per-tensor --json`,
     )
     .action(
@@ -560,7 +560,7 @@ Exit code 0 when it holds, 1 when it does not, 2 on bad input; fewer than 20 ima
 
 Examples:
   vigil models compare ~/models/clip-vit-base-patch32 --dtype q8 --images photos/
-  vigil models compare tests/vision/fixtures/models/clip-variants --dtype fp16 --images fixtures/images/heldout --json`,
+  vigil models compare clip-q8 --dtype q8 --images 'fixtures/images/heldout/00[0-4]*.png' --labels "circle,square,triangle,star" --json`,
     )
     .action(
       action(
