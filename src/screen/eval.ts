@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
 import { resultEnvelope } from '../core/results.js';
 import { listImageFiles } from '../vision/index.js';
+import { scorerCurves } from './curves.js';
 import { binomialInterval, bootstrapMetrics, type BootstrapOptions } from './metrics.js';
 import { PERTURBATIONS } from './perturb.js';
 import { portablePath } from './probe.js';
@@ -153,7 +154,16 @@ export async function evaluate(screener: Screener, options: EvalOptions): Promis
       options.onResult?.(id, { path: labeled[i].file, label: labeled[i].label, generator: labeled[i].generator }, item.result);
       if (item.result.status === 'error') errors.push({ perturbation: id, file: labeled[i].file, error: item.result.error ?? 'unknown error' });
     });
-    conditions.push({ perturbation: id, description, groups: evaluateGroups(items, generatorNames, screener, options.bootstrap) });
+    const groups = evaluateGroups(items, generatorNames, screener, options.bootstrap);
+    // ROC/PR points of the unperturbed files, all generators, go into the results (src/screen/curves.ts).
+    const all = groups.find((group) => group.generator === 'all');
+    if (id === 'none' && all) {
+      for (const [scorer, points] of Object.entries(scorerCurves(items, ['fused', ...screener.signals]))) {
+        const metrics = all.scorers[scorer as keyof EvalGroup['scorers']];
+        if (metrics) metrics.curves = points;
+      }
+    }
+    conditions.push({ perturbation: id, description, groups });
   };
 
   await runCondition('none', 'Files as given', labeled.map((l) => l.file));

@@ -4,6 +4,7 @@
  * Reports render from these alone.
  */
 import type { ResultEnvelope } from '../core/results.js';
+import type { CurvePoints } from './curves.js';
 import type { DistributionCheck } from './distribution.js';
 import type { FamilyEvaluation } from './families.js';
 import type { FusionThresholds, Verdict } from './fusion.js';
@@ -173,6 +174,8 @@ export interface ScorerMetrics {
   /** Operating point for accuracy / tpr_at_threshold / fpr_at_threshold (0.5 for signals; the probe's likely-synthetic threshold for fused). */
   threshold: number;
   metrics: Record<MetricKey, MetricEstimate>;
+  /** ROC and precision-recall points (unperturbed files, generator "all" only), for the report's curves. */
+  curves?: CurvePoints;
 }
 
 /** One comparison: all real images against the fakes of one generator (or of all generators). */
