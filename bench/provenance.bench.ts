@@ -1,32 +1,35 @@
 /**
- * Provenance throughput (best of interleaved rounds): verify files/s over the c2pa-rs conformance set and sign files/s, with
- * the wasm engine initialised once per process (vigil's design). References measured in the same run:
- * - init per file: a fresh copy of the c2pa-wasm module (imported under a new URL, so a new 9 MB
- *   WebAssembly instance) for every file, which is what a per-file subprocess or a naive
- *   "init, read, drop" wrapper pays;
- * - raw engine, init once: c2pa-rs's Reader / Builder alone, without vigil's format sniffing,
- *   summaries, trust-list reads, file I/O, read-back verification and index, to show what vigil's
- *   own work costs on top of c2pa-rs.
+ * Provenance throughput (best of interleaved rounds), files/s and MB/s, with c2pa-rs called
+ * directly in the same run as the reference:
+ * - typical images: signed camera-like JPEGs (1920x1080 and 4000x3000, with a claim thumbnail)
+ *   and generator-like PNGs (1024x1024), read from disk;
+ * - the c2pa-rs conformance set (small files, several manifests each).
+ * Variants: c2pa-rs's Reader alone (fromBytes + json + crJson, engine initialised once, one
+ * thread); vigil verifyPaths on one thread (format sniffing, hashing, summaries, disclosure,
+ * explanations, file I/O); vigil verifyPaths with an engine pool of 2 worker threads (one c2pa-rs
+ * instance each, as `vigil provenance verify` runs folders). Then signing.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { SeededRandom } from '../src/core/random.js';
 import { coseSign1, reserveSizeFor } from '../src/provenance/cose.js';
 import { loadSigningCredentials } from '../src/provenance/credentials.js';
-import { buildSignedAsset, initEngine, readAsset } from '../src/provenance/engine.js';
+import { WasmReader } from '@contentauth/c2pa-wasm';
+import { buildSignedAsset, initEngine } from '../src/provenance/engine.js';
+import { createEnginePool } from '../src/provenance/engine-pool.js';
 import { requireProvenanceFormat } from '../src/provenance/formats.js';
 import { generateDevCredentials } from '../src/provenance/keygen.js';
 import { signImage } from '../src/provenance/sign.js';
-import { verifyBytes } from '../src/provenance/verify.js';
+import { verifyPaths } from '../src/provenance/verify.js';
 
 const CONFORMANCE = resolve(process.env.VIGIL_C2PA_CONFORMANCE ?? '../shared/conformance/c2pa-rs');
 /** Variants alternate round by round and each keeps its fastest round: the machine is shared and noisy. */
 const ROUNDS = 3;
 const SIGN_COUNT = 12;
+/** The settings vigil reads with (no trust lists): offline, trust and time-stamp checks on. */
+const ENGINE_CONTEXT = JSON.stringify({ version: 1, trust: {}, verify: { remote_manifest_fetch: false, ocsp_fetch: false, verify_trust: true, verify_timestamp_trust: true } });
 
 interface Row {
   name: string;
@@ -58,63 +61,104 @@ async function interleaved(variants: [string, () => Promise<number>][], rounds: 
   return rows;
 }
 
-/** A fresh c2pa-wasm module instance: the same glue file under a new URL is a new ES module. */
-async function freshEngine(copy: number) {
-  const glue = createRequire(import.meta.url).resolve('@contentauth/c2pa-wasm');
-  const module = (await import(`${pathToFileURL(glue).href}?instance=${copy}`)) as typeof import('@contentauth/c2pa-wasm');
-  await module.default({ module_or_path: readFileSync(createRequire(import.meta.url).resolve('@contentauth/c2pa-wasm/c2pa.wasm')) });
-  return module;
-}
-
 async function photo(seed: number): Promise<Buffer> {
   const random = new SeededRandom(seed);
   const coarse = Buffer.from(Array.from({ length: 8 * 6 * 3 }, () => random.int(256)));
   return sharp(coarse, { raw: { width: 8, height: 6, channels: 3 } }).resize(640, 480, { kernel: 'cubic' }).jpeg({ quality: 90 }).toBuffer();
 }
 
-export async function run(): Promise<void> {
-  const names = readdirSync(CONFORMANCE).filter((name) => /\.(jpe?g|png|webp)$/i.test(name)).sort();
-  const assets = names.map((name) => ({ name, bytes: readFileSync(join(CONFORMANCE, name)) }));
-  console.log(`conformance set: ${assets.length} files from ${CONFORMANCE}; best of ${ROUNDS} interleaved rounds`);
+interface Asset {
+  name: string;
+  path: string;
+  bytes: Buffer;
+}
 
+function mb(assets: readonly Asset[]): number {
+  return assets.reduce((sum, asset) => sum + asset.bytes.length, 0) / 1e6;
+}
+
+function rateTable(title: string, rows: Row[], megabytes: number, baseline: string): void {
+  const base = rows.find((row) => row.name === baseline)!;
+  console.log(`\n${title}`);
+  console.log(`${'variant'.padEnd(46)}${'files'.padStart(7)}${'seconds'.padStart(9)}${'files/s'.padStart(9)}${'MB/s'.padStart(8)}${'ratio'.padStart(8)}   (ratio: files/s relative to ${baseline})`);
+  for (const row of rows) {
+    const rate = row.files / row.seconds;
+    console.log(
+      `${row.name.padEnd(46)}${String(row.files).padStart(7)}${row.seconds.toFixed(2).padStart(9)}${rate.toFixed(1).padStart(9)}${(megabytes / row.seconds).toFixed(1).padStart(8)}${`${(rate / (base.files / base.seconds)).toFixed(2)}x`.padStart(8)}`,
+    );
+  }
+}
+
+async function typicalImages(dir: string, signer: Awaited<ReturnType<typeof loadSigningCredentials>>): Promise<Asset[]> {
+  const specs: [string, number, number, 'jpeg' | 'png'][] = [
+    ...Array.from({ length: 12 }, (_, i) => [`camera-1080p-${i}.jpg`, 1920, 1080, 'jpeg'] as [string, number, number, 'jpeg']),
+    ...Array.from({ length: 4 }, (_, i) => [`camera-12mp-${i}.jpg`, 4000, 3000, 'jpeg'] as [string, number, number, 'jpeg']),
+    ...Array.from({ length: 8 }, (_, i) => [`generated-${i}.png`, 1024, 1024, 'png'] as [string, number, number, 'png']),
+  ];
+  const assets: Asset[] = [];
+  for (const [index, [name, width, height, format]] of specs.entries()) {
+    const random = new SeededRandom(100 + index);
+    const coarse = Buffer.from(Array.from({ length: 16 * 12 * 3 }, () => random.int(256)));
+    const image = sharp(coarse, { raw: { width: 16, height: 12, channels: 3 } }).resize(width, height, { kernel: 'cubic' });
+    const input = join(dir, `in-${name}`);
+    writeFileSync(input, format === 'png' ? await image.png().toBuffer() : await image.jpeg({ quality: 90 }).toBuffer());
+    const path = join(dir, name);
+    await signImage({ input, output: path, signer, sourceType: format === 'png' ? 'trainedAlgorithmicMedia' : 'digitalCapture' });
+    assets.push({ name, path, bytes: readFileSync(path) });
+  }
+  return assets;
+}
+
+export async function run(): Promise<void> {
   const initStart = performance.now();
   await initEngine();
   console.log(`engine init (once per process): ${(performance.now() - initStart).toFixed(0)} ms`);
-
-  // One untimed pass so JIT warm-up and file caches do not favour whichever variant runs second.
-  const vigilPass = async (): Promise<number> => {
-    for (const asset of assets) await verifyBytes(asset.bytes, asset.name);
-    return assets.length;
-  };
-  const rawPass = async (): Promise<number> => {
-    for (const asset of assets) await readAsset(requireProvenanceFormat(asset.bytes, asset.name), asset.bytes).catch(() => undefined);
-    return assets.length;
-  };
-  let copy = 0;
-  const perFilePass = async (): Promise<number> => {
-    for (const asset of assets) {
-      const engine = await freshEngine(copy++);
-      try {
-        const reader = await engine.WasmReader.fromBytes(requireProvenanceFormat(asset.bytes, asset.name), asset.bytes);
-        reader.json();
-        reader.free();
-      } catch {
-        // no manifest: the cost is the same
-      }
+  const work = mkdtempSync(join(tmpdir(), 'vigil-bench-verify-'));
+  const pool = createEnginePool(2);
+  try {
+    const keys = await generateDevCredentials({ outDir: join(work, 'keys') });
+    const signer = await loadSigningCredentials({ certPath: keys.files.signerChain, keyPath: keys.files.signerKey });
+    const typical = await typicalImages(work, signer);
+    const names = readdirSync(CONFORMANCE).filter((name) => /\.(jpe?g|png|webp)$/i.test(name)).sort();
+    const conformance = names.map((name) => ({ name, path: join(CONFORMANCE, name), bytes: readFileSync(join(CONFORMANCE, name)) }));
+    for (const [title, assets] of [
+      [`typical images: ${typical.length} signed files (12 JPEG 1920x1080, 4 JPEG 4000x3000, 8 PNG 1024x1024), ${mb(typical).toFixed(1)} MB`, typical],
+      [`c2pa-rs conformance set: ${conformance.length} files, ${mb(conformance).toFixed(1)} MB`, conformance],
+    ] as const) {
+      const paths = assets.map((asset) => asset.path);
+      const rawPass = async (): Promise<number> => {
+        for (const asset of assets) {
+          try {
+            const reader = await WasmReader.fromBytes(requireProvenanceFormat(asset.bytes, asset.name), readFileSync(asset.path), ENGINE_CONTEXT);
+            reader.json();
+            reader.crJson();
+            reader.free();
+          } catch {
+            // no manifest: the cost is the same
+          }
+        }
+        return assets.length;
+      };
+      const vigilPass = async (): Promise<number> => (await verifyPaths(paths, { quiet: true })).files.length;
+      const pooledPass = async (): Promise<number> => (await verifyPaths(paths, { quiet: true, engine: pool.read, concurrency: pool.size })).files.length;
+      // One untimed pass each so JIT warm-up and file caches do not favour whichever variant runs second.
+      await rawPass();
+      await vigilPass();
+      await pooledPass();
+      const rows = await interleaved(
+        [
+          ['c2pa-rs Reader directly (1 thread)', rawPass],
+          ['vigil verifyPaths (1 thread)', vigilPass],
+          ['vigil verifyPaths, 2 engine workers', pooledPass],
+        ],
+        ROUNDS,
+      );
+      rateTable(`verify: ${title}; best of ${ROUNDS} interleaved rounds`, rows, mb(assets), 'c2pa-rs Reader directly (1 thread)');
     }
-    return assets.length;
-  };
-  await vigilPass();
-  await rawPass();
-  const verifyRows = await interleaved(
-    [
-      ['vigil verifyBytes (init once)', vigilPass],
-      ['raw c2pa-rs Reader (init once)', rawPass],
-      ['c2pa-rs Reader, init per file (reference)', perFilePass],
-    ],
-    ROUNDS,
-  );
-  table('verify (best of rounds)', verifyRows, 'c2pa-rs Reader, init per file (reference)');
+  } finally {
+    await pool.close();
+    rmSync(work, { recursive: true, force: true });
+  }
 
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-provenance-'));
   try {

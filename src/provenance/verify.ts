@@ -5,6 +5,7 @@ import { createProgress } from '../core/progress.js';
 import { resultEnvelope } from '../core/results.js';
 import { declaresAi, discloseAi, DISCLOSURE_LEVELS, type DisclosureLevel } from './disclosure.js';
 import { isNoManifestError, readAsset, remoteManifestUrl, type EngineReading, type EngineSettings } from './engine.js';
+import type { EngineReader } from './engine-pool.js';
 import { requireProvenanceFormat, type ProvenanceMime } from './formats.js';
 import { dataHashOf, rehashDataHash } from './hard-binding.js';
 import { withGuardedFetch, type RemoteFetchLimits } from './remote.js';
@@ -19,6 +20,8 @@ export interface VerifyOptions {
   softBinding?: { lookup(bytes: Uint8Array, options: { subject: string }): Promise<SoftBindingLookup | undefined> };
   /** Fetch remote (cloud) manifests within these limits (--fetch-remote); absent: report manifest.inaccessible. */
   fetchRemote?: RemoteFetchLimits;
+  /** Where c2pa-rs reads run (an engine pool's workers); default the in-process engine. */
+  engine?: EngineReader;
 }
 
 function codesOf(reading: EngineReading): StatusCodes {
@@ -80,7 +83,7 @@ function explainDataHashMismatch(asset: Uint8Array, reading: EngineReading, code
 
 /** Reads with the given settings; with --fetch-remote a remote manifest is fetched through the guarded fetch. */
 async function read(mime: ProvenanceMime, bytes: Uint8Array, settings: EngineSettings, options: VerifyOptions, remoteUrl?: string): Promise<EngineReading> {
-  if (remoteUrl === undefined || options.fetchRemote === undefined) return readAsset(mime, bytes, settings);
+  if (remoteUrl === undefined || options.fetchRemote === undefined) return (options.engine ?? readAsset)(mime, bytes, settings);
   return withGuardedFetch(remoteUrl, options.fetchRemote, () => readAsset(mime, bytes, { ...settings, remoteManifestFetch: true }));
 }
 
@@ -263,18 +266,27 @@ export function summarizeFiles(files: readonly FileVerification[], skipped: read
   };
 }
 
-/** Verifies every path (in order) into a results document. */
+/**
+ * Verifies every path into a results document (in the order given). With `concurrency` above 1
+ * (an engine pool's size) that many files are read and verified at once, so memory holds at most
+ * that many files.
+ */
 export async function verifyPaths(
   paths: readonly string[],
-  options: VerifyOptions & { quiet?: boolean; skipped?: readonly SkippedFile[]; sidecars?: ReadonlyMap<string, string> } = {},
+  options: VerifyOptions & { quiet?: boolean; skipped?: readonly SkippedFile[]; sidecars?: ReadonlyMap<string, string>; concurrency?: number } = {},
 ): Promise<ProvenanceResults> {
   const progress = createProgress('verify', { quiet: options.quiet, total: paths.length });
-  const files: FileVerification[] = [];
-  try {
-    for (const path of paths) {
-      files.push(await verifyFile(path, options, options.sidecars?.get(path)));
+  const files: FileVerification[] = new Array<FileVerification>(paths.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < paths.length) {
+      const index = next++;
+      files[index] = await verifyFile(paths[index], options, options.sidecars?.get(paths[index]));
       progress.increment();
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 1, paths.length)) }, lane));
   } finally {
     progress.stop();
   }

@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { errorMessage } from '../core/errors.js';
+import { walkFiles } from '../core/walk.js';
 import { sniffProvenanceMime, unsupportedReason } from './formats.js';
 import type { SkippedFile } from './result.js';
 
@@ -10,7 +11,9 @@ import type { SkippedFile } from './result.js';
  * unsupported one is reported as an error); in folders every file is either verified or listed
  * as skipped with the reason, so "82 files in, 58 in the report" can no longer happen silently.
  * Files are read whole (c2pa-rs's wasm reader takes the asset in memory), one at a time, so
- * memory is bounded by the largest file; files over the size limit are skipped.
+ * memory is bounded by the largest file; files over the size limit are skipped. Folders are
+ * walked by core's walker (no symbolic links out of the folder, no devices); --include and
+ * --exclude globs select among what it finds.
  */
 
 export interface WalkOptions {
@@ -53,7 +56,7 @@ export function sidecarPathFor(asset: string): string {
 
 async function walkFolder(folder: string, options: WalkOptions, result: WalkResult): Promise<void> {
   const common = { cwd: folder, onlyFiles: true, followSymbolicLinks: false } as const;
-  const all = (await glob('**/*', { ...common, dot: true })).sort();
+  const all = (await walkFiles(folder, { dot: true })).map((path) => relative(folder, path).split(sep).join('/'));
   const excluded = new Set(options.exclude?.length ? await glob([...options.exclude], { ...common, dot: true }) : []);
   const included = new Set(await glob(options.include?.length ? [...options.include] : ['**/*'], { ...common, dot: false }));
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createEnginePool } from '../../src/provenance/engine-pool.js';
 import { sniffProvenanceMime } from '../../src/provenance/formats.js';
 import { signImage } from '../../src/provenance/sign.js';
 import { verifyBytes, verifyFile, verifyPaths } from '../../src/provenance/verify.js';
@@ -126,6 +127,15 @@ describe('provenance on every format c2pa-rs reads', () => {
     expect(tone).toMatchObject({ state: 'Valid', sidecar: sidecarPathFor(join(folder, 'tone.wav')) });
     expect(tone.codes.success.find((code) => code.code === 'assertion.dataHash.match')?.finding).toMatch(/matches the sidecar manifest's signed data hash/);
     expect(tone.disclosure?.level).toBe('declared');
+    // The same run on two c2pa-rs worker threads gives the same verdicts, in the same order.
+    const pool = createEnginePool(2);
+    try {
+      const parallel = await verifyPaths(withSidecar.files, { quiet: true, skipped: withSidecar.skipped, sidecars: withSidecar.sidecars, engine: pool.read, concurrency: pool.size });
+      const verdicts = (run: typeof results): unknown[] => run.files.map((file) => [file.path, file.state, file.disclosure?.level, file.codes.failure.map((code) => code.code)]);
+      expect(verdicts(parallel)).toEqual(verdicts(results));
+    } finally {
+      await pool.close();
+    }
     // The same sidecar against a different asset: the hard binding does not hold.
     const other = await verifyFile(join(folder, 'tone.mp3'), {}, sidecarPathFor(join(folder, 'tone.wav')));
     expect(other.state).toBe('Invalid');
