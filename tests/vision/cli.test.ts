@@ -1,21 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassifyResult } from '../../src/vision/result.js';
-import { REPO_ROOT, tempDir, TINY } from './helpers.js';
+import { runVigil, tempDir, TINY } from './helpers.js';
 
 const scratch = tempDir('cli');
 const images = join(scratch.path, 'images');
 
 function vigil(...args: string[]) {
-  const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: scratch.path,
-    encoding: 'utf8',
-    env: { ...process.env, VIGIL_CACHE_DIR: join(scratch.path, 'cache'), CI: '1' },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runVigil(scratch.path, ...args);
 }
 
 beforeAll(async () => {

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,3 +32,23 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export { cosineSimilarity as cosine } from '../../src/core/vectors.js';
+
+/** The first `count` held-out PNGs of the bundled dataset (fixtures/images/heldout), sorted. */
+export function heldoutImages(count: number): string[] {
+  const dir = join(REPO_ROOT, 'fixtures/images/heldout');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .slice(0, count)
+    .map((f) => join(dir, f));
+}
+
+/** Runs the vigil CLI (through tsx) in `cwd` with its observation cache in `cwd/cache`. */
+export function runVigil(cwd: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, VIGIL_CACHE_DIR: join(cwd, 'cache'), CI: '1' },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}

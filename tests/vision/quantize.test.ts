@@ -2,31 +2,20 @@
  * `vigil models quantize` (dynamic int8 MatMul/Gemm weights) and `vigil models compare` (variant
  * vs fp32 on the user's images; the verdict recorded for --dtype auto), on small models.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VigilInputError } from '../../src/core/errors.js';
 import { classify, embedImages, loadModel } from '../../src/vision/index.js';
 import { quantizeColumns, quantizeOnnxFile } from '../../src/vision/quantize.js';
-import { collect, cosine, REPO_ROOT, tempDir, TINY } from './helpers.js';
+import { collect, cosine, heldoutImages, REPO_ROOT, runVigil, tempDir, TINY } from './helpers.js';
 
 const scratch = tempDir('quantize');
 afterAll(() => scratch.remove());
-const HELDOUT = join(REPO_ROOT, 'fixtures/images/heldout');
-const IMAGES = readdirSync(HELDOUT)
-  .filter((f) => f.endsWith('.png'))
-  .sort()
-  .slice(0, 24)
-  .map((f) => join(HELDOUT, f));
+const IMAGES = heldoutImages(24);
 
 function vigil(...args: string[]) {
-  const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: scratch.path,
-    encoding: 'utf8',
-    env: { ...process.env, VIGIL_CACHE_DIR: join(scratch.path, 'cache'), CI: '1' },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runVigil(scratch.path, ...args);
 }
 
 function copy(src: string, name: string): string {

@@ -3,29 +3,18 @@
  * RSS is measured by bench/vision-memory, not here). These check the streamed documents are the
  * documents, and that a failed run leaves an existing output file as it was.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClassifyResult } from '../../src/vision/result.js';
-import { REPO_ROOT, tempDir, TINY } from './helpers.js';
+import { heldoutImages, runVigil, tempDir, TINY } from './helpers.js';
 
 const scratch = tempDir('stream');
 afterAll(() => scratch.remove());
-const HELDOUT = join(REPO_ROOT, 'fixtures/images/heldout');
-const IMAGES = readdirSync(HELDOUT)
-  .filter((f) => f.endsWith('.png'))
-  .sort()
-  .slice(0, 12)
-  .map((f) => join(HELDOUT, f));
+const IMAGES = heldoutImages(12);
 
 function vigil(...args: string[]) {
-  const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: scratch.path,
-    encoding: 'utf8',
-    env: { ...process.env, CI: '1' },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runVigil(scratch.path, ...args);
 }
 
 describe('streamed outputs', () => {

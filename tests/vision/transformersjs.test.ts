@@ -6,21 +6,15 @@
  * images the two differ by their resize kernels (vigil: sharp's, matched to PIL's as transformers
  * uses; transformers.js: its own), which is measured and reported, not asserted equal.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classify, embedImages, loadModel } from '../../src/vision/index.js';
-import { collect, cosine, REPO_ROOT } from './helpers.js';
+import { collect, cosine, heldoutImages, REPO_ROOT } from './helpers.js';
 
 const CLIP_DIR = join(REPO_ROOT, 'fixtures/models/clip');
 const VIT_DIR = join(REPO_ROOT, 'fixtures/models/vit');
-const HELDOUT = join(REPO_ROOT, 'fixtures/images/heldout');
-const IMAGES = readdirSync(HELDOUT)
-  .filter((f) => f.endsWith('.png'))
-  .sort()
-  .slice(0, 24)
-  .map((f) => join(HELDOUT, f));
+const IMAGES = heldoutImages(24);
 const LABELS = ['circle', 'square', 'triangle', 'star'];
 
 type Tjs = typeof import('@huggingface/transformers');
