@@ -32,7 +32,7 @@ export interface ResidualOutput {
   score: number;
   /** Log-odds of the residual logistic model. */
   raw: number;
-  /** Fixed, model-free statistic: largest log contrast of second differences between grid phases (0 = no grid). */
+  /** Fixed, model-free statistic: largest log contrast between the phases of a 2/4-pixel grid (near 0 = no grid). */
   statistic: number;
 }
 

@@ -32,9 +32,17 @@ async function videosInFolder(path: string, followSymlinks: boolean | undefined)
   return walkFiles(path, { extensions: VIDEO_EXTENSIONS, followSymlinks });
 }
 
-/** Highest score first; errors last, in input order. */
-export function sortByScore(files: readonly ScreenFileResult[]): ScreenFileResult[] {
-  return [...files].sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
+const VERDICT_RANK: Record<Verdict, number> = { 'likely-synthetic': 0, uncertain: 1, 'no-evidence': 2 };
+
+/**
+ * Triage order: by verdict (likely-synthetic, uncertain, no-evidence), then highest P(synthetic)
+ * first; errors last, in input order. Files scored with different signal subsets have different
+ * thresholds (and out-of-distribution files are uncertain whatever their score), so score alone
+ * could rank an uncertain file above a likely-synthetic one.
+ */
+export function triageOrder(files: readonly ScreenFileResult[]): ScreenFileResult[] {
+  const rank = (f: ScreenFileResult): number => (f.verdict === null ? 3 : VERDICT_RANK[f.verdict]);
+  return [...files].sort((a, b) => rank(a) - rank(b) || (b.score ?? -1) - (a.score ?? -1));
 }
 
 /**
@@ -79,7 +87,7 @@ export async function runScreen(screener: Screener, paths: readonly string[], op
     schema: 'vigil/screen',
     probe: screener.summary,
     signalsRequested: screener.signals,
-    files: sortByScore(files),
+    files: triageOrder(files),
     summary: { files: files.length, errors: files.filter((f) => f.status === 'error').length, verdicts },
     csv: null,
   };
@@ -108,7 +116,7 @@ const CSV_COLUMNS = [
 export function triageCsv(results: ScreenRunResults): string {
   return toCsv(
     CSV_COLUMNS,
-    sortByScore(results.files).map((f, i) => [
+    triageOrder(results.files).map((f, i) => [
       i + 1,
       f.file,
       f.media,

@@ -36,8 +36,9 @@ export const RESIDUAL_FEATURE_NAMES: readonly string[] = [
 export interface ResidualAnalysis {
   features: number[];
   /**
-   * Fixed, model-free statistic: the largest log contrast of second differences between the phases
-   * of a 2- or 4-pixel grid (0 on a photograph without a grid; resampling ×2/×4 makes it large).
+   * Fixed, model-free statistic: the largest log contrast between the phases of a 2- or 4-pixel
+   * grid (NPR residual across offsets, first and second differences); near 0 on a photograph
+   * without a grid, large after ×2/×4 upsampling.
    */
   statistic: number;
 }
@@ -140,7 +141,7 @@ export function analyzeResidual(image: GrayImage): ResidualAnalysis {
     ? [0, 1, 2].map((offset) => channelFeatures(region(image.pixels!, image.width, image.channels!, offset, left, top, w, h), w, h))
     : [channelFeatures(region(image.data, image.width, 1, 0, left, top, w, h), w, h)];
   while (perChannel.length < 3) perChannel.push(perChannel[0]);
-  // Features 3 and 4 of each channel: period-2 and period-4 second-difference contrasts.
-  const statistic = Math.max(...perChannel.map((f) => Math.max(f[3], f[4])));
+  // Features 0, 2, 3, 4 of each channel: the NPR offset spread and the period-2/4 difference contrasts.
+  const statistic = Math.max(...perChannel.map((f) => Math.max(f[0], f[2], f[3], f[4])));
   return { features: perChannel.flat(), statistic };
 }
