@@ -1,21 +1,68 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/** Temp files (and temp folders, e.g. extracted video frames) in use: removed if the process exits or is interrupted before they are done. */
+const pendingTemps = new Set<string>();
+const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function removePendingTemps(): void {
+  for (const temp of pendingTemps) rmSync(temp, { force: true, recursive: true });
+  pendingTemps.clear();
+}
+
+/** On an interrupt: remove the temp files, then let the signal do what it would have done. */
+function onInterrupt(signal: NodeJS.Signals): void {
+  removePendingTemps();
+  detachInterrupts();
+  // Another listener (vigil serve's drain) keeps the process alive and handles the signal itself.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function attachInterrupts(): void {
+  for (const signal of INTERRUPTS) process.on(signal, onInterrupt);
+  process.on('exit', removePendingTemps);
+}
+
+function detachInterrupts(): void {
+  for (const signal of INTERRUPTS) process.off(signal, onInterrupt);
+  process.off('exit', removePendingTemps);
+}
+
+/** Registers a temp file or folder for removal on exit or interrupt; the listeners exist only while one is in use. */
+export function trackTempFile(temp: string): () => void {
+  pendingTemps.add(temp);
+  if (pendingTemps.size === 1) attachInterrupts();
+  return () => {
+    pendingTemps.delete(temp);
+    if (pendingTemps.size === 0) detachInterrupts();
+  };
+}
+
+/** The temp file name writeFileAtomic uses beside `path` (hidden, random, `.tmp`). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 /**
  * Writes a file so that readers only ever see the old content or the complete new content:
- * write to a temp file in the same directory, then rename over the target.
+ * write to a temp file in the same directory, then rename over the target. The temp file is
+ * removed on any failure and on exit or interrupt (SIGINT, SIGTERM, SIGHUP) mid-write, so an
+ * interrupted run leaves no `.tmp` files behind.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(path);
+  const untrack = trackTempFile(temp);
   try {
     await writeFile(temp, data);
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  } finally {
+    untrack();
   }
 }
 
