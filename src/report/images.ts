@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { SeededRandom } from '../core/random.js';
 
@@ -24,10 +24,11 @@ export const THUMBNAIL_EDGE = 128;
  * a readable image: a report re-rendered on another machine should still render, without it.
  */
 export async function thumbnail(
-  path: string,
+  path: string | undefined,
   maxEdge = THUMBNAIL_EDGE,
   options: { enlargePixelated?: boolean } = {},
 ): Promise<Thumbnail | undefined> {
+  if (path === undefined) return undefined;
   try {
     const { data, info } = await sharp(path, { limitInputPixels: 100_000_000 })
       .rotate()
@@ -52,10 +53,25 @@ export async function thumbnail(
  * folder; input files as the user gave them (relative to where the audit ran): the first that
  * exists wins, so re-rendering from another folder still finds what can be found.
  */
-export function resolveRecordedPath(path: string, baseDir: string | undefined): string {
-  if (isAbsolute(path)) return path;
+export function resolveRecordedPath(path: string, baseDir: string | undefined, imagesUnder?: string): string | undefined {
+  if (isAbsolute(path)) return confinedPath(path, imagesUnder);
   const candidates = [...(baseDir === undefined ? [] : [resolve(baseDir, path)]), resolve(path)];
-  return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
+  return confinedPath(candidates.find((candidate) => existsSync(candidate)) ?? candidates[0], imagesUnder);
+}
+
+/**
+ * `path` when it may be embedded: always without `imagesUnder`; with it (a report re-rendered from
+ * a results document that may come from elsewhere), only when the file really lies under that
+ * folder, symlinks resolved. A results.json naming `/home/someone/private.jpg` embeds nothing.
+ */
+export function confinedPath(path: string, imagesUnder: string | undefined): string | undefined {
+  if (imagesUnder === undefined) return path;
+  try {
+    const rel = relative(realpathSync(imagesUnder), realpathSync(path));
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Sampled<T> {

@@ -14,6 +14,8 @@ export interface RenderOptions {
   templatesDir?: string;
   /** Folder of the results.json, to resolve the relative image paths recorded in it. */
   baseDir?: string;
+  /** Embed only images under this folder (`vigil report` sets the results' own folder). */
+  imagesUnder?: string;
   /** Embed photographs of probe subjects in bias reports (default false: they show people; --include-examples). */
   includeExamples?: boolean;
   /** Size budget: at most this many images in the report (default 24). */
@@ -49,7 +51,7 @@ function viewContext(options: RenderOptions, visuals: boolean): ViewContext {
   if (!Number.isInteger(maxImages) || maxImages < 0) throw invalidArgument('maxImages', 'a non-negative integer', maxImages);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw invalidArgument('seed', 'an integer', seed);
-  return { baseDir: options.baseDir, includeExamples: visuals && options.includeExamples === true, maxImages: visuals ? maxImages : 0, seed, visuals };
+  return { baseDir: options.baseDir, imagesUnder: options.imagesUnder, includeExamples: visuals && options.includeExamples === true, maxImages: visuals ? maxImages : 0, seed, visuals };
 }
 
 /** Builds the layout view of any vigil results document (shared by every output format). */

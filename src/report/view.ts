@@ -60,6 +60,8 @@ export type LayoutView = ReportView & Pick<ResultEnvelope, 'schema' | 'tool' | '
 export interface ViewContext {
   /** The folder of results.json: relative image paths in the results resolve against it. */
   baseDir?: string;
+  /** When set, only images under this folder are embedded (re-rendering results that may come from elsewhere). */
+  imagesUnder?: string;
   /** Embed photographs of probe subjects (bias examples): off unless asked for (--include-examples). */
   includeExamples: boolean;
   /** At most this many images in the whole report. */

@@ -8,7 +8,6 @@ import { SIGNING_ALGORITHMS } from '../../provenance/cose.js';
 import type { ClipFingerprinter } from '../../provenance/fingerprint.js';
 import type { ProvenanceResults } from '../../provenance/result.js';
 import { DEFAULT_INDEX_PATH, ProvenanceIndex } from '../../provenance/soft-binding.js';
-import { createEnginePool, defaultEngineWorkers } from '../../provenance/engine-pool.js';
 import { PROVENANCE_MIME_TYPES } from '../../provenance/formats.js';
 import { DEFAULT_REMOTE_LIMITS } from '../../provenance/remote.js';
 import { printable } from '../../core/printable.js';
@@ -53,7 +52,6 @@ interface VerifyCliOptions {
   remoteMaxBytes?: string;
   remoteTimeoutMs?: string;
   maxFileSize?: string;
-  workers?: string;
   json?: boolean;
   out?: string;
   index?: string | boolean;
@@ -100,7 +98,6 @@ export function register(program: Command): void {
     .option('--remote-max-bytes <n>', `size limit of a fetched remote manifest (default ${DEFAULT_REMOTE_LIMITS.maxBytes})`)
     .option('--remote-timeout-ms <n>', `time limit of a remote manifest fetch (default ${DEFAULT_REMOTE_LIMITS.timeoutMs})`)
     .option('--max-file-size <bytes>', `skip (and list) files larger than this (default ${DEFAULT_MAX_FILE_BYTES}); each file is read whole`)
-    .option('--workers <n>', `c2pa-rs instances verifying files in parallel (default ${defaultEngineWorkers()}: the cores, at most 4; memory holds this many files)`)
     .option('--json', 'print the results document on stdout')
     .option('--out <dir>', 'write results.json and report.html to this folder')
     .option('--index <path>', `provenance index for files without a manifest (default ${DEFAULT_INDEX_PATH} when it exists)`)
@@ -141,9 +138,6 @@ Examples:
             }
           : undefined;
         const index = await openIndexForVerify(options.index);
-        const workers = positiveInteger('--workers', options.workers, defaultEngineWorkers());
-        // A pool pays a wasm start-up per worker: worth it only for several files.
-        const pool = workers > 1 && walk.files.length > 2 ? createEnginePool(workers) : undefined;
         let clip: ClipFingerprinter | undefined;
         try {
           // The CLIP model (onnxruntime) loads only when asked for.
@@ -153,7 +147,6 @@ Examples:
             quiet: options.json === true,
             skipped: walk.skipped,
             sidecars: walk.sidecars,
-            ...(pool ? { engine: pool.read, concurrency: pool.size } : {}),
             ...(fetchRemote === undefined ? {} : { fetchRemote }),
             ...(index ? { softBinding: { lookup: (bytes: Uint8Array, lookup: { subject: string }) => index.lookup(bytes, { ...lookup, clip }) } } : {}),
           });
@@ -166,7 +159,6 @@ Examples:
           else process.stdout.write(formatVerifyText(results));
           return verifyExitCode(results, options.requireManifest === true);
         } finally {
-          await pool?.close();
           await clip?.release();
           index?.close();
         }

@@ -50,6 +50,8 @@ Examples:
         const renderOptions = {
           templatesDir: options.templates,
           baseDir: resultsBaseDir(resultsPath),
+          // Results may come from elsewhere: embed only images under their own folder.
+          imagesUnder: resultsBaseDir(resultsPath),
           includeExamples: options.includeExamples === true,
           maxImages: parseCount('--max-images')(options.maxImages),
           seed: parseCount('--seed')(options.seed),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { checkOutputFolder } from '../../core/output.js';
 import { printable } from '../../core/printable.js';
 import { createProgress } from '../../core/progress.js';
 import { DEVICES, type Device } from '../../vision/types.js';
@@ -194,6 +195,7 @@ export function register(program: Command): void {
   ).action(
     action(async (paths: string[], flags: ScreenerFlags & { out?: string; json?: boolean; csv?: boolean; report: boolean; fps: string; topK: string; maxFrames?: string; ffmpeg: string; failOn?: string; queue?: string; followSymlinks?: boolean }) => {
       if (flags.json && flags.csv) throw invalidArgument('--json/--csv', 'at most one of them', 'both');
+      if (flags.out !== undefined) await checkOutputFolder(flags.out);
       const failOn = flags.failOn;
       if (failOn !== undefined && !(['likely-synthetic', 'uncertain'] as string[]).includes(failOn)) {
         throw invalidArgument('--fail-on', 'likely-synthetic or uncertain', failOn);
@@ -344,6 +346,7 @@ export function register(program: Command): void {
     action(async (flags: ScreenerFlags & FamilyFlags & { real: string; fake: string; robustness?: boolean; bootstrap: string; confidence: string; seed: string; out?: string; json?: boolean; report: boolean }) => {
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
+      if (flags.out !== undefined) await checkOutputFolder(flags.out);
       if (flags.baseline !== undefined && flags.baseline !== 'durall') throw invalidArgument('--baseline', 'durall', flags.baseline);
       if (flags.pairBy !== undefined && flags.pairBy !== 'stem') throw invalidArgument('--pair-by', 'stem', flags.pairBy);
       const familyRun = flags.leaveOneOut === true || flags.baseline !== undefined;

@@ -4,7 +4,7 @@ import { isAbsolute, join, resolve, sep } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { BiasResult } from '../../bias/result.js';
 import { errorMessage } from '../../core/errors.js';
-import { sampleWithinBudget, thumbnail } from '../images.js';
+import { confinedPath, sampleWithinBudget, thumbnail } from '../images.js';
 import type { ViewContext } from '../view.js';
 
 export interface ExampleGroup {
@@ -91,7 +91,7 @@ export async function biasExamples(result: BiasResult, flagged: Map<string, Set<
       budget -= sampled.items.length;
       const images: ExampleGroup['images'] = [];
       for (const file of sampled.items) {
-        const image = await thumbnail(join(root, file));
+        const image = await thumbnail(confinedPath(join(root, file), context.imagesUnder));
         if (image) images.push({ file, ...image });
       }
       if (images.length > 0) groups.push({ attribute, group, images });

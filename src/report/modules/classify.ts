@@ -20,7 +20,7 @@ export const classifyModule: ReportModule<ClassifyResult> = {
     const sampled = sampleWithinBudget(classified, context.maxImages, context.seed);
     const gallery = [];
     for (const image of sampled.items) {
-      const preview = await thumbnail(resolveRecordedPath(image.file, context.baseDir));
+      const preview = await thumbnail(resolveRecordedPath(image.file, context.baseDir, context.imagesUnder));
       if (preview) gallery.push({ file: image.file, label: image.top[0].label, probability: image.top[0].probability, ...preview });
     }
 

@@ -104,7 +104,7 @@ async function evidenceCards(files: readonly ScreenFileResult[], context: ViewCo
   // Sampling would hide the highest scores; the files are sorted by score, so keep the top ones.
   const shown = flagged.slice(0, budget);
   const load = async (path: string | null | undefined, enlargePixelated = false) =>
-    path ? thumbnail(resolveRecordedPath(path, context.baseDir), EVIDENCE_EDGE, { enlargePixelated }) : undefined;
+    path ? thumbnail(resolveRecordedPath(path, context.baseDir, context.imagesUnder), EVIDENCE_EDGE, { enlargePixelated }) : undefined;
   const cards: EvidenceCard[] = [];
   for (const [index, file] of shown.entries()) {
     cards.push({
