@@ -227,7 +227,9 @@ export async function readCocoResults(path: string, gt: CocoGroundTruth, options
   (value as unknown[]).forEach((raw, i) => {
     const at = `[${i}]`;
     if (!isRecord(raw)) return problems.add(at, 'an object', raw);
-    const image = isId(raw.image_id) ? byId.get(raw.image_id) : typeof raw.file_name === 'string' ? byName.get(raw.file_name) : undefined;
+    // FACET image ids are vigil's own numbering (sorted file names), so a file_name wins there.
+    const byFile = typeof raw.file_name === 'string' ? byName.get(raw.file_name) : undefined;
+    const image = gt.format === 'facet' && byFile ? byFile : isId(raw.image_id) ? byId.get(raw.image_id) : byFile;
     if (!image) {
       return raw.image_id === undefined && raw.file_name !== undefined
         ? problems.add(`${at}.file_name`, 'the file name of an image of the ground truth', raw.file_name)

@@ -54,7 +54,7 @@ export function register(program: Command): void {
   withModelOptions(program.command('detect').description('Detect objects with a DETR/YOLOS-style detector (boxes in pixels of each original image)'))
     .option('--threshold <score>', 'keep objects scoring above this (transformers\' default)', '0.5')
     .option('--csv', 'print one CSV row per object')
-    .option('--coco <instances.json>', 'print COCO results (image_id, category_id, bbox [x, y, w, h], score) for the images and categories of this ground truth, for `vigil bias --detections`')
+    .option('--coco <annotations>', 'print COCO results (image_id, file_name, category_id, bbox [x, y, w, h], score) for the images and categories of this ground truth (COCO instances JSON or FACET CSV), for `vigil bias --detections`')
     .addHelpText(
       'after',
       `
@@ -67,8 +67,8 @@ Examples:
     .action(
       action(async (paths: string[], flags: Flags & { threshold: string; coco?: string }) => {
         if ([flags.json, flags.csv, flags.coco !== undefined].filter(Boolean).length > 1) throw invalidArgument('--json/--csv/--coco', 'at most one of them', 'several');
-        const { readCocoInstances } = await import('../../probes/coco.js');
-        const gt = flags.coco === undefined ? null : await readCocoInstances(flags.coco);
+        const { readAnnotations } = await import('../../probes/facet.js');
+        const gt = flags.coco === undefined ? null : await readAnnotations(flags.coco, { required: [] });
         const threshold = Number(flags.threshold);
         if (flags.threshold.trim() === '' || !(threshold >= 0 && threshold <= 1)) throw invalidArgument('--threshold', 'a score between 0 and 1', flags.threshold);
         const { files, skipped, model, progress, run } = await prepare(paths, flags, 'detection');
@@ -101,14 +101,14 @@ Examples:
           // Images are matched to the ground truth by file_name (the end of the path), labels to categories by name.
           const category = new Map(gt.categories.map((c) => [c.name, c.id]));
           const imageOf = (file: string) => gt.images.find((i) => file === i.file_name || file.replace(/\\/g, '/').endsWith(`/${i.file_name}`));
-          const results: { image_id: number; category_id: number; bbox: number[]; score: number }[] = [];
+          const results: { image_id: number; file_name: string; category_id: number; bbox: number[]; score: number }[] = [];
           let unmatched = 0;
           for (const image of rows) {
             const found = image.error === null ? imageOf(image.file) : undefined;
             if (image.error === null && !found) unmatched++;
             for (const o of found ? image.objects : []) {
               const id = category.get(o.label);
-              if (id !== undefined) results.push({ image_id: found!.id, category_id: id, bbox: [o.box.xmin, o.box.ymin, o.box.xmax - o.box.xmin, o.box.ymax - o.box.ymin], score: o.score });
+              if (id !== undefined) results.push({ image_id: found!.id, file_name: found!.file_name, category_id: id, bbox: [o.box.xmin, o.box.ymin, o.box.xmax - o.box.xmin, o.box.ymax - o.box.ymin], score: o.score });
             }
           }
           if (unmatched > 0) process.stderr.write(`vigil: ${unmatched} image(s) are not in ${printable(flags.coco)} and were left out\n`);
