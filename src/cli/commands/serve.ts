@@ -51,6 +51,9 @@ interface ServeOptions {
   maxQueued: number;
   retryAfter: number;
   drainTimeoutMs: number;
+  bodyTimeoutMs: number;
+  minBodyRate: number;
+  maxPerKey: number;
   probe?: string;
   signals?: string;
   device: Device;
@@ -84,6 +87,9 @@ export function register(program: Command): void {
     .option('--max-queued <n>', 'requests waiting for a slot before 503 + Retry-After', integerOption('--max-queued'), DEFAULT_LIMITS.maxQueued)
     .option('--retry-after <s>', 'Retry-After seconds sent with 503', integerOption('--retry-after', 1), DEFAULT_LIMITS.retryAfterSeconds)
     .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, longest wait for in-flight requests', integerOption('--drain-timeout-ms', 1), DEFAULT_LIMITS.drainTimeoutMs)
+    .option('--body-timeout-ms <ms>', 'longest a client may take to send its body (408 beyond)', integerOption('--body-timeout-ms', 1), DEFAULT_LIMITS.bodyTimeoutMs)
+    .option('--min-body-rate <bytes/s>', 'slowest accepted body transfer after a 2 s grace (408 below)', integerOption('--min-body-rate'), DEFAULT_LIMITS.minBodyBytesPerSecond)
+    .option('--max-per-key <n>', 'inference requests in progress per API key (429 beyond)', integerOption('--max-per-key', 1), DEFAULT_LIMITS.maxPerKey)
     .option('--probe <file>', 'screening probe from `vigil screen train` (default: the bundled probe)')
     .option('--signals <list>', 'screening signals to run (default: all the probe was trained with)')
     .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, parseDevice, 'cpu' as Device)
@@ -99,6 +105,9 @@ export function register(program: Command): void {
           maxQueued: options.maxQueued,
           retryAfterSeconds: options.retryAfter,
           drainTimeoutMs: options.drainTimeoutMs,
+          bodyTimeoutMs: options.bodyTimeoutMs,
+          minBodyBytesPerSecond: options.minBodyRate,
+          maxPerKey: options.maxPerKey,
         });
         const keys = await loadApiKeys({ apiKeysFile: options.apiKeysFile });
         const engines = loadEngines({
