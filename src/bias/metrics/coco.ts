@@ -177,6 +177,8 @@ export interface PreparedAccumulation {
   index: Int32Array;
   /** Non-ignored ground truth per image. */
   npig: Float64Array;
+  /** [threshold × detection], in score order: 0 ignored, 1 true positive, 2 false positive. */
+  outcome: Uint8Array;
 }
 
 /** Gathers and orders the detections once; a bootstrap then re-weights images without re-sorting. */
@@ -197,12 +199,20 @@ export function prepareAccumulation(evaluations: readonly (ImageEvaluation | nul
     }
   });
   const order = orderByScore(scores);
+  const outcome = new Uint8Array(thresholds * order.length);
+  order.forEach((j, rank) => {
+    const e = evaluations[image[j]] as ImageEvaluation;
+    for (let t = 0; t < thresholds; t++) {
+      outcome[t * order.length + rank] = e.dtIgnore[t][index[j]] === 1 ? 0 : e.dtMatched[t][index[j]] === 1 ? 1 : 2;
+    }
+  });
   return {
     evaluations,
     thresholds,
     image: Int32Array.from(order, (j) => image[j]),
     index: Int32Array.from(order, (j) => index[j]),
     npig,
+    outcome,
   };
 }
 
@@ -213,7 +223,8 @@ export function prepareAccumulation(evaluations: readonly (ImageEvaluation | nul
  */
 export function accumulate(evaluations: readonly (ImageEvaluation | null)[] | PreparedAccumulation, maxDets: number, weights?: ArrayLike<number>): Accumulated {
   const prepared = 'npig' in evaluations ? evaluations : prepareAccumulation(evaluations, maxDets);
-  const { thresholds, image, index } = prepared;
+  const { thresholds, image, outcome } = prepared;
+  const count = image.length;
   const precision = Array.from({ length: thresholds }, () => new Float64Array(RECALL_THRESHOLDS.length).fill(-1));
   const recall = new Float64Array(thresholds).fill(-1);
   let npig = 0;
@@ -232,19 +243,14 @@ export function accumulate(evaluations: readonly (ImageEvaluation | null)[] | Pr
     let tp = 0;
     let fp = 0;
     let kept = 0;
-    for (let j = 0; j < image.length; j++) {
+    const base = t * count;
+    for (let j = 0; j < count; j++) {
       const w = weights ? weights[image[j]] : 1;
-      if (w === 0) continue;
-      const e = prepared.evaluations[image[j]] as ImageEvaluation;
-      const k = index[j];
       // COCO keeps ignored detections in the cumulative arrays (as neither tp nor fp).
-      const ignored = e.dtIgnore[t][k] === 1;
-      const matched = e.dtMatched[t][k] === 1;
+      const o = outcome[base + j];
       for (let r = 0; r < w; r++) {
-        if (!ignored) {
-          if (matched) tp++;
-          else fp++;
-        }
+        if (o === 1) tp++;
+        else if (o === 2) fp++;
         rc[kept] = tp / npig;
         pr[kept] = tp / (fp + tp + eps);
         kept++;
