@@ -16,9 +16,10 @@ const CONFIG = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
   background: 'white',
   range: { category: PALETTE },
-  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
-  title: { fontSize: 13, anchor: 'start' },
+  // Charts are drawn about as wide as the report's content (~1,000 px) and scaled to it, so these sizes are what a reader sees.
+  axis: { labelFontSize: 13, titleFontSize: 13, labelLimit: 260, tickCount: 6 },
+  legend: { labelFontSize: 13, titleFontSize: 13, labelLimit: 420, symbolStrokeWidth: 3, symbolSize: 300 },
+  title: { fontSize: 14, anchor: 'start' },
   view: { stroke: null },
 } as const;
 
@@ -115,16 +116,28 @@ export function intervalBarsSpec(
       encoding: { y, x: { field: 'high', type: 'quantitative' } },
     },
   ];
+  // Direct labels: each bar's value, right of its interval, so no one reads values off the axis.
+  layers.push({
+    mark: { type: 'text', align: 'left', dx: 6, fontSize: 12, color: '#1a1a1a' },
+    encoding: { y, x: { field: 'high', type: 'quantitative' }, text: { field: 'value', type: 'quantitative', format: options.percent ? '.1%' : '.3f' } },
+  });
   if (options.reference !== undefined) {
     layers.push({
       data: { values: [{ reference: options.reference, text: options.referenceLabel ?? '' }] },
       mark: { type: 'rule', strokeDash: [4, 3], color: '#555555' },
       encoding: { x: { field: 'reference', type: 'quantitative' } },
     });
+    if (options.referenceLabel) {
+      layers.push({
+        data: { values: [{ reference: options.reference, text: options.referenceLabel }] },
+        mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: -14, fontSize: 12, color: '#555555' },
+        encoding: { x: { field: 'reference', type: 'quantitative' }, y: { value: 0 }, text: { field: 'text' } },
+      });
+    }
   }
   return {
-    width: 420,
-    height: { step: 22 },
+    width: 760,
+    height: { step: 26 },
     data: { values },
     layer: layers,
   };
@@ -179,7 +192,7 @@ export function histogramSpec(
       },
     });
   }
-  return { width: 480, height: 180, layer: layers };
+  return { width: 900, height: 200, layer: layers };
 }
 
 export interface CurvePoint {
@@ -191,28 +204,61 @@ export interface CurvePoint {
 /** Line curves (ROC, precision-recall) in the unit square, one colour and one dash per series. */
 export function curvesSpec(
   points: readonly CurvePoint[],
-  options: { xTitle: string; yTitle: string; diagonal?: boolean },
+  options: {
+    xTitle: string;
+    yTitle: string;
+    diagonal?: boolean;
+    /**
+     * A zoomed panel beside the full one: `x` its range, `y` 'low' for from just below the lowest
+     * curve in that range to 1. Curves that hug the frame in the full view separate here.
+     */
+    zoom?: { x: [number, number]; y: 'low' };
+  },
 ): Record<string, unknown> {
-  const layers: Record<string, unknown>[] = [
-    {
-      data: { values: points.map((p, order) => ({ ...p, order })) },
-      mark: { type: 'line', strokeWidth: 2, interpolate: 'linear' },
-      encoding: {
-        x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { domain: [0, 1] } },
-        y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { domain: [0, 1] } },
-        // Colour and dash both encode the series (one merged legend), so curves differ without colour.
-        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } },
-        strokeDash: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } },
-        order: { field: 'order', type: 'quantitative' },
+  const values = points.map((p, order) => ({ ...p, order }));
+  const series = { field: 'series', type: 'nominal', title: null };
+  const panel = (x: [number, number], y: [number, number], title: string | null, size: number): Record<string, unknown> => {
+    const layers: Record<string, unknown>[] = [
+      {
+        data: { values },
+        // Clipped to the panel, so the zoomed view shows only its range.
+        mark: { type: 'line', strokeWidth: 2.5, interpolate: 'linear', clip: true },
+        encoding: {
+          // Padding keeps a curve at 0 or 1 off the frame, where it would disappear into it.
+          x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { domain: x, nice: false, padding: 8 } },
+          y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { domain: y, nice: false, padding: 8 } },
+          // Colour and dash both encode the series (one merged legend), so curves differ without colour.
+          color: { ...series, legend: { orient: 'bottom', columns: 2 } },
+          strokeDash: { ...series, legend: { orient: 'bottom', columns: 2 } },
+          order: { field: 'order', type: 'quantitative' },
+        },
       },
-    },
-  ];
-  if (options.diagonal) {
-    layers.unshift({
-      data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
-      mark: { type: 'line', color: '#999999', strokeDash: [2, 2], strokeWidth: 1 },
-      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
-    });
-  }
-  return { width: 260, height: 260, layer: layers };
+    ];
+    if (options.diagonal) {
+      layers.unshift({
+        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+        mark: { type: 'line', color: '#999999', strokeDash: [2, 2], strokeWidth: 1, clip: true },
+        // The same explicit domains as the curves: a layer without them would widen the zoomed range back to [0, 1].
+        encoding: { x: { field: 'x', type: 'quantitative', scale: { domain: x, nice: false, padding: 8 } }, y: { field: 'y', type: 'quantitative', scale: { domain: y, nice: false, padding: 8 } } },
+      });
+    }
+    return { width: size, height: size * 0.8, ...(title ? { title } : {}), layer: layers };
+  };
+  const full = panel([0, 1], [0, 1], null, 420);
+  if (!options.zoom) return { ...panel([0, 1], [0, 1], null, 900), height: 380 };
+  const [x0, x1] = options.zoom.x;
+  // The zoom is for the curves that crowd the top of the frame (mean y ≥ 0.8 in the range): its y
+  // range starts just below the lowest of them. Weaker curves are clipped there; the full view has them.
+  // (Points exactly at the range's start are left out: an ROC curve rises from 0 there.)
+  const crowded = [...new Set(points.map((p) => p.series))]
+    .map((name) => points.filter((p) => p.series === name && p.x > x0 && p.x <= x1).map((p) => p.y))
+    .filter((ys) => ys.length > 0 && ys.reduce((a, b) => a + b, 0) / ys.length >= 0.8);
+  if (crowded.length === 0) return { ...panel([0, 1], [0, 1], null, 900), height: 380 };
+  const low = Math.max(0, Math.floor((Math.min(...crowded.flat()) - 0.02) * 20) / 20);
+  const zoomTitle = `Zoom: ${Math.round(x0 * 100)}–${Math.round(x1 * 100)}% on the x axis`;
+  return {
+    hconcat: [full, panel([x0, x1], [Math.min(low, 0.95), 1], zoomTitle, 420)],
+    spacing: 40,
+    resolve: { scale: { x: 'independent', y: 'independent', color: 'shared', strokeDash: 'shared' }, legend: { color: 'shared', strokeDash: 'shared' } },
+  };
 }

@@ -20,7 +20,7 @@ import { htmlToPdf } from '../../src/report/pdf.js';
 import { renderReport } from '../../src/report/render.js';
 import type { DemoResult } from '../../src/report/result.js';
 import type { ScreenEvalResults, ScreenRunResults } from '../../src/screen/result.js';
-import { biasDocument, evalScoresCsv, screenDocument, screenEvalDocument, XSS } from './documents.js';
+import { biasDocument, screenDocument, screenEvalDocument, XSS } from './documents.js';
 import { HOSTILE_NAME, provenanceDocument } from './provenance-fixture.js';
 
 const OUTPUT = join(process.cwd(), 'tests', 'output');
@@ -100,7 +100,6 @@ beforeAll(async () => {
   };
   html.bias = await renderReport(docs.bias);
   html.screen = await renderReport(docs.screen);
-  writeFileSync(join(dir, 'scores.csv'), evalScoresCsv());
   html.eval = await renderReport(docs.eval, { baseDir: dir });
   html.provenance = await renderReport(docs.provenance, { baseDir: dir });
   html.demo = await renderReport(docs.demo);

@@ -3,9 +3,8 @@
  * (XSS payloads) are planted where untrusted data reaches a report: probe labels, file names,
  * manifest fields.
  */
-import { toCsv } from '../../src/core/csv.js';
 import { SeededRandom } from '../../src/core/random.js';
-import { SCORES_COLUMNS } from '../../src/screen/scores.js';
+import { curvePoints, type CurvePoints } from '../../src/screen/curves.js';
 import { resultEnvelope } from '../../src/core/results.js';
 import type { BiasResult, FeatureResult, GroupMetrics, MetricValue } from '../../src/bias/result.js';
 import type {
@@ -173,33 +172,15 @@ const metricEstimates = (auc: number): Record<MetricKey, MetricEstimate> => {
 const scorer = (auc: number, real = 40, fake = 40): ScorerMetrics => ({ real, fake, threshold: 0.5, metrics: metricEstimates(auc) });
 
 /**
- * The scores.csv that vigil screen eval --out writes beside results.json, with seeded scores:
- * fused and spectral separate the classes well, metadata barely.
+ * Curve points as vigil screen eval stores them (src/screen/curves.ts), from seeded scores: real
+ * ones around 0, synthetic ones shifted by `shift` (a larger shift gives a curve nearer the frame).
  */
-export function evalScoresCsv(seed = 1): string {
+export function seededCurves(shift: number, seed = 1): CurvePoints {
   const random = new SeededRandom(seed);
-  const rows: (string | number)[][] = [];
-  for (const perturbation of ['none', 'jpeg-q75']) {
-    for (let i = 0; i < 80; i++) {
-      const fake = i >= 40;
-      const shift = fake ? 1.6 : 0;
-      const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-      rows.push([
-        perturbation,
-        `${fake ? 'fake' : 'real'}-${i}.png`,
-        fake ? 'fake' : 'real',
-        fake ? 'nnconv' : '',
-        sigmoid(random.normal() + 2 * shift - 1.5),
-        sigmoid(random.normal() + 1.5 * shift - 1),
-        '',
-        '',
-        sigmoid(random.normal() + 0.2 * shift),
-        'no-evidence',
-        '',
-      ]);
-    }
-  }
-  return toCsv(SCORES_COLUMNS, rows);
+  const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+  const real = Array.from({ length: 40 }, () => sigmoid(random.normal() - 1));
+  const fake = Array.from({ length: 80 }, () => sigmoid(random.normal() + shift - 1));
+  return curvePoints({ real, fake })!;
 }
 
 const PROBE: ProbeSummary = {
@@ -223,6 +204,11 @@ export function screenEvalDocument(): ScreenEvalResults {
     fake: generator === 'all' ? 80 : 40,
     scorers: { fused: scorer(fused), spectral: scorer(fused - 0.05), 'clip-probe': scorer(fused - 0.1), 'mae-recon': scorer(0.61), metadata: scorer(0.55) },
   });
+  const all = group('all', 0.93);
+  // Curves only where the evaluation stores them: unperturbed, all generators; fused and spectral hug the frame.
+  all.scorers.fused!.curves = seededCurves(4.5, 1);
+  all.scorers.spectral!.curves = seededCurves(3.8, 2);
+  all.scorers.metadata!.curves = seededCurves(0.2, 3);
   return {
     ...resultEnvelope('screen-eval', new Date('2026-11-20T11:00:00Z')),
     schema: 'vigil/screen-eval',
@@ -238,7 +224,7 @@ export function screenEvalDocument(): ScreenEvalResults {
     bootstrap: { resamples: 1000, confidence: 0.95, seed: 3 },
     signals: ['spectral', 'clip-probe', 'mae-recon', 'metadata'],
     conditions: [
-      { perturbation: 'none', description: 'original files', groups: [group('all', 0.93), group('nnconv', 0.97), group(XSS.label, 0.88)] },
+      { perturbation: 'none', description: 'original files', groups: [all, group('nnconv', 0.97), group(XSS.label, 0.88)] },
       { perturbation: 'jpeg-q75', description: 'JPEG quality 75', groups: [group('all', 0.81)] },
       { perturbation: 'blur-1', description: 'Gaussian blur σ=1', groups: [group('all', 0.7)] },
     ],

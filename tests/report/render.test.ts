@@ -9,7 +9,7 @@ import type { FileVerification, ProvenanceResults } from '../../src/provenance/r
 import type { ClassifyImageRecord, ClassifyResult } from '../../src/vision/result.js';
 import { VigilInputError } from '../../src/core/errors.js';
 import { renderMarkdown, renderReport, writeReport } from '../../src/report/render.js';
-import { biasDocument, evalScoresCsv, screenDocument, screenEvalDocument, XSS } from './documents.js';
+import { biasDocument, screenDocument, screenEvalDocument, XSS } from './documents.js';
 
 /** Every way a planted payload could come out live in HTML. */
 function expectNoLivePayload(html: string): void {
@@ -161,10 +161,8 @@ describe('screening reports', () => {
 
   it('renders the evaluation: per-scorer, per-generator and robustness tables with CIs', async () => {
     const doc = screenEvalDocument();
-    const out = mkdtempSync(join(tmpdir(), 'vigil-eval-'));
-    writeFileSync(join(out, 'scores.csv'), evalScoresCsv());
-    const html = await renderReport(doc, { baseDir: out });
-    expect(html).toContain('<dd data-key="auc" data-value="0.93">0.930</dd>');
+    const html = await renderReport(doc);
+    expect(html).toContain('<dd data-key="auc" data-value="0.93">0.930</dd><dd class="interval" data-interval-of="auc">[0.900, 0.960]</dd>');
     expect(html).toMatch(/data-perturbation="jpeg-q75"/);
     expect(html).toContain('-0.120'); // AUC change under JPEG 75
     expect(html).toContain('[0.940, 1.000]');
@@ -172,10 +170,11 @@ describe('screening reports', () => {
     expect(html.match(/<svg\b/g)?.length).toBe(4);
     expect(html).toContain('aria-label="ROC curves of Fused (AUC 0.930), Spectral (AUC 0.880), Metadata (AUC 0.550).');
     expectNoLivePayload(html);
-    // Without scores.csv the report says why there are no curves.
+    // A document without curve points (an older vigil) says why there are no curves.
+    for (const scorer of Object.values(doc.conditions[0].groups[0].scorers)) delete scorer.curves;
     const bare = await renderReport(doc);
     expect(bare.match(/<svg\b/g)?.length).toBe(2);
-    expect(bare).toContain('ROC and precision-recall curves need scores.csv beside results.json');
+    expect(bare).toContain('This results document has no curve points');
     expectSelfContained(html);
   });
 });

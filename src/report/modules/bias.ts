@@ -177,7 +177,7 @@ async function featureView(
     value: disparity.value,
     valueText: formatMetric(key, disparity.value),
     intervalText: formatMetricInterval(key, disparity.ci),
-    judged: judgedBy(key) ? { status: judgedBy(key)!.status, bound: formatBound(key, judgedBy(key)!.comparison, judgedBy(key)!.bound) } : undefined,
+    judged: judgedBy(key) ? { status: judgedBy(key)!.status, bound: boundText(judgedBy(key)!) } : undefined,
     ci: disparity.ci,
     groups: disparity.groups ? disparity.groups.join(' vs ') : null,
     worstLabel: disparity.label,
@@ -240,7 +240,7 @@ function verdictRow(verdict: ThresholdVerdict) {
     percent: metricMeta(verdict.metric).percent,
     valueText: formatMetric(verdict.metric, verdict.value),
     intervalText: formatMetricInterval(verdict.metric, verdict.ci),
-    boundText: formatBound(verdict.metric, verdict.comparison, verdict.bound),
+    boundText: boundText(verdict),
     subject: verdictSubject(verdict).trim(),
   };
 }
@@ -255,16 +255,22 @@ function verdictSubject(verdict: ThresholdVerdict): string {
   return ` across ${verdict.attribute} groups`;
 }
 
+/** The bound a verdict was held to, in the metric's unit ("≤ 10.0 pts"); the threshold as written for older documents. */
+function boundText(verdict: ThresholdVerdict): string {
+  return verdict.comparison === undefined ? readableThreshold(verdict.threshold) : formatBound(verdict.metric, verdict.comparison, verdict.bound);
+}
+
 /** One verdict as a sentence with its evidence: metric, groups, value, interval and the bound it was held to. */
 export function verdictSentence(verdict: ThresholdVerdict): string {
   const meta = metricMeta(verdict.metric);
   const value = verdict.value === null ? 'could not be computed' : `is ${formatMetric(verdict.metric, verdict.value)} ${formatMetricInterval(verdict.metric, verdict.ci)}`;
-  return `${meta.label}${verdictSubject(verdict)} ${value}; the spec requires ${formatBound(verdict.metric, verdict.comparison, verdict.bound)}`;
+  return `${meta.label}${verdictSubject(verdict)} ${value}; the spec requires ${boundText(verdict)}`;
 }
 
 /** How far a value is on the wrong side of its bound, in the metric's own scale (to pick the worst failure). */
 function violation(verdict: ThresholdVerdict): number {
-  if (verdict.value === null) return 0;
+  // Documents written before verdicts carried comparison and bound rank last.
+  if (verdict.value === null || verdict.comparison === undefined) return 0;
   return verdict.comparison.startsWith('<') ? verdict.value - verdict.bound : verdict.bound - verdict.value;
 }
 
@@ -298,7 +304,7 @@ function worstCheckCard(result: BiasResult): SummaryFigure[] {
   return [
     {
       key: 'worst-check',
-      label: `${metricMeta(worst.metric).label}${verdictSubject(worst)} (${formatBound(worst.metric, worst.comparison, worst.bound)} required)`,
+      label: `${metricMeta(worst.metric).label}${verdictSubject(worst)} (${boundText(worst)} required)`,
       value: formatMetric(worst.metric, worst.value),
       raw: worst.value ?? undefined,
       interval: formatMetricInterval(worst.metric, worst.ci),

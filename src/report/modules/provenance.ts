@@ -24,6 +24,7 @@ const STATE_MEANING: Record<string, string> = {
   Valid: 'The provenance record is intact, but its signer is not on any trust list you configured: it says who claims to have made it, not that the claim is vouched for.',
   Invalid: 'The provenance record is broken or does not match the file: the file or its record was altered after signing, or the signature is bad.',
   NoManifest: 'The file carries no C2PA provenance record. Most images have none; this says nothing either way about how it was made.',
+  Unreadable: 'Nothing can be said about this file: it cannot be parsed and carries no manifest, or its manifest is stored remotely and was not fetched.',
 };
 
 interface IngredientView {
@@ -97,6 +98,7 @@ export function provenanceHeadline(result: ProvenanceResults): Headline {
   if (summary.valid > 0) parts.push(`${summary.valid} intact but signed by a signer on no configured trust list`);
   if (summary.noManifest > 0) parts.push(`${summary.noManifest} without a provenance record (which says nothing either way)`);
   if (summary.errors > 0) parts.push(`${summary.errors} could not be read`);
+  if ((summary.unreadable ?? 0) > 0) parts.push(`${summary.unreadable} unreadable (nothing can be said)`);
   const rest = parts.length > 0 ? `; ${parts.join(', ')}` : '';
   if (summary.invalid > 0) {
     return { label: 'INVALID', tone: 'bad', text: `${summary.invalid} of ${summary.files} file(s) have a provenance record that fails validation (changed after signing, or a bad signature)${rest}.` };
@@ -174,10 +176,13 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       },
       hasCodes: allCodes(file.codes).length > 0,
       softBinding: file.softBinding,
+      disclosure: file.disclosure,
+      aiDisclosed: file.disclosure !== undefined && file.disclosure.level !== 'none' && file.disclosure.level !== 'weakCue',
+      remoteManifest: file.remoteManifest,
     }));
 
     // Large runs: the files that need attention (invalid, unreadable) first, shown in their original order.
-    const attention = { Invalid: 0, Trusted: 1, Valid: 1, NoManifest: 2 } as const;
+    const attention = { Invalid: 0, Unreadable: 0, Trusted: 1, Valid: 1, NoManifest: 2 } as const;
     const prioritized = files
       .map((file, order) => ({ file, order, rank: file.state in attention ? attention[file.state as keyof typeof attention] : 0 }))
       .sort((a, b) => a.rank - b.rank || a.order - b.order);
@@ -221,7 +226,9 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
         { key: 'valid', label: 'Valid, untrusted signer', value: formatNumber(summary.valid), raw: summary.valid },
         { key: 'invalid', label: 'Invalid', value: formatNumber(summary.invalid), raw: summary.invalid },
         { key: 'no-manifest', label: 'No manifest', value: formatNumber(summary.noManifest), raw: summary.noManifest },
-        { key: 'ai-generated', label: 'Declared AI-generated', value: formatNumber(summary.aiGenerated), raw: summary.aiGenerated },
+        { key: 'ai-generated', label: 'AI disclosed (whole chain)', value: formatNumber(summary.aiGenerated), raw: summary.aiGenerated },
+        ...(summary.unreadable ? [{ key: 'unreadable', label: 'Unreadable', value: formatNumber(summary.unreadable), raw: summary.unreadable }] : []),
+        ...(summary.skipped ? [{ key: 'skipped', label: 'Skipped (listed)', value: formatNumber(summary.skipped), raw: summary.skipped }] : []),
         { key: 'errors', label: 'Could not be read', value: formatNumber(summary.errors), raw: summary.errors },
         ...(summary.recovered > 0
           ? [{ key: 'recovered', label: 'Recovered by soft binding', value: formatNumber(summary.recovered), raw: summary.recovered }]
@@ -229,6 +236,7 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       ],
       sections: [
         { id: 'files-table', title: 'Files at a glance' },
+        ...((result.skipped?.length ?? 0) > 0 ? [{ id: 'skipped', title: 'Skipped files' }] : []),
         { id: 'trust-lists', title: 'Trust lists' },
         { id: 'codes', title: 'Status codes explained' },
         { id: 'file-details', title: 'File details' },
@@ -238,6 +246,7 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
         files: rows.map((file) => ({ ...file, hasCard: carded.has(file) })),
         cards,
         trustLists: result.trustLists,
+        skipped: result.skipped ?? [],
         glossary: glossary(result.files),
         states: Object.entries(STATE_MEANING).map(([state, meaning]) => ({ state, meaning })),
       },
