@@ -35,6 +35,8 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   'algorithm.deprecated': 'The signature uses an algorithm that is deprecated; it still validates but is weaker than recommended.',
   'timeOfSigning.insideValidity': "The claimed signing time is within the signer certificate's validity.",
   'assertion.dataHash.additionalExclusionsPresent': 'The data hash excludes more of the file than needed; the excluded parts could change unnoticed.',
+  'assertion.bmffHash.additionalExclusionsPresent':
+    'The media hash excludes boxes beyond the ones C2PA requires to be excluded; changes inside those boxes would go unnoticed.',
   // failure
   'signingCredential.untrusted':
     "The signature is valid, but the signer's certificate does not chain to any trust anchor you configured: who signed it is not vouched for.",

@@ -6,7 +6,7 @@ import { resultEnvelope } from '../core/results.js';
 import { declaresAi, discloseAi, DISCLOSURE_LEVELS, type DisclosureLevel } from './disclosure.js';
 import { isNoManifestError, readAsset, remoteManifestUrl, type EngineReading, type EngineSettings } from './engine.js';
 import type { EngineReader } from './engine-pool.js';
-import { requireProvenanceFormat, type ProvenanceMime } from './formats.js';
+import { isRasterImage, requireProvenanceFormat, type ProvenanceMime } from './formats.js';
 import { dataHashOf, rehashDataHash } from './hard-binding.js';
 import { withGuardedFetch, type RemoteFetchLimits } from './remote.js';
 import type { FileVerification, ProvenanceResults, ProvenanceSummary, SkippedFile, SoftBindingLookup, StatusCode, StatusCodes } from './result.js';
@@ -100,7 +100,8 @@ interface BaseVerification {
 }
 
 async function noManifest(base: BaseVerification, bytes: Uint8Array, options: VerifyOptions): Promise<FileVerification> {
-  const softBinding = await options.softBinding?.lookup(bytes, { subject: base.path });
+  // Fingerprints are perceptual hashes of decoded pixels: raster images only.
+  const softBinding = isRasterImage(base.format) ? await options.softBinding?.lookup(bytes, { subject: base.path }) : undefined;
   return {
     ...base,
     state: 'NoManifest',

@@ -18,7 +18,7 @@ describe.skipIf(!available)('soft-binding recovery with a CLIP embedding', () =>
   let clip: ClipFingerprinter;
   let index: ProvenanceIndex;
   // Every 10th screening fixture: photo-like and generated images alike.
-  const fixtures = globSync('fixtures/screen/**/*.{jpg,png}').sort().filter((_, i) => i % 10 === 0);
+  const fixtures = globSync('fixtures/screen/{train,heldout}/**/*.{jpg,png}').sort().filter((_, i) => i % 10 === 0);
 
   beforeAll(async () => {
     workspace = await tempDir();

@@ -10,7 +10,7 @@ import { verifyBytes } from '../../src/provenance/verify.js';
 import { devCredentials, tempDir, type DevCredentials } from './helpers.js';
 
 /** The screening fixtures: 400 photo-like and generated 128x128 images (JPEG and PNG), committed. */
-const FIXTURES = globSync('fixtures/screen/**/*.{jpg,png}').sort();
+const FIXTURES = globSync('fixtures/screen/{train,heldout}/**/*.{jpg,png}').sort();
 
 async function centerCrop(bytes: Buffer, fraction: number): Promise<Buffer> {
   const { width = 0, height = 0 } = await sharp(bytes).metadata();
