@@ -3,7 +3,8 @@
  * columns become dictionary codes (Int32Array + levels), number columns Float64Array, so memory is
  * bounded by the columns used, not by per-row objects. Text columns (file names) are kept only up
  * to a row limit. Progress is reported in bytes while reading. CSV follows RFC 4180 (quoted fields,
- * doubled quotes, CRLF); values are trimmed, like the small-file readers.
+ * doubled quotes, CRLF); unquoted values are trimmed (quoted ones kept as written), as csv-parse's
+ * `trim` does for the small-file readers.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -123,7 +124,7 @@ export async function readColumns(path: string, options: ReadColumnsOptions): Pr
     wants: (j) => positions.includes(j),
     row(fields, line) {
       wanted.forEach((name, j) => {
-        const text = (fields[positions[j]] ?? '').trim();
+        const text = fields[positions[j]] ?? '';
         const kind = options.columns[name];
         if (kind === 'category') {
           const c = codes.get(name)!;
@@ -241,7 +242,7 @@ async function streamCsv(path: string, sink: Sink, hash: Hash, chunkBytes: numbe
             // Text after the closing quote up to the delimiter is kept (lenient, as csv-parse's relax_quotes).
             let e = pos;
             if (e > after && buf[e - 1] === CR) e--;
-            if (e > after) text += buf.toString('utf8', after, e);
+            if (e > after) text += buf.toString('utf8', after, e).trimEnd();
           }
         } else {
           const s = pos;
@@ -250,7 +251,7 @@ async function streamCsv(path: string, sink: Sink, hash: Hash, chunkBytes: numbe
           if (wantField) {
             let e = pos;
             if (e > s && buf[e - 1] === CR) e--;
-            text = buf.toString('utf8', s, e);
+            text = buf.toString('utf8', s, e).trim();
           }
         }
         fields.push(text);

@@ -55,6 +55,25 @@ describe('skew and NDKL (Berg et al. 2022 conventions)', () => {
     expect(ndkl(groups, k, Float64Array.from(target))).toBeCloseTo(numerator / z, 12);
   });
 
+  it('NDKL@3 of the ranking A, A, B equals its hand-computed value, in ndkl() and in the bootstrap', () => {
+    // i=1, 2: shares (1, 0), KL = ln 2; i=3: shares (2/3, 1/3), KL = 2/3 ln(4/3) + 1/3 ln(2/3).
+    // Discounts 1/log2(2) = 1, 1/log2(3), 1/log2(4) = 1/2; Z = 1 + 1/log2(3) + 1/2.
+    const log2 = (x: number) => Math.log(x) / Math.LN2;
+    const kl3 = (2 / 3) * Math.log(4 / 3) + (1 / 3) * Math.log(2 / 3);
+    const expected = (Math.log(2) + Math.log(2) / log2(3) + kl3 / 2) / (1 + 1 / log2(3) + 1 / 2);
+    expect(ndkl([0, 0, 1], 3, Float64Array.from([0.5, 0.5]))).toBeCloseTo(expected, 14);
+    // The same through the disaggregation's point estimate (rows ranked by score: a, a, b, then the rest).
+    const table: ObservationTable = {
+      n: 6,
+      features: [attributeFeature('g', ['a', 'a', 'b', 'b', 'a', 'b'])],
+      classes: [],
+      values: [],
+      rankings: [{ name: 's', scores: Float64Array.from([0.9, 0.8, 0.7, 0.1, 0.05, 0.01]) }],
+    };
+    const [feature] = disaggregate(table, { seed: 0, nBoot: 0, minGroupSize: 1, ks: [3] }).features;
+    expect(feature.skew?.s['3'].uniform.ndkl.value).toBeCloseTo(expected, 14);
+  });
+
   it('ranks by descending score, ties in input order, NaN last', () => {
     expect([...rankByScore([0.2, Number.NaN, 0.9, 0.2, 0.5])]).toEqual([2, 4, 0, 3, 1]);
   });

@@ -142,6 +142,8 @@ describe('vigil bias --predictions', () => {
     const r = await cli(['--predictions', csvPath, '--sensitive', 'sex', '--pred', 'yhat', '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/has no column\(s\) sex; its columns are "file", "gender", "race", "y", "yhat", "s"/);
-    expect(existsSync(out)).toBe(false);
+    // --out is checked (and created) before any work; nothing is written into it.
+    expect(existsSync(join(out, 'results.json'))).toBe(false);
+    expect(existsSync(join(out, 'observations.csv'))).toBe(false);
   });
 });

@@ -53,9 +53,9 @@ const entrySchema = z.strictObject({
   kind: z.literal('classification'),
   id: auditId,
   labels: stringList.optional().describe('ViT: a subset of its labels (default: all); CLIP: the zero-shot classes (required). Ground truth must use them. Example: [cat, dog].'),
-  templates: stringList.optional().describe('CLIP only: prompt templates containing {label} (default ["a photo of a {label}."]).'),
+  templates: stringList.optional().describe('CLIP only: prompt templates containing {label} (default ["a photo of a {label}."]). Example: ["a photo of a {label}.", "a close-up photo of a {label}."].'),
   positive_labels: z.array(nonEmpty).optional().describe('Label(s) that count as positive for selection rate, TPR and FPR. Example: [smiling].'),
-  predictor: z.enum(['vit', 'clip']).optional().describe('What predicts: vit (the model\'s own head) or clip (zero-shot over labels/templates); default: from the model. The report shows it; a value that does not match the model is an error.'),
+  predictor: z.enum(['vit', 'clip']).optional().describe('What predicts: vit (the model\'s own head) or clip (zero-shot over labels/templates); default: from the model. The report shows it; a value that does not match the model is an error. Example: vit.'),
 });
 
 export const classificationKind = defineAuditKind({

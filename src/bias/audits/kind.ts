@@ -11,7 +11,7 @@ export const nonEmpty = z.string().trim().min(1);
 export const stringList = z.array(nonEmpty).min(1);
 export const cutoffs = z.array(z.number().int().positive()).min(1);
 /** The `id` every audit entry may carry (default: its kind). */
-export const auditId = nonEmpty.optional().describe('Audit id, unique in the spec (default: the kind). Needed when a spec has two audits of one kind.');
+export const auditId = nonEmpty.optional().describe('Audit id, unique in the spec (default: the kind). Needed when a spec has two audits of one kind. Example: occupations.');
 
 /** Every spec entry has a kind and an optional id. */
 export interface AuditEntryBase {

@@ -56,7 +56,7 @@ const entrySchema = z.strictObject({
   kind: z.literal('retrieval'),
   id: auditId,
   queries: stringList.describe('Text queries; probe images are ranked by CLIP similarity to each. Example: ["a photo of a CEO"].'),
-  templates: stringList.default(['{label}']).describe('Templates containing {label} applied to each query and ensembled; default: the query as is.'),
+  templates: stringList.default(['{label}']).describe('Templates containing {label} applied to each query and ensembled; default: the query as is. Example: ["a photo of a {label}"].'),
   k: cutoffs.default([10, 50, 100]).describe('Cutoffs of MaxSkew@k, MinSkew@k and NDKL@k; each at most the number of probe images. Example: [10, 50].'),
 });
 

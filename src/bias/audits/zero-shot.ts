@@ -62,7 +62,7 @@ export function auditZeroShot(
 const entrySchema = z.strictObject({
   kind: z.literal('zero-shot'),
   id: auditId,
-  labels: stringList.describe('Candidate labels the model chooses among, e.g. [doctor, nurse, criminal].'),
+  labels: stringList.describe('Candidate labels the model chooses among. Example: [doctor, nurse, criminal].'),
   templates: stringList.default(['a photo of a {label}.']).describe('Prompt templates containing {label}; several are ensembled. Example: ["a photo of a {label}."].'),
   harmful_labels: z.array(nonEmpty).default([]).describe('Labels whose prediction is harmful; their combined rate per group is selection_rate. Example: [criminal].'),
 });

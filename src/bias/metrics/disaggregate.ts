@@ -13,7 +13,7 @@
 import { SeededRandom } from '../../core/random.js';
 import type { Disparity, FeatureResult, GroupMetrics, GroupSummary, HypothesisTest, MetricValue, SkewAtKResult } from '../result.js';
 import { crossStrata, type Feature } from './features.js';
-import { SKEW_TARGETS, klDivergence, ndklNormalizer, rankByScore, skewAtK, targetShares, topByScore } from './skew.js';
+import { NdklWalk, SKEW_TARGETS, rankByScore, skewAtK, targetShares, topByScore } from './skew.js';
 import { bcaInterval, binomialDraw, chiSquareIndependence, holmAdjust, jackknifeAcceleration, regularizedBeta } from './stats.js';
 
 /** Observations in columnar form: every array has one entry per observation. */
@@ -321,21 +321,20 @@ function evaluate(
       for (const target of SKEW_TARGETS) {
         const shares = targetShares(target, plan.counts);
         const topCounts = new Float64Array(g);
-        const topShares = new Float64Array(g);
-        let ndklSum = 0;
+        const walk = new NdklWalk(shares);
         let next = 0;
         const maxK = ks[ks.length - 1];
         for (let i = 1; i <= maxK; i++) {
           if (i <= top.length) {
-            topCounts[groupOf[f][top[i - 1]]]++;
-            for (let j = 0; j < g; j++) topShares[j] = topCounts[j] / i;
-            ndklSum += klDivergence(topShares, shares) / Math.log2(i + 1);
+            const group = groupOf[f][top[i - 1]];
+            topCounts[group]++;
+            walk.add(group);
           }
           if (i === ks[next]) {
             const skew = skewAtK(topCounts, i, shares);
             out.put(`${f}|s|${r}|${i}|${target}|max_skew`, skew.max_skew);
             out.put(`${f}|s|${r}|${i}|${target}|min_skew`, skew.min_skew);
-            out.put(`${f}|s|${r}|${i}|${target}|ndkl`, ndklSum / ndklNormalizer(i));
+            out.put(`${f}|s|${r}|${i}|${target}|ndkl`, walk.at(i));
             next++;
           }
         }

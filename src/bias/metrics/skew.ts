@@ -67,21 +67,44 @@ export function ndklNormalizer(k: number): number {
 }
 
 /**
+ * NDKL accumulated down a ranking, one position at a time: the single implementation behind
+ * ndkl() and every bootstrap replicate's NDKL. Σ_{i=1..n} KL(top-i shares ‖ target) / log2(i+1)
+ * so far; `at(k)` divides by Z(k), so positions past a short ranking's end contribute 0.
+ */
+export class NdklWalk {
+  private readonly counts: Float64Array;
+  private readonly shares: Float64Array;
+  private sum = 0;
+  private position = 0;
+
+  constructor(private readonly target: Float64Array) {
+    this.counts = new Float64Array(target.length);
+    this.shares = new Float64Array(target.length);
+  }
+
+  /** The next ranked item belongs to `group`. */
+  add(group: number): void {
+    this.position++;
+    this.counts[group]++;
+    for (let j = 0; j < this.counts.length; j++) this.shares[j] = this.counts[j] / this.position;
+    this.sum += klDivergence(this.shares, this.target) / Math.log2(this.position + 1);
+  }
+
+  /** NDKL@k of the items added so far (k ≥ the number added). */
+  at(k: number): number {
+    return this.sum / ndklNormalizer(k);
+  }
+}
+
+/**
  * NDKL@k of a ranking given as group codes, best first. When the ranking is shorter than k the
  * sum stops at its end but Z still runs to k, as in the reference.
  */
 export function ndkl(rankedGroups: ArrayLike<number>, k: number, target: Float64Array): number {
-  const g = target.length;
-  const counts = new Float64Array(g);
-  const shares = new Float64Array(g);
-  let sum = 0;
+  const walk = new NdklWalk(target);
   const end = Math.min(k, rankedGroups.length);
-  for (let i = 1; i <= end; i++) {
-    counts[rankedGroups[i - 1]]++;
-    for (let j = 0; j < g; j++) shares[j] = counts[j] / i;
-    sum += klDivergence(shares, target) / Math.log2(i + 1);
-  }
-  return sum / ndklNormalizer(k);
+  for (let i = 0; i < end; i++) walk.add(rankedGroups[i]);
+  return walk.at(k);
 }
 
 /** Group counts within the first k of a ranking given as group codes. */

@@ -25,6 +25,8 @@ interface BiasOptions {
   score?: string;
   k?: string;
   posLabel?: string;
+  multiclass?: boolean;
+  agg?: string;
   threshold: string[];
   seed?: string;
   nBoot?: string;
@@ -56,6 +58,11 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** The in-memory spec of a `--predictions` run (validated like a spec file). */
+function aggOption(text: string): 'worst_case' | 'mean' {
+  if (text !== 'worst_case' && text !== 'mean') throw invalidArgument('--agg', 'worst_case or mean (Fairlearn\'s equalized_odds agg)', text);
+  return text;
+}
+
 async function predictionsSpec(options: BiasOptions): Promise<LoadedSpec> {
   if (!options.sensitive) throw invalidArgument('--sensitive', 'a comma-separated list of sensitive columns', undefined);
   if (!options.pred && !options.score) throw new VigilInputError('--predictions needs --pred <column>, --score <column>, or both');
@@ -68,6 +75,7 @@ async function predictionsSpec(options: BiasOptions): Promise<LoadedSpec> {
     ...(options.seed !== undefined ? { seed: integer('--seed', options.seed, 0) } : {}),
     ...(options.nBoot !== undefined ? { n_boot: integer('--n-boot', options.nBoot, 0) } : {}),
     ...(options.minGroupSize !== undefined ? { min_group_size: integer('--min-group-size', options.minGroupSize, 1) } : {}),
+    ...(options.agg !== undefined ? { equalized_odds_agg: aggOption(options.agg) } : {}),
     audits: [
       {
         kind: 'predictions',
@@ -77,6 +85,7 @@ async function predictionsSpec(options: BiasOptions): Promise<LoadedSpec> {
         ...(options.score ? { score: options.score } : {}),
         ...(ks ? { k: ks } : {}),
         ...(options.posLabel ? { positive_labels: commaList(options.posLabel) } : {}),
+        ...(options.multiclass ? { multiclass: true } : {}),
       },
     ],
     thresholds: options.threshold,
@@ -174,7 +183,7 @@ function printSummary(result: BiasResult, paths: string[]): void {
 }
 
 export function register(program: Command): void {
-  program
+  const bias = program
     .command('bias')
     .description('Bias audit: run an audit spec (audits/*.yaml), or audit a predictions CSV with --predictions')
     .argument('[spec]', 'audit spec (.yaml or .json)')
@@ -190,6 +199,8 @@ export function register(program: Command): void {
     .option('--score <column>', 'score column to rank by for MaxSkew/MinSkew/NDKL (with --predictions)')
     .option('--k <list>', 'cutoffs of the skew metrics, comma-separated (default 10,50,100)')
     .option('--pos-label <labels>', 'positive label(s) for selection rate/TPR/FPR (default: 1, true, yes or positive when binary)')
+    .option('--multiclass', 'per-label (one-vs-rest) rates when the labels take more than two values (with --predictions)')
+    .option('--agg <how>', 'equalized odds over TPR and FPR: worst_case (default) or mean, as Fairlearn\'s agg')
     .option('--threshold <check>', 'a threshold such as "demographic_parity_ratio >= 0.8" (repeatable)', collect, [])
     .option('--model <dir>', 'model folder instead of the spec\'s (e.g. a full-size CLIP export)')
     .option('--probe-set <path>', 'probe set instead of the spec\'s (its format is detected)')
@@ -223,7 +234,7 @@ export function register(program: Command): void {
           loaded = await detectionsSpec(options);
         } else if (options.predictions) loaded = await predictionsSpec(options);
         else {
-          for (const flag of ['sensitive', 'label', 'pred', 'score', 'k', 'posLabel'] as const) {
+          for (const flag of ['sensitive', 'label', 'pred', 'score', 'k', 'posLabel', 'multiclass'] as const) {
             if (options[flag] !== undefined) throw new VigilInputError(`--${flag === 'posLabel' ? 'pos-label' : flag} applies only with --predictions; put it in the spec`);
           }
           if (options.intersect.length > 0 || options.threshold.length > 0) throw new VigilInputError('--intersect and --threshold apply only with --predictions; put them in the spec');
@@ -237,6 +248,7 @@ export function register(program: Command): void {
           if (seed !== undefined) loaded.spec.seed = seed;
           if (nBoot !== undefined) loaded.spec.n_boot = nBoot;
           if (minGroupSize !== undefined) loaded.spec.min_group_size = minGroupSize;
+          if (options.agg !== undefined) loaded.spec.equalized_odds_agg = aggOption(options.agg);
         }
         const quiet = Boolean(options.json) || !process.stderr.isTTY;
         const cacheDir = options.cache === false ? false : options.cacheDir;
@@ -264,6 +276,24 @@ export function register(program: Command): void {
           return EXIT.inputError;
         }
         return BIAS_EXIT[result.verdict];
+      }),
+    );
+
+  bias
+    .command('schema')
+    .description('Print the audit spec\'s JSON Schema (or one audit kind\'s entry); --markdown prints the spec-field reference of docs/bias.md')
+    .argument('[kind]', 'an audit kind, e.g. predictions (default: the whole spec)')
+    .option('--markdown', 'the field reference as Markdown tables instead of JSON Schema')
+    .action(
+      action(async (kind: string | undefined, options: { markdown?: boolean }) => {
+        const { AUDIT_KINDS } = await import('../../bias/registry.js');
+        const { specJsonSchema, specReferenceMarkdown } = await import('../../bias/schema.js');
+        if (kind !== undefined && !AUDIT_KINDS.some((k) => k.kind === kind)) {
+          throw invalidArgument('kind', `one of ${AUDIT_KINDS.map((k) => k.kind).join(', ')}`, kind);
+        }
+        if (options.markdown) process.stdout.write(specReferenceMarkdown());
+        else printJson(specJsonSchema(kind));
+        return EXIT.ok;
       }),
     );
 
