@@ -1,14 +1,17 @@
 /**
- * bench/detect: the bundled detector (fixtures/detect/models/detector) on the planted scenes.
- *   (a) vigil end to end: PNG bytes → decode + resize (sharp) → onnxruntime → post-processing,
- *       via detectObjects (no cache), batch 8
- *   (b) model only: the same onnxruntime session on pre-made pixel tensors, batch 8
- * reported as images/s and the ratio (a)/(b) (goal ≥ 0.9), the median of 3 interleaved rounds;
+ * bench/detect: (a) vigil end to end: image bytes → decode + resize (sharp) → onnxruntime →
+ * post-processing, via detectObjects (no cache), batch 8; (b) model only: the same onnxruntime
+ * session on pre-made pixel tensors, batch 8; images/s and the ratio (a)/(b) (goal ≥ 0.9), the
+ * median of 3 interleaved rounds, for
+ *   - the bundled tiny detector (fixtures/detect/models/detector) on the 96×96 planted scenes, and
+ *   - bench/models/yolos-s-random (a ViT-S-sized YOLOS, 224×224, random weights; made by
+ *     `tools/train_detectors.py --only bench-model`, skipped when absent) on 640×480 JPEGs;
  * then memory over a long stream: RSS after every 1,000 images of VIGIL_BENCH_DETECT_IMAGES
  * (default 10,000) through (a), which must stay flat; and the detection audit's own cost
  * (COCO matching + 1,000 image-bootstrap replicates of recall, AP and FP/image per group).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { auditDetection } from '../src/bias/audits/detection.js';
@@ -21,6 +24,7 @@ import { readCocoInstances } from '../src/probes/coco.js';
 import { preprocessImage } from '../src/vision/images.js';
 
 const MODEL = join(PACKAGE_ROOT, 'fixtures/detect/models/detector');
+const BENCH_MODEL = join(PACKAGE_ROOT, 'bench/models/yolos-s-random');
 const IMAGES = join(PACKAGE_ROOT, 'fixtures/detect/planted/images');
 const BATCH = 8;
 const ROUNDS = 3;
@@ -30,10 +34,9 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-export async function run(): Promise<void> {
-  const model = await loadDenseModel(MODEL);
-  const files = readdirSync(IMAGES).filter((f) => f.endsWith('.png')).sort();
-  const bytes = files.map((f) => new Uint8Array(readFileSync(join(IMAGES, f))));
+/** (a) and (b) on one model and image set; returns the model, still loaded. */
+async function throughput(dir: string, files: string[], bytes: Uint8Array[], what: string) {
+  const model = await loadDenseModel(dir);
   const { height, width } = model.preprocessing.inputSize;
   const pixels = await Promise.all(bytes.map((b) => preprocessImage(b, model.preprocessing)));
   const n = files.length;
@@ -65,11 +68,29 @@ export async function run(): Promise<void> {
     a.push(await endToEnd());
     b.push(await modelOnly());
   }
-  console.log(`detector ${model.architecture}, ${n} images of 96×96 → ${height}×${width}, batch ${BATCH}, ${ROUNDS} rounds (medians)`);
-  console.log(`  (a) vigil end to end      ${median(a).toFixed(0).padStart(7)} img/s`);
-  console.log(`  (b) onnxruntime only      ${median(b).toFixed(0).padStart(7)} img/s`);
+  console.log(`${what}: ${n} images → ${height}×${width}, batch ${BATCH}, ${ROUNDS} rounds (medians)`);
+  console.log(`  (a) vigil end to end      ${median(a).toFixed(1).padStart(7)} img/s`);
+  console.log(`  (b) onnxruntime only      ${median(b).toFixed(1).padStart(7)} img/s`);
   console.log(`  (a)/(b)                   ${(median(a) / median(b)).toFixed(2).padStart(7)}   (goal ≥ 0.90)`);
+  return model;
+}
 
+export async function run(): Promise<void> {
+  if (existsSync(BENCH_MODEL)) {
+    const jpegs = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 40 + 8 * i, g: 120, b: 200 - 6 * i }, noise: { type: 'gaussian', mean: 128, sigma: 30 } } })
+          .jpeg({ quality: 90 })
+          .toBuffer(),
+      ),
+    );
+    const big = await throughput(BENCH_MODEL, jpegs.map((_, i) => `${i}.jpg`), jpegs.map((b) => new Uint8Array(b)), 'yolos-s-random (ViT-S size), 640×480 JPEG');
+    await big.release();
+  } else console.log(`(skipped the ViT-S-sized detector: ${BENCH_MODEL} is absent; make it with tools/train_detectors.py --only bench-model)`);
+  const files = readdirSync(IMAGES).filter((f) => f.endsWith('.png')).sort();
+  const bytes = files.map((f) => new Uint8Array(readFileSync(join(IMAGES, f))));
+  const model = await throughput(MODEL, files, bytes, 'bundled tiny detector, 96×96 PNG');
+  const n = files.length;
   const total = Number(process.env.VIGIL_BENCH_DETECT_IMAGES ?? 10_000);
   const stream = async function* () {
     for (let i = 0; i < total; i++) yield { name: `${i}-${files[i % n]}`, bytes: bytes[i % n] };

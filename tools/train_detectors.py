@@ -2,6 +2,7 @@
 """Synthetic person scenes, the bundled tiny detector and segmenter, and their probe sets.
 
     nice -n 10 /usr/bin/python3 tools/train_detectors.py [--only data,detector,segmenter] [--seed 0]
+    nice -n 10 /usr/bin/python3 tools/train_detectors.py --only bench-model   # bench/models/yolos-s-random
 
 Needs Debian's python3-torch, python3-onnx, python3-pil, python3-numpy. Seeded and single-threaded.
 Writes fixtures/detect/ (see docs/detect.md):
@@ -299,6 +300,24 @@ def person_recall(scenes, logits, boxes, threshold=0.5):
     return {t: round(h / max(n, 1), 4) for t, (h, n) in hits.items()}
 
 
+def build_bench_model(seed):
+    """bench/models/yolos-s-random: a ViT-S-sized YOLOS layout (224 × 224, 16 × 16 patches, 12
+    layers, width 384, 196 detection tokens), random weights: bench/detect.bench.ts measures vigil's
+    overhead against onnxruntime on a detector whose inference costs what a real one does."""
+    torch.manual_seed(seed)
+    cfg = {**DETECTOR_CONFIG, "image_size": [224, 224], "patch_size": 16, "hidden_size": 384, "num_hidden_layers": 12,
+           "num_attention_heads": 6, "intermediate_size": 1536, "num_detection_tokens": 196}
+    model = TinyYolos(cfg)
+    directory = os.path.join(ROOT, "bench", "models", "yolos-s-random")
+    export_onnx(model, (torch.zeros(1, 3, 224, 224),), os.path.join(directory, "onnx", "model.onnx"), ["pixel_values"],
+                ["logits", "pred_boxes"], {"pixel_values": {0: "batch_size"}, "logits": {0: "batch_size"},
+                                           "pred_boxes": {0: "batch_size"}})
+    write_json(os.path.join(directory, "config.json"), {**cfg, "torch_dtype": "float32"})
+    write_json(os.path.join(directory, "preprocessor_config.json"), {**hp.vit_processor_config(224, hp.VIT_MEAN_STD),
+                                                                    "image_processor_type": "YolosImageProcessor"})
+    log(f"wrote {directory}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
@@ -310,6 +329,9 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     steps = args.only.split(",")
+    if steps == ["bench-model"]:
+        build_bench_model(args.seed)
+        return
     rng = np.random.default_rng([args.seed, 16])
     train = [random_scene(rng, train_contrast) for _ in range(N_TRAIN)]
     train_pixels = model_pixels([render(s) for s in train], PRE)
