@@ -239,6 +239,18 @@ export interface BuildRequest {
   noEmbed?: boolean;
   /** URL where the manifest will be served (a remote/cloud manifest); the asset records it. */
   remoteUrl?: string;
+  /** CAWG identity assertions to add (c2pa-wasm's IdentityAssertionDefinition: sigType, reserveSize, referencedAssertions, roles, sign). */
+  identityAssertions?: IdentityAssertionRequest[];
+}
+
+export interface IdentityAssertionRequest {
+  /** e.g. cawg.x509.cose */
+  sigType: string;
+  reserveSize: number;
+  referencedAssertions: string[];
+  roles: string[];
+  /** Returns the credential's signature (for cawg.x509.cose a COSE_Sign1) over the CAWG signer payload. */
+  sign: (payload: unknown) => Promise<Uint8Array>;
 }
 
 /** Builds and signs a manifest; returns the asset as written and the manifest store bytes (a .c2pa sidecar). */
@@ -273,8 +285,9 @@ async function build(request: BuildRequest, withManifest: boolean): Promise<Uint
         sign: async (claim: Uint8Array<ArrayBuffer>) => new Uint8Array(await request.signer.sign(claim)),
       };
       const source = new MemoryBlob(request.source) as unknown as Blob;
-      if (!withManifest) return await builder.sign(signerDefinition, [], request.mime, source);
-      const result = (await builder.signAndGetManifestBytes(signerDefinition, [], request.mime, source)) as { asset: Uint8Array; manifest: Uint8Array };
+      const identities = (request.identityAssertions ?? []).map((identity) => ({ ...identity, sign: async (payload: unknown) => new Uint8Array(await identity.sign(payload)) }));
+      if (!withManifest) return await builder.sign(signerDefinition, identities, request.mime, source);
+      const result = (await builder.signAndGetManifestBytes(signerDefinition, identities, request.mime, source)) as { asset: Uint8Array; manifest: Uint8Array };
       return { asset: new Uint8Array(result.asset), manifest: new Uint8Array(result.manifest) };
     } catch (error) {
       throw new Error(engineErrorMessage(error));

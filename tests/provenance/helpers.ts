@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { SeededRandom } from '../../src/core/random.js';
 import { loadSigningCredentials } from '../../src/provenance/credentials.js';
 import { coseSign1, reserveSizeFor, type CoseSigner } from '../../src/provenance/cose.js';
+import { encodeSignerPayload } from '@contentauth/c2pa-wasm';
 import { buildSignedManifest } from '../../src/provenance/engine.js';
 import { generateDevCredentials, type KeygenResult } from '../../src/provenance/keygen.js';
 import { loadTrustList, type TrustList } from '../../src/provenance/trust.js';
@@ -61,6 +62,8 @@ export async function buildWithEngine(request: {
   ingredients?: { definition: Record<string, unknown>; mime: string; bytes: Uint8Array }[];
   noEmbed?: boolean;
   remoteUrl?: string;
+  /** A CAWG X.509 identity assertion signed by this signer, over these assertion labels. */
+  identity?: { signer: CoseSigner; referencedAssertions: string[] };
 }): Promise<{ asset: Uint8Array; manifest: Uint8Array }> {
   const reserveSize = reserveSizeFor(request.signer);
   return buildSignedManifest({
@@ -71,6 +74,20 @@ export async function buildWithEngine(request: {
     signer: { alg: request.signer.algorithm, reserveSize, sign: async (claim) => coseSign1(request.signer, claim, reserveSize) },
     ...(request.noEmbed ? { noEmbed: true } : {}),
     ...(request.remoteUrl === undefined ? {} : { remoteUrl: request.remoteUrl }),
+    ...(request.identity === undefined
+      ? {}
+      : {
+          identityAssertions: [
+            {
+              sigType: 'cawg.x509.cose',
+              reserveSize: 10_000,
+              referencedAssertions: request.identity.referencedAssertions,
+              roles: [],
+              // The CAWG credential: a COSE_Sign1 by the identity's certificate over the canonical signer payload.
+              sign: async (payload: unknown) => coseSign1(request.identity!.signer, encodeSignerPayload(payload as Parameters<typeof encodeSignerPayload>[0])),
+            },
+          ],
+        }),
   });
 }
 

@@ -78,6 +78,28 @@ describe('trust lists and time-stamps', () => {
     expect(engineTrust([asTsa, trustListOf('c', 'c.pem', asTsa.anchors, { purpose: 'cawg' })]).map((entry) => entry.kind)).toEqual(['tsa', 'cawg']);
   });
 
+  it('CAWG identity anchors (--cawg-anchors) vouch for the creator identity, not for the claim signer', async () => {
+    const identity = await devCredentials(path('identity-keys'), 'es256');
+    const { asset } = await buildWithEngine({
+      signer: dev.signer,
+      mime: 'image/jpeg',
+      source: await syntheticImage(62),
+      definition: { title: 'credited.jpg', assertions: [{ label: 'c2pa.actions', data: { actions: [{ action: 'c2pa.created', digitalSourceType: IPTC('digitalCapture') }] } }] },
+      identity: { signer: identity.signer, referencedAssertions: ['c2pa.actions'] },
+    });
+    const without = await verifyBytes(asset, 'credited.jpg', { trustLists: [dev.trustList] });
+    expect(without.state).toBe('Valid');
+    expect(without.codes.failure.map((code) => code.code)).toEqual(['cawg.x509.credential.untrusted']);
+    const [cawg] = await loadTrustLists({ cawg: [`creators=${identity.keygen.files.caCert}`] });
+    const withCawg = await verifyBytes(asset, 'credited.jpg', { trustLists: [dev.trustList, cawg] });
+    expect(withCawg.state).toBe('Trusted');
+    expect(withCawg.codes.success.map((code) => code.code)).toContain('cawg.x509.credential.trusted');
+    expect(withCawg.trustLists).toEqual([{ name: 'dev', trusted: true }]);
+    // The identity's CA given as a signer list instead does not vouch for the CAWG credential.
+    const misused = await verifyBytes(asset, 'credited.jpg', { trustLists: [dev.trustList, await loadTrustList('creators', identity.keygen.files.caCert)] });
+    expect(misused.codes.failure.map((code) => code.code)).toContain('cawg.x509.credential.untrusted');
+  });
+
   it('says whether a certificate expired before or after signing', () => {
     const certificate = { notBefore: '2024-01-01T00:00:00Z', notAfter: '2025-01-01T00:00:00Z' };
     const now = new Date('2026-06-01T00:00:00Z');
