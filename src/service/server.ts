@@ -203,6 +203,8 @@ export function createService(options: ServiceOptions): VigilService {
       const why = readiness.state === 'failed' ? `model loading failed: ${readiness.reason}` : `the service is ${readiness.state}`;
       throw new ServiceError(503, 'not-ready', `Not ready: ${why}`, { 'Retry-After': String(limits.retryAfterSeconds) });
     }
+    // Taken now: a request that arrived before shutdown began is still served while draining.
+    request.vigil.engines = readiness.engines;
     if (receiving >= limits.maxReceiving) {
       throw new ServiceError(503, 'overloaded', `${limits.maxReceiving} request bodies are being received already; retry later`, {
         'Retry-After': String(limits.retryAfterSeconds),
@@ -227,9 +229,6 @@ export function createService(options: ServiceOptions): VigilService {
     if (!request.routeOptions.config?.inference) return;
     const state = request.vigil;
     state.upload = await readUpload(request);
-    if (readiness.state !== 'ready') {
-      throw new ServiceError(503, 'not-ready', `Not ready: the service is ${readiness.state}`, { 'Retry-After': String(limits.retryAfterSeconds) });
-    }
     const reservation = gate.tryReserve();
     if (!reservation) {
       throw new ServiceError(
@@ -240,7 +239,6 @@ export function createService(options: ServiceOptions): VigilService {
       );
     }
     state.reservation = reservation;
-    state.engines = readiness.engines;
     // Our own deadline rather than fastify's handlerTimeout: its request.signal also aborts as soon
     // as the request body has been read, which would drop every queued request.
     const deadline = new AbortController();
