@@ -128,6 +128,21 @@ describe('forged results through Redis', () => {
     }
   });
 
+  it('`vigil screen --queue` answered only by a forging worker: files recorded as errors, exit 2 saying how many jobs failed', async () => {
+    const rogue = rogueWorker({ ok: true, value: { file: 'x', status: 'ok', verdict: 'no-evidence', score: 0.001 } });
+    try {
+      const images = ['real-heldout-000.jpg', 'real-heldout-001.png'].map((n) => join(PACKAGE_ROOT, 'fixtures/screen/heldout/real', n));
+      const result = await run(['screen', ...images, '--queue', redis.url, '--json', '--no-cache']);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('2 queued job(s) failed');
+      const files = (JSON.parse(result.stdout) as { files: { status: string; verdict: string | null; error: string | null }[] }).files;
+      expect(files.map((f) => [f.status, f.verdict])).toEqual([['error', null], ['error', null]]);
+      expect(files[0].error).toMatch(/refused 2 time\(s\)/);
+    } finally {
+      await rogue.close();
+    }
+  }, 120_000);
+
   it('queue mode refuses to start without VIGIL_QUEUE_SECRET, and a short secret', async () => {
     const worker = await run(['worker', '--queue', redis.url], { VIGIL_QUEUE_SECRET: '' });
     expect(worker.code).toBe(2);
