@@ -120,6 +120,20 @@ describe('COCO evaluation (COCOeval semantics, hand-computed cases)', () => {
   });
 });
 
+describe('COCO segm evaluation', () => {
+  it('uses mask IoU (and mask area for the area ranges) instead of boxes', () => {
+    const square = polygonsToMask([[0, 0, 10, 0, 10, 10, 0, 10]], 40, 40);
+    const half = polygonsToMask([[0, 0, 10, 0, 10, 5, 0, 5]], 40, 40);
+    const g: GroundTruth = { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: false, mask: square };
+    // the detection's box matches exactly but its mask covers half: IoU 0.5
+    const d: Detection = { image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9, area: 50, mask: half };
+    const s = cocoEvaluate({ imageIds: [1], categoryIds: [1], groundTruth: [g], detections: [d], iouType: 'segm' });
+    expect(s.AP50).toBeCloseTo(1, 12);
+    expect(s.AP75).toBe(0);
+    expect(cocoEvaluate({ imageIds: [1], categoryIds: [1], groundTruth: [g], detections: [d] }).AP75).toBeCloseTo(1, 12);
+  });
+});
+
 describe('COCO masks', () => {
   it('compressed RLE strings round-trip and decode to the same mask as the counts', () => {
     const counts = [5, 3, 40, 2, 0, 0, 50];
