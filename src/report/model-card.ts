@@ -1,11 +1,11 @@
-import { basename } from 'node:path';
+import { basename, isAbsolute, relative } from 'node:path';
 import Handlebars from 'handlebars';
 import { stringify } from 'yaml';
 import type { AuditKind, BiasResult, FeatureResult, MetricValue, ThresholdVerdict } from '../bias/result.js';
 import { VigilInputError } from '../core/errors.js';
 import { formatDecimal, formatInterval, formatPercent } from './helpers.js';
 import { readableThreshold } from './modules/bias.js';
-import { metricMeta } from '../core/metric-meta.js';
+import { formatMetric, metricMeta } from '../core/metric-meta.js';
 import { loadTemplates } from './templates.js';
 
 /**
@@ -87,6 +87,18 @@ function isBiasResult(results: unknown): results is BiasResult {
   return typeof results === 'object' && results !== null && (results as { schema?: unknown }).schema === 'vigil/bias';
 }
 
+/**
+ * A recorded path fit to publish: relative paths stay; an absolute one becomes relative to the
+ * current folder when inside it, else its last two parts ("…/models/vit"), so a card never carries
+ * the auditor's home folder or machine layout.
+ */
+export function shareablePath(path: string, cwd = process.cwd()): string {
+  if (!isAbsolute(path)) return path;
+  const fromHere = relative(cwd, path);
+  if (fromHere !== '' && !fromHere.startsWith('..') && !isAbsolute(fromHere)) return fromHere;
+  return `…/${path.split(/[\\/]/).filter(Boolean).slice(-2).join('/')}`;
+}
+
 /** Renders the model-card Markdown (with its YAML front matter) of a bias results document. */
 export function renderModelCard(results: unknown, options: ModelCardOptions = {}): string {
   if (!isBiasResult(results)) {
@@ -106,6 +118,8 @@ export function renderModelCard(results: unknown, options: ModelCardOptions = {}
   const verdictView = (v: ThresholdVerdict) => ({
     ...v,
     threshold: readableThreshold(v.threshold),
+    // Plain-text signs: a Markdown-escaped "<=" would show as "&lt;=" in the card's source.
+    reason: readableThreshold(v.reason),
     value: v.value === null ? '—' : formatDecimal(v.value),
     interval: v.ci ? formatInterval(v.ci[0], v.ci[1]) : '—',
   });
@@ -134,7 +148,13 @@ export function renderModelCard(results: unknown, options: ModelCardOptions = {}
           ...format(key, feature.disparities[key]),
           groups: feature.disparities[key].groups?.join(' vs ') ?? '—',
         })),
-        largest: feature.largest_disparity,
+        largest: feature.largest_disparity
+          ? {
+              ...feature.largest_disparity,
+              metricLabel: metricMeta(feature.largest_disparity.metric).label.toLowerCase(),
+              differenceText: formatMetric(`${feature.largest_disparity.metric}_difference`, feature.largest_disparity.difference),
+            }
+          : null,
       };
     }),
   }));
@@ -150,12 +170,13 @@ export function renderModelCard(results: unknown, options: ModelCardOptions = {}
     smallGroups,
     minGroupSize: result.settings.min_group_size,
     settings: { ...result.settings, intersections: result.settings.intersections.map((c) => c.join(' × ')) },
-    probeSet: result.probe_set,
-    predictions: result.predictions,
-    model: result.model,
-    spec: result.spec,
+    // Paths as a reader elsewhere can use them: relative to here, or only their last parts (no local layout leaks).
+    probeSet: result.probe_set ? { ...result.probe_set, root: shareablePath(result.probe_set.root) } : null,
+    predictions: result.predictions ? { ...result.predictions, path: shareablePath(result.predictions.path) } : null,
+    model: result.model ? { ...result.model, path: shareablePath(result.model.path) } : null,
+    spec: result.spec ? { ...result.spec, path: shareablePath(result.spec.path) } : null,
     audits,
-    limitations: result.limitations,
+    limitations: result.limitations.map(readableThreshold),
     tool: result.tool,
     createdAt: result.createdAt,
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderModelCard } from '../../src/report/model-card.js';
+import { renderModelCard, shareablePath } from '../../src/report/model-card.js';
 import { biasDocument, screenEvalDocument } from './documents.js';
 
 function frontMatter(markdown: string): unknown {
@@ -39,6 +39,20 @@ describe('model card', () => {
     expect(card).not.toContain('<img src=x');
     // The model name defaults to the audited model folder.
     expect((frontMatter(card) as { 'model-index': { name: string }[] })['model-index'][0].name).toBe('clip');
+  });
+
+  it('writes comparison signs as plain text and no absolute local path', () => {
+    const doc = biasDocument();
+    doc.verdicts[1].reason = 'the interval [0.12, 0.22] crosses <= 0.2';
+    doc.model!.path = '/home/auditor/secret-project/models/clip';
+    doc.probe_set!.root = '/home/auditor/secret-project/probes/faces';
+    const card = renderModelCard(doc);
+    expect(card).not.toContain('&lt;=');
+    expect(card).toContain('crosses ≤ 0.2');
+    expect(card).not.toContain('/home/auditor');
+    expect(card).toContain('…/models/clip');
+    expect(shareablePath('/work/x/reports/bias', '/work/x')).toBe('reports/bias');
+    expect(shareablePath('fixtures/models/vit', '/anywhere')).toBe('fixtures/models/vit');
   });
 
   it('rejects results of another kind', () => {

@@ -97,9 +97,26 @@ describe('bias report', () => {
     expect(html).not.toContain('class="flagged"');
   });
 
-  it('leaves example images out on request and says so', async () => {
-    const html = await renderReport(biasDocument(), { includeExamples: false });
-    expect(html).toContain('left out of this report on request (--no-examples)');
+  it('leaves photographs of probe subjects out by default and says so', async () => {
+    const html = await renderReport(biasDocument());
+    expect(html).toContain('Photographs of probe subjects from the flagged groups were left out of this report, as they are by default');
+    expect(html).not.toMatch(/<img src="data:image/);
+  });
+
+  it('opens with one sentence stating the verdict and its evidence, in the metric table\'s units', async () => {
+    const html = await renderReport(biasDocument());
+    expect(html).toContain(
+      '<p class="headline headline-bad" data-headline="FAIL"><strong>FAIL:</strong> Demographic parity ratio between gender&#x3D;Female and gender&#x3D;Male is 0.620 [0.570, 0.670]; the spec requires ≥ 0.800.</p>',
+    );
+    // Failed and inconclusive checks are open; the disparity row a threshold judged is marked with its verdict.
+    expect(html).toMatch(/<tr data-disparity="demographic_parity_ratio" class="judged judged-fail" data-judged="fail">/);
+    expect(html).toContain('17.0 pts');
+    const passing = biasDocument();
+    passing.verdicts = passing.verdicts.map((v) => ({ ...v, status: 'pass' as const }));
+    passing.verdict = 'pass';
+    const passed = await renderReport(passing);
+    expect(passed).toContain('<details class="passed">\n    <summary>2 passed check(s)</summary>');
+    expect(passed).toContain('data-headline="PASS"');
   });
 
   it('shows example images of flagged groups from observations.csv, within the budget', async () => {
@@ -115,7 +132,7 @@ describe('bias report', () => {
     const doc = biasDocument();
     doc.probe_set!.root = probe;
     // Flagged: gender female and male (failing ratio), race Black and Asian (warning): one image each.
-    const html = await renderReport(doc, { baseDir: out, maxImages: 4, seed: 1 });
+    const html = await renderReport(doc, { baseDir: out, maxImages: 4, seed: 1, includeExamples: true });
     const images = html.match(/<img src="data:image\/jpeg;base64,[^"]+"/g) ?? [];
     expect(images.length).toBe(4);
     for (const heading of ['gender = female', 'gender = male', 'race = Black', 'race = Asian']) {
@@ -296,9 +313,10 @@ describe('documents and errors', () => {
     const html = await renderReport({
       ...resultEnvelope('demo'),
       seconds: 42,
-      reports: [{ schema: 'vigil/bias', title: 'Bias', description: 'd', report: 'bias/report.html', results: 'bias/results.json', verdict: 'fail', highlights: [], seconds: 1 }],
+      reports: [{ schema: 'vigil/bias', title: 'Bias', description: 'd', report: 'bias/report.html', results: 'bias/results.json', verdict: 'fail', headline: { label: 'FAIL', tone: 'bad', text: 'accuracy differs' }, highlights: [], seconds: 1 }],
     });
     expect(html).toContain('<a href="bias/report.html">Bias</a>');
+    expect(html).toContain('<strong>DONE:</strong> 1 audits ran on the bundled fixtures: bias FAIL');
   });
 
   it('renders Markdown with intact tables and escaped data', async () => {

@@ -39,7 +39,9 @@ function scalarMetricKeys(overall: GroupMetrics): string[] {
   const means = Object.keys(overall)
     .filter((key) => key.startsWith('mean_'))
     .sort();
-  return [...RATE_METRICS.filter((key) => overall[key] !== undefined), ...means];
+  // Detection and segmentation audits (docs/detect.md) report these per group too.
+  const detection = ['recall', 'miss_rate', 'ap', 'ap50', 'ap75', 'fp_per_image'].filter((key) => (overall as unknown as Record<string, unknown>)[key] !== undefined);
+  return [...RATE_METRICS.filter((key) => overall[key] !== undefined), ...detection, ...means];
 }
 
 function metricValue(metrics: GroupMetrics | undefined, key: string): MetricValue | undefined {
@@ -242,6 +244,9 @@ function verdictRow(verdict: ThresholdVerdict) {
     intervalText: formatMetricInterval(verdict.metric, verdict.ci),
     boundText: boundText(verdict),
     subject: verdictSubject(verdict).trim(),
+    // The judge's reason restates the numbers as fractions; a fail decided on the interval is said in
+    // the row's own units instead, so one row never mixes "49.2 pts" with "0.4917".
+    why: verdict.status === 'fail' && verdict.fail_on !== 'significant' && verdict.comparison !== undefined ? `the whole ${verdict.ci ? 'interval' : 'value'} is on the wrong side of ${boundText(verdict)}` : verdict.reason,
   };
 }
 
@@ -392,7 +397,9 @@ export const biasModule: ReportModule<BiasResult> = {
       ? { groups: [], omitted: 0 }
       : context.includeExamples
         ? await biasExamples(result, flagged, context)
-        : { groups: [], omitted: 0, note: 'Photographs of probe subjects from the flagged groups were left out of this report, as they are by default (they show people). Re-render with vigil report results.json --include-examples to embed a sample.' };
+        : flagged.size === 0
+          ? { groups: [], omitted: 0 }
+          : { groups: [], omitted: 0, note: 'Photographs of probe subjects from the flagged groups were left out of this report, as they are by default (they show people). Re-render with vigil report results.json --include-examples to embed a sample.' };
 
     const counts = countStatuses(result.verdicts);
     const notes: string[] = [];
