@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, rmSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, rmSync } from 'node:fs';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { VigilInputError, errorMessage } from './errors.js';
 import { basename, dirname, join } from 'node:path';
 
 /** Temp files (and temp folders, e.g. extracted video frames) in use: removed if the process exits or is interrupted before they are done. */
@@ -75,4 +76,51 @@ export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Why a file could not be read, in words (not just an errno). */
+function readFailure(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
+    case 'ENOENT':
+      return 'no such file (ENOENT)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied (EACCES)';
+    case 'EISDIR':
+      return 'it is a folder, not a file (EISDIR)';
+    default:
+      return errorMessage(error);
+  }
+}
+
+/**
+ * The one way vigil reads a whole input file (an image to enqueue, a keys file, a results
+ * document): only a plain file is read, never a device (`/dev/zero` would never end), a FIFO
+ * (would block) or a socket; `maxBytes` bounds what is held in memory. Errors are VigilInputErrors
+ * worded `Cannot read <what> <path>: <reason>` (exit 2 in a command, a per-file error in a batch).
+ */
+export async function readInputFile(path: string, options: { what?: string; maxBytes?: number } = {}): Promise<Buffer> {
+  const what = options.what === undefined ? '' : `${options.what} `;
+  const fail = (reason: string, cause?: unknown): VigilInputError =>
+    new VigilInputError(`Cannot read ${what}${path}: ${reason}`, { subject: path, cause });
+  let handle;
+  try {
+    // Non-blocking open: opening a FIFO must not wait for a writer.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw fail(readFailure(error), error);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw fail('it is a folder, not a file');
+    if (!info.isFile()) throw fail('it is not a plain file (a device, FIFO or socket)');
+    if (options.maxBytes !== undefined && info.size > options.maxBytes) {
+      throw fail(`it is ${info.size} bytes, over the limit of ${options.maxBytes} bytes`);
+    }
+    return await handle.readFile();
+  } catch (error) {
+    throw error instanceof VigilInputError ? error : fail(readFailure(error), error);
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,8 +1,7 @@
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
-import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { VigilInputError, errorMessage } from '../core/errors.js';
-import { sha256File, sha256Hex } from '../core/files.js';
+import { readInputFile, sha256Hex } from '../core/files.js';
 import { printable } from '../core/printable.js';
 import { redisCommands, type RedisCommands } from './redis.js';
 import { forgetDeadLetter, recordDeadLetter } from './dead-letters.js';
@@ -103,7 +102,7 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
     for (const [position, input] of batch.inputs.entries()) {
       const name = typeof input === 'string' ? input : input.name;
       try {
-        const sha256 = typeof input === 'string' ? await sha256File(input) : sha256Hex(input.bytes);
+        const sha256 = typeof input === 'string' ? sha256Hex(await readInputFile(input)) : sha256Hex(input.bytes);
         const positions = positionsBySha.get(sha256);
         if (positions) positions.push(position);
         else {
@@ -111,7 +110,7 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
           firstInput.set(sha256, input);
         }
       } catch (error) {
-        outcomes[position] = { name, result: { ok: false, error: `cannot read ${name}: ${errorMessage(error)}` }, jobFailed: false };
+        outcomes[position] = { name, result: { ok: false, error: errorMessage(error) }, jobFailed: false };
         batch.onSettled?.(1);
       }
     }
@@ -253,9 +252,9 @@ async function submit(
   }
   let bytes: Buffer;
   try {
-    bytes = typeof job.input === 'string' ? await readFile(job.input) : Buffer.from(job.input.bytes);
+    bytes = typeof job.input === 'string' ? await readInputFile(job.input) : Buffer.from(job.input.bytes);
   } catch (error) {
-    return { kind: 'unreadable', result: { ok: false, error: `cannot read ${job.data.fileName}: ${errorMessage(error)}` } };
+    return { kind: 'unreadable', result: { ok: false, error: errorMessage(error) } };
   }
   await client.set(keys.blob(job.jobId), bytes, 'EX', KEY_TTL_SECONDS);
   if (existing) {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
+import { VigilInputError, invalidArgument } from '../core/errors.js';
+import { readInputFile } from '../core/files.js';
 
 /** Shorter keys are guessable; a generated key (e.g. `openssl rand -hex 32`) is far longer. */
 export const MIN_API_KEY_LENGTH = 16;
@@ -72,14 +72,7 @@ export function parseApiKeysFile(text: string): string[] {
 /** The keys of `--api-keys-file` when given, else of `VIGIL_API_KEYS` (comma-separated). */
 export async function loadApiKeys(options: { apiKeysFile?: string; env?: NodeJS.ProcessEnv }): Promise<ApiKeyStore> {
   if (options.apiKeysFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(options.apiKeysFile, 'utf8');
-    } catch (error) {
-      throw new VigilInputError(`Cannot read --api-keys-file ${options.apiKeysFile}: ${errorMessage(error)}`, {
-        subject: options.apiKeysFile,
-      });
-    }
+    const text = (await readInputFile(options.apiKeysFile, { what: '--api-keys-file', maxBytes: 1024 * 1024 })).toString('utf8');
     return new ApiKeyStore(parseApiKeysFile(text));
   }
   const fromEnv = (options.env ?? process.env).VIGIL_API_KEYS ?? '';

@@ -46,3 +46,22 @@ describe('invalidArgument', () => {
     expect(invalidArgument('labels', 'a non-empty list', 'x'.repeat(200)).message).toMatch(/\.\.\."$/);
   });
 });
+
+describe('readInputFile', () => {
+  it('reads plain files and refuses folders, FIFOs, devices and oversized files with one wording, without blocking', async () => {
+    const { readInputFile } = await import('../../src/core/files.js');
+    const { execFileSync } = await import('node:child_process');
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-read-'));
+    await writeFile(join(dir, 'a.png'), 'abc');
+    expect((await readInputFile(join(dir, 'a.png'))).toString()).toBe('abc');
+    execFileSync('mkfifo', [join(dir, 'pipe.png')]);
+    await expect(readInputFile(join(dir, 'pipe.png'), { what: 'image' })).rejects.toThrow(
+      `Cannot read image ${join(dir, 'pipe.png')}: it is not a plain file (a device, FIFO or socket)`,
+    );
+    await expect(readInputFile('/dev/zero')).rejects.toThrow('Cannot read /dev/zero: it is not a plain file');
+    await expect(readInputFile(dir)).rejects.toThrow(/it is a folder/);
+    await expect(readInputFile(join(dir, 'missing.png'))).rejects.toThrow(`Cannot read ${join(dir, 'missing.png')}: no such file (ENOENT)`);
+    await expect(readInputFile(join(dir, 'a.png'), { maxBytes: 2 })).rejects.toThrow('it is 3 bytes, over the limit of 2 bytes');
+    await expect(readInputFile(join(dir, 'a.png'), { maxBytes: 2 })).rejects.toBeInstanceOf(VigilInputError);
+  });
+});

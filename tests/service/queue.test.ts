@@ -72,7 +72,7 @@ describe('runQueuedBatch with workers', () => {
       expect(outcomes[0].result).toEqual({ ok: true, value: { sha256: sha256Hex('alpha'), options: { signals: ['spectral'] } } });
       expect(outcomes[2].result).toEqual(outcomes[0].result);
       expect(outcomes[3].result).toEqual({ ok: false, error: `${join(dir, 'broken.png')}: not an image` });
-      expect(outcomes[4].result).toMatchObject({ ok: false, error: expect.stringMatching(/^cannot read .*missing\.png: ENOENT/) });
+      expect(outcomes[4].result).toMatchObject({ ok: false, error: expect.stringMatching(/^Cannot read .*missing\.png: no such file \(ENOENT\)/) });
       expect(calls.sort()).toEqual(['alpha', 'bad bytes', 'beta']);
 
       // Same bytes, same options: nothing recomputed. Other options: new jobs.
