@@ -1,33 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { ProvenanceResults } from '../../src/provenance/result.js';
-import { syntheticImage, tempDir } from './helpers.js';
-
-const exec = promisify(execFile);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runVigil, syntheticImage, tempDir, type CliRun } from './helpers.js';
 
 /** Runs the CLI with HOME pointed at the workspace, so the default provenance index is a temp file. */
-async function vigil(home: string, ...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'provenance', ...args], {
-      cwd: process.cwd(),
-      env: { ...process.env, HOME: home, CI: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const vigil = (home: string, ...args: string[]): Promise<CliRun> => runVigil(['provenance', ...args], { HOME: home });
 
 describe('vigil provenance CLI', () => {
   let workspace: { dir: string; cleanup: () => Promise<void> };

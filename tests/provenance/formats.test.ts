@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEnginePool } from '../../src/provenance/engine-pool.js';
@@ -6,7 +6,7 @@ import { sniffProvenanceMime } from '../../src/provenance/formats.js';
 import { signImage } from '../../src/provenance/sign.js';
 import { verifyBytes, verifyFile, verifyPaths } from '../../src/provenance/verify.js';
 import { collectFiles, sidecarPathFor } from '../../src/provenance/walk.js';
-import { buildWithEngine, devCredentials, IPTC, MEDIA_DIR, syntheticImage, tempDir, type DevCredentials } from './helpers.js';
+import { buildWithEngine, devWorkspace, IPTC, MEDIA_DIR, syntheticImage } from './helpers.js';
 import { startFileServer } from './local-servers.js';
 
 /**
@@ -27,15 +27,8 @@ const MEDIA: [file: string, mime: string][] = [
 ];
 
 describe('provenance on every format c2pa-rs reads', () => {
-  let workspace: { dir: string; cleanup: () => Promise<void> };
-  let dev: DevCredentials;
-  const path = (name: string): string => join(workspace.dir, name);
-
-  beforeAll(async () => {
-    workspace = await tempDir();
-    dev = await devCredentials(join(workspace.dir, 'keys'));
-  });
-  afterAll(() => workspace.cleanup());
+  const workspace = devWorkspace();
+  const path = workspace.path;
 
   it('sniffs each media fixture by its bytes', async () => {
     for (const [file, mime] of MEDIA) expect(sniffProvenanceMime(await readFile(join(MEDIA_DIR, file))), file).toBe(mime);
@@ -45,11 +38,11 @@ describe('provenance on every format c2pa-rs reads', () => {
   it('signs and verifies video, audio, PDF and SVG, and a changed byte makes them Invalid', async () => {
     for (const [file, mime] of MEDIA) {
       const output = path(`signed-${file}`);
-      const result = await signImage({ input: join(MEDIA_DIR, file), output, signer: dev.signer, sourceType: 'digitalCapture' });
+      const result = await signImage({ input: join(MEDIA_DIR, file), output, signer: workspace.dev.signer, sourceType: 'digitalCapture' });
       expect(result.format, file).toBe(mime);
       expect(result.warnings.join(' '), file).toMatch(/no claim thumbnail/);
       const bytes = Buffer.from(await readFile(output));
-      const verified = await verifyBytes(bytes, output, { trustLists: [dev.trustList] });
+      const verified = await verifyBytes(bytes, output, { trustLists: [workspace.dev.trustList] });
       expect([verified.state, verified.format], file).toEqual(['Trusted', mime]);
       expect(verified.disclosure?.level, file).toBe('none');
       // Flip one byte of the original media data (from the middle of the input, found in the output).
@@ -78,7 +71,7 @@ describe('provenance on every format c2pa-rs reads', () => {
     expect(cut.state === 'Unreadable' || cut.state === 'NoManifest').toBe(true);
     const signedPath = path('signed-cut.jpg');
     await writeFile(path('cut-in.jpg'), plain);
-    await signImage({ input: path('cut-in.jpg'), output: signedPath, signer: dev.signer });
+    await signImage({ input: path('cut-in.jpg'), output: signedPath, signer: workspace.dev.signer });
     const signed = await readFile(signedPath);
     const half = await verifyBytes(signed.subarray(0, Math.floor(signed.length / 2)), 'half.jpg');
     expect(half.state).toBe('Invalid');
@@ -100,7 +93,7 @@ describe('provenance on every format c2pa-rs reads', () => {
     // A sidecar: the WAV stays untouched, its manifest sits next to it as tone.c2pa.
     const wav = await readFile(join(MEDIA_DIR, 'tone.wav'));
     const { asset, manifest } = await buildWithEngine({
-      signer: dev.signer,
+      signer: workspace.dev.signer,
       mime: 'audio/wav',
       source: wav,
       noEmbed: true,
@@ -147,7 +140,7 @@ describe('provenance on every format c2pa-rs reads', () => {
     const server = await startFileServer('/manifests/cloud.c2pa', new Uint8Array(0));
     try {
       const { asset, manifest } = await buildWithEngine({
-        signer: dev.signer,
+        signer: workspace.dev.signer,
         mime: 'audio/wav',
         source: wav,
         noEmbed: true,
@@ -162,7 +155,7 @@ describe('provenance on every format c2pa-rs reads', () => {
       expect(offline.remoteManifest).toEqual({ url: server.url, fetched: false });
       expect(server.requests).toBe(0);
 
-      const fetched = await verifyBytes(asset, 'cloud.wav', { trustLists: [dev.trustList], fetchRemote: { maxBytes: 1 << 20, timeoutMs: 5000 } });
+      const fetched = await verifyBytes(asset, 'cloud.wav', { trustLists: [workspace.dev.trustList], fetchRemote: { maxBytes: 1 << 20, timeoutMs: 5000 } });
       expect(fetched).toMatchObject({ state: 'Trusted', remoteManifest: { url: server.url, fetched: true } });
       expect(fetched.disclosure?.level).toBe('declared');
       expect(server.requests).toBeGreaterThan(0);

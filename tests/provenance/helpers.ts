@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { afterAll, beforeAll } from 'vitest';
 import { SeededRandom } from '../../src/core/random.js';
 import { loadSigningCredentials } from '../../src/provenance/credentials.js';
 import { coseSign1, reserveSizeFor, type CoseSigner } from '../../src/provenance/cose.js';
@@ -9,6 +12,8 @@ import { encodeSignerPayload } from '@contentauth/c2pa-wasm';
 import { buildSignedManifest } from '../../src/provenance/engine.js';
 import { generateDevCredentials, type KeygenResult } from '../../src/provenance/keygen.js';
 import { loadTrustList, type TrustList } from '../../src/provenance/trust.js';
+
+const execFileAsync = promisify(execFile);
 
 export const CONFORMANCE_DIR = process.env.VIGIL_C2PA_CONFORMANCE ?? join(process.cwd(), '..', 'shared', 'conformance', 'c2pa-rs');
 
@@ -94,3 +99,40 @@ export async function buildWithEngine(request: {
 export const IPTC = (term: string): string => `http://cv.iptc.org/newscodes/digitalsourcetype/${term}`;
 
 export const MEDIA_DIR = join(process.cwd(), 'fixtures', 'provenance', 'media');
+
+/**
+ * A temporary folder with development credentials in `keys/`, made before the suite's tests and
+ * removed after them: call inside a describe block.
+ */
+export function devWorkspace(): { path: (name: string) => string; readonly dev: DevCredentials } {
+  let workspace: { dir: string; cleanup: () => Promise<void> } | undefined;
+  let dev: DevCredentials | undefined;
+  beforeAll(async () => {
+    workspace = await tempDir();
+    dev = await devCredentials(join(workspace.dir, 'keys'));
+  });
+  afterAll(() => workspace?.cleanup());
+  return {
+    path: (name) => join(workspace!.dir, name),
+    get dev() {
+      return dev!;
+    },
+  };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs this checkout's CLI (`vigil <args>`) with extra environment, capturing its exit code and output. */
+export async function runVigil(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd(), env: { ...process.env, CI: '1', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}

@@ -1,25 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { signResults, verifyResultsSignature } from '../../src/provenance/results-signature.js';
 import { loadTrustList } from '../../src/provenance/trust.js';
-import { devCredentials, tempDir, type DevCredentials } from './helpers.js';
+import { devCredentials, runVigil, tempDir, type DevCredentials } from './helpers.js';
 
 /** `vigil results sign|verify`: detached COSE_Sign1 over a results.json, checked against trust lists. */
 
-const exec = promisify(execFile);
-
-async function vigil(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'results', ...args], { cwd: process.cwd(), env: { ...process.env, CI: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const vigil = (...args: string[]) => runVigil(['results', ...args]);
 
 describe('signed audit results', () => {
   let workspace: { dir: string; cleanup: () => Promise<void> };

@@ -10,7 +10,7 @@ import { engineTrust, loadTrustList, loadTrustLists, trustListOf } from '../../s
 import { rfc3161Provider } from '../../src/provenance/tsa.js';
 import { verifyBytes } from '../../src/provenance/verify.js';
 import { buildCertificate, CLAIM_SIGNING_EKUS } from '../../src/provenance/x509.js';
-import { buildWithEngine, devCredentials, IPTC, MEDIA_DIR, syntheticImage, tempDir, type DevCredentials } from './helpers.js';
+import { buildWithEngine, devCredentials, devWorkspace, IPTC, MEDIA_DIR, syntheticImage, type DevCredentials } from './helpers.js';
 import { hasOpensslTs, startFileServer, startLocalTsa, type LocalTsa } from './local-servers.js';
 
 /**
@@ -22,17 +22,15 @@ import { hasOpensslTs, startFileServer, startLocalTsa, type LocalTsa } from './l
 const opensslTs = await hasOpensslTs();
 
 describe('trust lists and time-stamps', () => {
-  let workspace: { dir: string; cleanup: () => Promise<void> };
+  const workspace = devWorkspace();
+  const path = workspace.path;
   let dev: DevCredentials;
-  const path = (name: string): string => join(workspace.dir, name);
 
   beforeAll(async () => {
-    workspace = await tempDir();
-    dev = await devCredentials(join(workspace.dir, 'keys'));
+    dev = workspace.dev;
     await writeFile(path('in.jpg'), await syntheticImage(61));
     await signImage({ input: path('in.jpg'), output: path('signed.jpg'), signer: dev.signer });
   });
-  afterAll(() => workspace.cleanup());
 
   it('a JSON trust list (Microsoft validator format) trusts the signer; thumbprint-only entries are listed as unusable', async () => {
     const ca = new X509Certificate(await readFile(dev.keygen.files.caCert));
