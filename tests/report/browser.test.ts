@@ -56,7 +56,7 @@ async function open(kind: string): Promise<Opened> {
       await route.abort();
     }
   });
-  await page.setViewportSize({ width: 1200, height: 900 });
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(reportUrl, { waitUntil: 'load' });
   return { page, consoleErrors, requests };
 }
@@ -149,6 +149,29 @@ describe('reports in Chromium', () => {
     await finish('bias', opened);
   });
 
+  it('bias: one verdict sentence first, failed checks open, passed ones folded, charts at full width', async () => {
+    const opened = await open('bias');
+    const { page } = opened;
+    // The sentence at the top carries the same verdict as results.json.
+    const headline = page.locator('header .headline');
+    expect(await headline.getAttribute('data-headline')).toBe(docs.bias.verdict.toUpperCase());
+    expect(await headline.innerText()).toMatch(/^FAIL: Demographic parity ratio between gender=Female and gender=Male is 0\.620 \[0\.570, 0\.670\]/);
+    const headlineBox = await headline.boundingBox();
+    const verdictsBox = await page.locator('#verdicts').boundingBox();
+    expect(headlineBox!.y).toBeLessThan(verdictsBox!.y);
+    // Failed/inconclusive rows are visible without a click; every <details> starts folded.
+    expect(await page.locator('tr[data-verdict="fail"]').first().isVisible()).toBe(true);
+    expect(await page.locator('details[open]').count()).toBe(0);
+    expect(await page.getByText('Spec as run (with defaults filled in)').isVisible()).toBe(true);
+    expect(await page.locator('details pre').first().isVisible()).toBe(false);
+    // Every chart spans at least 90% of the content width.
+    const content = await page.locator('main').evaluate((main) => main.getBoundingClientRect().width);
+    const widths = await page.locator('figure.chart svg').evaluateAll((svgs) => svgs.map((svg) => svg.getBoundingClientRect().width));
+    expect(widths.length).toBeGreaterThan(0);
+    for (const width of widths) expect(width).toBeGreaterThanOrEqual(0.9 * content);
+    await opened.page.close();
+  });
+
   it('screening: triage scores match, hostile file names stay text', async () => {
     const opened = await open('screen');
     const { page } = opened;
@@ -183,6 +206,13 @@ describe('reports in Chromium', () => {
     expect(await page.getByText(XSS.label, { exact: true }).count()).toBeGreaterThan(0);
     // ROC, PR, AUC per generator, AUC per perturbation.
     expect(await page.locator('figure.chart svg').count()).toBe(4);
+    // Summary cards carry their intervals; curves have a legend naming each scorer and a zoomed panel.
+    expect(await page.locator('[data-interval-of="auc"]').innerText()).toBe('[0.900, 0.960]');
+    expect(await page.locator('figure.chart').first().getAttribute('class')).toBe('chart');
+    const roc = page.locator('figure.chart').first();
+    expect(await roc.locator('[aria-roledescription="legend"]').count()).toBeGreaterThan(0);
+    expect(await roc.getByText(/^Zoom: 0–10%/).count()).toBe(1);
+    expect(await page.locator('header .headline').innerText()).toMatch(/^MEASURED: the fused screen ranks a synthetic image above a real one with AUC 0\.930 \[0\.900, 0\.960\]/);
     await finish('eval', opened);
   });
 
@@ -202,6 +232,11 @@ describe('reports in Chromium', () => {
     expect(await page.getByText(HOSTILE_NAME, { exact: false }).count()).toBeGreaterThan(0);
     expect(await page.getByText('AI-generated content declared.').count()).toBe(2);
     expect(await page.getByText('assertion.dataHash.mismatch').count()).toBeGreaterThan(0);
+    // A Trusted badge always names the list the signer chains to, in the badge line and the signer line.
+    const trustedRow = rows.nth(0);
+    expect(await trustedRow.innerText()).toMatch(/Trusted by \S+/);
+    expect(await trustedRow.innerText()).toMatch(/on trust list \S+/);
+    expect(await page.locator('header .headline').getAttribute('data-headline')).toBe('INVALID');
     await finish('provenance', opened);
   });
 
@@ -214,7 +249,7 @@ describe('reports in Chromium', () => {
 });
 
 describe('PDF', () => {
-  it('prints the bias report with text and a plausible page count', async () => {
+  it('prints the bias report with every folded section unfolded, page numbers and the title in the footer', async () => {
     const pdf = await htmlToPdf(html.bias);
     const path = join(OUTPUT, 'report-bias.pdf');
     writeFileSync(path, pdf);
@@ -228,5 +263,15 @@ describe('PDF', () => {
     const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [path], { encoding: 'utf8' }))?.[1]);
     expect(pages).toBeGreaterThanOrEqual(4);
     expect(pages).toBeLessThanOrEqual(25);
+    // "Spec as run" is folded in the HTML; its content (the spec document) is in the PDF.
+    expect(html.bias).toMatch(/<details>\s*<summary>Spec as run/);
+    const specKey = Object.keys(docs.bias.spec!.document)[0];
+    expect(text).toContain(`"${specKey}"`);
+    // Footer: the title and "page N of M" on every page.
+    for (let page = 1; page <= pages; page++) {
+      const pageText = execFileSync('pdftotext', ['-layout', '-f', String(page), '-l', String(page), path, '-'], { encoding: 'utf8' });
+      expect(pageText).toContain(`page ${page} of ${pages}`);
+      expect(pageText).toContain('Bias audit: occupation zero-shot audit');
+    }
   });
 });
