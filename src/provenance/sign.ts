@@ -284,7 +284,8 @@ async function buildDefinition(
 /** Long edge of the claim thumbnail, as c2pa-rs's default thumbnail settings. */
 const THUMBNAIL_EDGE = 512;
 
-async function claimThumbnail(source: Uint8Array, subject: string): Promise<Uint8Array> {
+/** The claim thumbnail, or a warning when sharp cannot decode the image (HEIC needs an HEVC-enabled libvips). */
+async function claimThumbnail(source: Uint8Array, warnings: string[]): Promise<Uint8Array | undefined> {
   try {
     return await sharp(source)
       .rotate()
@@ -293,7 +294,8 @@ async function claimThumbnail(source: Uint8Array, subject: string): Promise<Uint
       .jpeg({ quality: 75 })
       .toBuffer();
   } catch (error) {
-    throw new VigilInputError(`${subject}: cannot decode the image to make its thumbnail (${errorMessage(error)}); sign with --no-thumbnail`, { subject });
+    warnings.push(`no claim thumbnail: the image cannot be decoded to make one (${errorMessage(error)})`);
+    return undefined;
   }
 }
 
@@ -343,7 +345,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
   const raster = isRasterImage(mime);
   if (!raster && options.thumbnail !== false) warnings.push(`no claim thumbnail: vigil makes thumbnails of raster images only, not ${mime}`);
   if (!raster && options.index) warnings.push(`not recorded in the soft-binding index: fingerprints are computed on raster images only, not ${mime}`);
-  const thumbnail = options.thumbnail === false || !raster ? undefined : await claimThumbnail(source, options.input);
+  const thumbnail = options.thumbnail === false || !raster ? undefined : await claimThumbnail(source, warnings);
   const fingerprint = options.index && raster ? await fingerprintImage(source, options.input, options.clip) : undefined;
   let signed: Uint8Array;
   try {
