@@ -1,19 +1,24 @@
 /**
  * Screening throughput on 512 px images (half JPEG q90, half PNG, made from the fixtures).
- * - Fast path (spectral + metadata), in the main thread and on worker threads, against the
- *   reference measured in the same run: decoding alone with sharp (the floor any pixel signal
- *   pays). Goal: >= 200 images/s on 2 cores.
+ * - Fast path (spectral + residual + metadata), in the main thread and on worker threads, against
+ *   the reference measured in the same run: decoding alone with sharp (the floor any pixel signal
+ *   pays). Goal: >= 200 images/s on 2 cores. Then the CPU cost of each signal of the registry.
+ * - --out against --json: the same fast path writing evidence images (spectrum PNGs) to a
+ *   folder. Goal: >= 0.8x the throughput without evidence.
  * - Full path (all signals of a probe with CLIP + MAE), against model-only throughput: the same
  *   images through embedImages + reconstruct alone (cache off). The full path is bounded by the
  *   models; the ratio says how much screening adds on top.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_PROBE_PATH, loadProbe, resolvePortablePath } from '../src/screen/probe.js';
 import { createScreener, type ScreenInput } from '../src/screen/screener.js';
+import { decodeImage } from '../src/screen/image.js';
+import { FEATURE_SIGNALS } from '../src/screen/signals/index.js';
+import { readMetadataFacts } from '../src/screen/signals/metadata.js';
 import { embedImages, listImageFiles, loadModel, reconstruct, type ClipModel, type MaeModel } from '../src/vision/index.js';
 
 const IMAGES = 256;
@@ -64,7 +69,7 @@ export async function run(): Promise<void> {
   const cores = availableParallelism();
   console.log(`${IMAGES} images of ${SIZE}×${SIZE} px, ${cores} cores, load average ${loadavg()[0].toFixed(1)}; best of interleaved rounds`);
 
-  const fast = { probePath: DEFAULT_PROBE_PATH, signals: ['spectral', 'metadata'] as ('spectral' | 'metadata')[] };
+  const fast = { probePath: DEFAULT_PROBE_PATH, signals: ['spectral', 'residual', 'metadata'] as ('spectral' | 'residual' | 'metadata')[] };
   const workers = Math.max(2, Math.min(4, cores));
   const inline = await createScreener({ ...fast, workers: 0 });
   const pooled = await createScreener({ ...fast, workers });
@@ -75,11 +80,36 @@ export async function run(): Promise<void> {
     IMAGES,
     ROUNDS,
   );
-  await inline.release();
   await pooled.release();
   row('reference: sharp decode to luma only', decode);
-  row('fast path (spectral+metadata), main thread', inlineRate, decode);
-  row(`fast path (spectral+metadata), ${workers} workers`, pooledRate, decode);
+  row('fast path (spectral+residual+metadata), main thread', inlineRate, decode);
+  row(`fast path (spectral+residual+metadata), ${workers} workers`, pooledRate, decode);
+
+  // Cost of each signal on already decoded images (CPU ms per image), and of the decode itself.
+  const decoded = await Promise.all(inputs.map((i) => decodeImage((i as { bytes: Uint8Array }).bytes, 'bench')));
+  const costs = await interleaved(
+    [
+      () => Promise.all(inputs.map((i) => decodeImage((i as { bytes: Uint8Array }).bytes, 'bench'))),
+      ...FEATURE_SIGNALS.map((signal) => async () => decoded.forEach((image) => signal.extract(image))),
+      () => Promise.all(inputs.map((i) => readMetadataFacts((i as { bytes: Uint8Array }).bytes))),
+    ],
+    IMAGES,
+    ROUNDS,
+  );
+  const names = ['decode (sharp, RGB + luma)', ...FEATURE_SIGNALS.map((s) => `signal ${s.id}`), 'signal metadata (facts)'];
+  costs.forEach((cost, i) => row(`  cost: ${names[i]}`, cost));
+
+  // --out (evidence images written) against --json (none), same screener.
+  const outDir = await mkdtemp(join(tmpdir(), 'vigil-bench-screen-'));
+  try {
+    const [jsonRate, outRate] = await interleaved([() => inline.screen(inputs), () => inline.screen(inputs, { evidenceDir: outDir })], IMAGES, ROUNDS);
+    row('--json: fast path, no evidence', jsonRate);
+    row('--out: fast path + spectrum evidence PNGs', outRate, jsonRate);
+    console.log(`goal --out >= 0.8x --json: ${(outRate.rate / jsonRate.rate).toFixed(2)}x wall-clock, ${(jsonRate.cpuMs / outRate.cpuMs).toFixed(2)}x by CPU cost`);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+  await inline.release();
   const bestFast = Math.max(inlineRate.rate, pooledRate.rate);
   const capacity = 2000 / inlineRate.cpuMs;
   console.log(

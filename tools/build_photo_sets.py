@@ -377,7 +377,8 @@ def main():
         f.write("file,group\n")
         for entry in manifest["files"]:
             f.write(f"{entry['path']},{entry['group']}\n")
-    write_probe_groups(args.out)
+    if os.path.abspath(args.out) == os.path.abspath(DEFAULT_ROOT):  # beside the fixture manifest
+        write_probe_groups(args.out)
     print(json.dumps({s: len(m) for s, m in manifest["splits"].items()}), losses, len(manifest["files"]), "files")
 
 

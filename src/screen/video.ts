@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { VigilInputError, invalidArgument } from '../core/errors.js';
-import { sha256File } from '../core/files.js';
+import { sha256File, trackTempFile } from '../core/files.js';
 import { verdictFor } from './fusion.js';
 import type { ScreenFileResult, VideoSummary } from './result.js';
 import type { Screener } from './screener.js';
@@ -59,6 +59,8 @@ export async function screenVideo(screener: Screener, path: string, options: Vid
   if (!(options.fps > 0 && options.fps <= 60)) throw invalidArgument('fps', 'a number of frames per second in (0, 60]', options.fps);
   if (!Number.isInteger(options.topK) || options.topK < 1) throw invalidArgument('top-k', 'a positive integer', options.topK);
   const dir = await mkdtemp(join(tmpdir(), 'vigil-video-'));
+  // Frames are removed however screening ends, also on SIGINT/SIGTERM/SIGHUP mid-video.
+  const untrack = trackTempFile(dir);
   try {
     const sha256 = await sha256File(path);
     await extractFrames(path, dir, options);
@@ -138,5 +140,6 @@ export async function screenVideo(screener: Screener, path: string, options: Vid
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+    untrack();
   }
 }

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,27 @@ describe.runIf(HAVE_FFMPEG)('video screening', () => {
     const results = await runScreen(screener, [dir], { video: { fps: 1, topK: 1 } });
     expect(results.files.filter((f) => f.media === 'video').map((f) => f.file)).toEqual([clip]);
     expect(results.files.filter((f) => f.media === 'image')).toHaveLength(8);
+  });
+
+  it('leaves no extracted frames behind when the run is killed mid-video (SIGTERM)', async () => {
+    const tmp = join(dir, 'kill-tmp');
+    await mkdir(tmp);
+    const child = spawn(join(process.cwd(), 'node_modules', '.bin', 'tsx'), [join(process.cwd(), 'src', 'cli', 'main.ts'), 'screen', clip, '--fps', '30', '--signals', 'spectral,residual,metadata', '--json'], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Wait until ffmpeg has written frames into the run's temp folder, then interrupt.
+    let frames = false;
+    for (let i = 0; i < 1500 && !frames; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const dirs = (await readdir(tmp)).filter((d) => d.startsWith('vigil-video-'));
+      frames = dirs.length > 0 && (await readdir(join(tmp, dirs[0])).catch(() => [])).length > 0;
+    }
+    expect(frames).toBe(true);
+    child.kill('SIGTERM');
+    await exited;
+    expect((await readdir(tmp)).filter((d) => d.startsWith('vigil-video-'))).toEqual([]);
   });
 
   it('samples at the requested rate', async () => {
