@@ -285,6 +285,8 @@ async function loadHfClip(parts: LoadedParts): Promise<ClipModel> {
   const logScale = optionalNumber(config, 'logit_scale', folder.label(FILES.config));
   const bias = optionalNumber(config, 'logit_bias', folder.label(FILES.config));
   let logit: ClipParts['logit'] | null;
+  /** The combined graph read for SigLIP's scale and bias: it shapes the outputs, so it is hashed too. */
+  let calibratedBy: string[] = [];
   if (siglip) {
     // SigLIP keeps logit_scale and logit_bias in the weights, not in config.json; a combined graph
     // reveals them through logits_per_image.
@@ -294,6 +296,7 @@ async function loadHfClip(parts: LoadedParts): Promise<ClipModel> {
       try {
         const tokenizer = new TextTokenizer(await folder.json(FILES.tokenizer), folder.label(FILES.tokenizer), { contextLength, fixedLength: null });
         logit = await logitsFromCombinedGraph(folder, combined, tokenizer, parts.preprocessing);
+        if (combined !== vision) calibratedBy = [combined.graph.file];
       } finally {
         if (combined !== vision) await combined.session.release();
       }
@@ -322,7 +325,7 @@ async function loadHfClip(parts: LoadedParts): Promise<ClipModel> {
     scoring: siglip ? 'sigmoid' : 'softmax',
     // Only an image tower alone has no zero-shot scale (it cannot classify).
     logit: logit ?? { scale: 1, bias: 0 },
-    describedBy: [FILES.config, FILES.preprocessor],
+    describedBy: [FILES.config, FILES.preprocessor, ...calibratedBy],
   });
 }
 

@@ -225,6 +225,8 @@ describe('SigLIP', () => {
       expect(model.io.attentionMask).toBeNull();
       expect(model.logitScale).toBeCloseTo(p.logit_scale!, 4);
       expect(model.logitBias).toBeCloseTo(p.logit_bias!, 4);
+      // The combined graph the scale and bias came from is part of the model's identity.
+      expect(model.files.map((f) => f.path)).toContain('onnx/model.onnx');
       const images = await imageEmbeds(model, p);
       // The Unigram tokenizer, </s> appended and fixed padding to 16 with </s>, fed as PyTorch was.
       const texts = await embedTexts(model, p.texts!);
