@@ -7,9 +7,18 @@
  * - naive JS: per replicate, materialise the resampled rows and re-group them with a Map
  *   (what a straightforward implementation does); timed on 50 replicates, scaled to 1000.
  * Memory: RSS growth while vigil runs at 100k and 200k rows (replicates are O(n_boot × metrics)).
+ *
+ * Million-row probe sets (VIGIL_BENCH_BIG_ROWS, default 6,000,000; 0 skips): a predictions CSV of
+ * that many rows × 10 groups (label, prediction, score) is generated in a temp folder, and
+ * `vigil bias --predictions ... --score s --k 10,100,1000 --n-boot 1000` runs end to end in a child
+ * process (wall time and peak RSS from /usr/bin/time). Reference in the same run: the per-row
+ * bootstrap (every row resampled in every replicate, as Fairlearn's bootstrap and vigil's own
+ * `resampling: 'rows'` do) on the same rows, timed on a few replicates and scaled to 1000.
  */
 import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { disaggregate, type ObservationTable } from '../src/bias/metrics/disaggregate.js';
@@ -137,7 +146,73 @@ function numpy(d: ReturnType<typeof data>): [number, number] | null {
   }
 }
 
+const BIG_ROWS = Number(process.env.VIGIL_BENCH_BIG_ROWS ?? 6_000_000);
+
+/** The big predictions CSV: group, label, prediction (accuracy varies by group), score. */
+function writeBigCsv(path: string, n: number): ReturnType<typeof data> {
+  const d = data(n);
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, 'group,y,yhat,s\n');
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) {
+      lines.push(`g${d.group[i]},${d.truth[i]},${d.prediction[i]},${d.score[i].toFixed(6)}`);
+      if (lines.length === 100_000) {
+        writeSync(fd, `${lines.join('\n')}\n`);
+        lines.length = 0;
+      }
+    }
+    if (lines.length > 0) writeSync(fd, `${lines.join('\n')}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return d;
+}
+
+async function runBig(): Promise<void> {
+  if (!(BIG_ROWS > 0)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-bias-big-'));
+  try {
+    const csv = join(dir, 'predictions.csv');
+    const d = writeBigCsv(csv, BIG_ROWS);
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const args = ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'bias', '--predictions', csv, '--sensitive', 'group', '--label', 'y', '--pred', 'yhat', '--score', 's', '--k', '10,100,1000', '--n-boot', String(N_BOOT), '--json'];
+    const timed = existsSync('/usr/bin/time');
+    const started = performance.now();
+    let rssKiB = Number.NaN;
+    try {
+      const out = timed
+        ? execFileSync('/usr/bin/time', ['-f', 'VIGIL_RSS_KB %M', process.execPath, ...args], { cwd: root, maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] })
+        : execFileSync(process.execPath, args, { cwd: root, maxBuffer: 1 << 28 });
+      void out;
+    } catch (error) {
+      // Exit 4 (not judged: no thresholds) is the expected status; anything else is a failure.
+      const e = error as { status?: number; stderr?: Buffer };
+      if (e.status !== 4) throw error;
+      const match = /VIGIL_RSS_KB (\d+)/.exec(e.stderr?.toString() ?? '');
+      if (match) rssKiB = Number(match[1]);
+    }
+    const wallMs = performance.now() - started;
+    // Reference: the per-row bootstrap on the same rows (in this process, table built directly).
+    const referenceReplicates = 3;
+    const t = { ...table(d, true, true) };
+    // Per replicate: the difference between 2r and r replicates (fixed costs cancel).
+    const options = { seed: 0, minGroupSize: 30, nPermutations: 0, ks: [10, 100, 1000], resampling: 'rows' as const };
+    const few = time(() => disaggregate(t, { ...options, nBoot: referenceReplicates }));
+    const more = time(() => disaggregate(t, { ...options, nBoot: 2 * referenceReplicates }));
+    const perReplicate = Math.max(0, more.ms - few.ms) / referenceReplicates;
+    const referenceMs = few.ms + perReplicate * (N_BOOT - referenceReplicates);
+    console.log(`\n${BIG_ROWS} rows × ${GROUPS} groups, label + prediction + score, k = 10,100,1000, n_boot = ${N_BOOT}`);
+    console.log('implementation'.padEnd(60), 's'.padStart(10), 'ratio to vigil'.padStart(16), 'peak RSS'.padStart(12));
+    console.log('vigil bias --predictions, end to end (read, bootstrap, BCa, tests)'.padEnd(60), (wallMs / 1000).toFixed(1).padStart(10), '1.00'.padStart(16), `${Number.isNaN(rssKiB) ? '?' : (rssKiB / 2 ** 20).toFixed(2)} GiB`.padStart(12));
+    console.log(`per-row bootstrap reference (${referenceReplicates} reps, scaled to ${N_BOOT}; no I/O)`.padEnd(60), (referenceMs / 1000).toFixed(1).padStart(10), (referenceMs / wallMs).toFixed(1).padStart(16), ''.padStart(12));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(): Promise<void> {
+  await runBig();
   const d = data(N);
   const options = { seed: 0, nBoot: N_BOOT, minGroupSize: 30, nPermutations: 0 };
   const vigil = time(() => disaggregate(table(d, false), options));

@@ -2,6 +2,8 @@
  * Disaggregated metrics with stratified bootstrap intervals, in the spirit of Fairlearn's
  * MetricFrame: every metric per group, overall, and as disparities between groups and to overall.
  *
+ * The resampling lives in bootstrap.ts, the hypothesis tests in hypothesis.ts.
+ *
  * Vectorized bootstrap: all metrics are functions of per-group sufficient statistics (counts of
  * (truth, prediction) cells, sums of numeric columns, the top of each ranking). Rows are resampled
  * with replacement within each stratum (the cross of all sensitive features, so every feature's
@@ -11,10 +13,12 @@
  * the codes plus O(n_boot × metrics) for the replicates.
  */
 import { SeededRandom } from '../../core/random.js';
-import type { Disparity, FeatureResult, GroupMetrics, GroupSummary, HypothesisTest, MetricValue, SkewAtKResult } from '../result.js';
+import type { Disparity, FeatureResult, GroupMetrics, GroupSummary, MetricValue, SkewAtKResult } from '../result.js';
 import { crossStrata, type Feature } from './features.js';
-import { NdklWalk, SKEW_TARGETS, rankByScore, skewAtK, targetShares, topByScore } from './skew.js';
-import { bcaInterval, binomialDraw, chiSquareIndependence, holmAdjust, jackknifeAcceleration, regularizedBeta } from './stats.js';
+import { NdklWalk, SKEW_TARGETS, skewAtK, targetShares } from './skew.js';
+import { Resampler, RankingOrder, ROW_RESAMPLING_LIMIT, rowsByStratum, topStrata, type Aggregates } from './bootstrap.js';
+import { hypothesisTests } from './hypothesis.js';
+import { bcaInterval, holmAdjust, jackknifeAcceleration } from './stats.js';
 
 /** Observations in columnar form: every array has one entry per observation. */
 export interface ObservationTable {
@@ -60,17 +64,6 @@ export interface DisaggregateOptions {
   onReplicate?: () => void;
 }
 
-/** Rows × replicates up to which numeric columns are resampled row by row. */
-const ROW_RESAMPLING_LIMIT = 5e7;
-
-/** Sufficient statistics of one (re)sample, per stratum. */
-interface Aggregates {
-  cells: Float64Array;
-  sums: Float64Array;
-  /** Per ranking: stratum code of each of the top max-k items. */
-  tops: Int32Array[];
-}
-
 /** A per-group metric computed from one group's cell counts and column sums. */
 interface GroupMetricDef {
   /** Field of GroupMetrics. */
@@ -82,14 +75,27 @@ interface GroupMetricDef {
   compute(cells: Float64Array, sums: Float64Array, count: number): number;
 }
 
+/**
+ * A slot of the metric vector (one metric of one group, disparity or skew of one feature). Slots
+ * are made only by `slot.*`, so the pass that writes values (evaluate) and the one that reads them
+ * (assembleFeature) cannot disagree on a key.
+ */
+type Slot = string & { readonly __slot: unique symbol };
+type SkewStat = 'max_skew' | 'min_skew' | 'ndkl';
+const slot = {
+  group: (feature: number, group: number | 'overall', metric: number) => `${feature}|${group}|${metric}` as Slot,
+  disparity: (feature: number, name: string) => `${feature}|d|${name}` as Slot,
+  skew: (feature: number, ranking: number, k: number, target: string, stat: SkewStat) => `${feature}|s|${ranking}|${k}|${target}|${stat}` as Slot,
+};
+
 /** Writes metric values in a fixed order; the point-estimate pass also records their keys. */
 class SlotWriter {
   index = 0;
   constructor(
     readonly out: Float64Array | number[],
-    readonly keys: string[] | null,
+    readonly keys: Slot[] | null,
   ) {}
-  put(key: string, value: number): void {
+  put(key: Slot, value: number): void {
     if (this.keys) this.keys.push(key);
     this.out[this.index++] = value;
   }
@@ -217,7 +223,7 @@ function safeRatio(min: number, max: number): number {
   return min / max;
 }
 
-interface FeaturePlan {
+export interface FeaturePlan {
   feature: Feature;
   eligible: number[];
   counts: Float64Array;
@@ -269,7 +275,7 @@ function evaluate(
       defs.forEach((def, m) => {
         const value = def.compute(cellView, sumView, counts[group]);
         grid[group * defs.length + m] = value;
-        out.put(`${f}|${group === g ? 'overall' : group}|${m}`, value);
+        out.put(slot.group(f, group === g ? 'overall' : group, m), value);
       });
     }
     const eligibleValues = new Float64Array(plan.eligible.length);
@@ -281,10 +287,10 @@ function evaluate(
     defs.forEach((def, m) => {
       const d = disparityOf(m);
       if (def.scalar) {
-        out.put(`${f}|d|${def.field}_difference`, d.difference);
-        out.put(`${f}|d|${def.field}_ratio`, d.ratio);
-        out.put(`${f}|d|${def.field}_difference_to_overall`, d.differenceToOverall);
-        out.put(`${f}|d|${def.field}_ratio_to_overall`, d.ratioToOverall);
+        out.put(slot.disparity(f, `${def.field}_difference`), d.difference);
+        out.put(slot.disparity(f, `${def.field}_ratio`), d.ratio);
+        out.put(slot.disparity(f, `${def.field}_difference_to_overall`), d.differenceToOverall);
+        out.put(slot.disparity(f, `${def.field}_ratio_to_overall`), d.ratioToOverall);
       }
       const list = byField.get(def.field) ?? [];
       list.push(d);
@@ -302,18 +308,18 @@ function evaluate(
     };
     if (table.prediction) {
       const field = table.positive ? 'selection_rate' : 'selection_rate_by_label';
-      out.put(`${f}|d|demographic_parity_difference`, worst(field, 'difference'));
-      out.put(`${f}|d|demographic_parity_ratio`, worst(field, 'ratio'));
+      out.put(slot.disparity(f, `demographic_parity_difference`), worst(field, 'difference'));
+      out.put(slot.disparity(f, `demographic_parity_ratio`), worst(field, 'ratio'));
     }
     if (table.prediction && table.truth) {
       const [tpr, fpr] = table.positive ? ['tpr', 'fpr'] : ['tpr_by_label', 'fpr_by_label'];
       if (equalizedOddsAgg === 'mean') {
         // Fairlearn's agg='mean': the mean of the TPR and FPR disparities (undefined if either is).
-        out.put(`${f}|d|equalized_odds_difference`, (worst(tpr, 'difference') + worst(fpr, 'difference')) / 2);
-        out.put(`${f}|d|equalized_odds_ratio`, (worst(tpr, 'ratio') + worst(fpr, 'ratio')) / 2);
+        out.put(slot.disparity(f, `equalized_odds_difference`), (worst(tpr, 'difference') + worst(fpr, 'difference')) / 2);
+        out.put(slot.disparity(f, `equalized_odds_ratio`), (worst(tpr, 'ratio') + worst(fpr, 'ratio')) / 2);
       } else {
-        out.put(`${f}|d|equalized_odds_difference`, nanMax(worst(tpr, 'difference'), worst(fpr, 'difference')));
-        out.put(`${f}|d|equalized_odds_ratio`, nanMin(worst(tpr, 'ratio'), worst(fpr, 'ratio')));
+        out.put(slot.disparity(f, `equalized_odds_difference`), nanMax(worst(tpr, 'difference'), worst(fpr, 'difference')));
+        out.put(slot.disparity(f, `equalized_odds_ratio`), nanMin(worst(tpr, 'ratio'), worst(fpr, 'ratio')));
       }
     }
     table.rankings.forEach((_ranking, r) => {
@@ -332,9 +338,9 @@ function evaluate(
           }
           if (i === ks[next]) {
             const skew = skewAtK(topCounts, i, shares);
-            out.put(`${f}|s|${r}|${i}|${target}|max_skew`, skew.max_skew);
-            out.put(`${f}|s|${r}|${i}|${target}|min_skew`, skew.min_skew);
-            out.put(`${f}|s|${r}|${i}|${target}|ndkl`, walk.at(i));
+            out.put(slot.skew(f, r, i, target, 'max_skew'), skew.max_skew);
+            out.put(slot.skew(f, r, i, target, 'min_skew'), skew.min_skew);
+            out.put(slot.skew(f, r, i, target, 'ndkl'), walk.at(i));
             next++;
           }
         }
@@ -353,55 +359,6 @@ function nanMin(a: number, b: number): number {
   if (Number.isNaN(a)) return b;
   if (Number.isNaN(b)) return a;
   return Math.min(a, b);
-}
-
-/** Rows of each stratum (counting sort). */
-function rowsByStratum(codes: Int32Array, count: number): Int32Array[] {
-  const sizes = new Int32Array(count);
-  for (const code of codes) sizes[code]++;
-  const rows = Array.from(sizes, (size) => new Int32Array(size));
-  const fill = new Int32Array(count);
-  codes.forEach((code, i) => (rows[code][fill[code]++] = i));
-  return rows;
-}
-
-/**
- * A ranking by descending score, computed only as deep as walks need: the top few times max k
- * first (a bounded heap), the full sort only if a walk (a resample that skips many rows) goes past.
- */
-class RankingOrder {
-  order: Int32Array;
-  constructor(
-    private readonly scores: Float64Array,
-    depth: number,
-  ) {
-    this.order = topByScore(scores, Math.min(depth, scores.length));
-  }
-
-  /** Visits rows best first while `visit` returns true. */
-  walk(visit: (row: number) => boolean): void {
-    for (let i = 0; ; i++) {
-      if (i >= this.order.length) {
-        if (this.order.length === this.scores.length) return;
-        this.order = rankByScore(this.scores);
-      }
-      if (!visit(this.order[i])) return;
-    }
-  }
-}
-
-/** The stratum codes of the first `maxK` items of a ranking, each row repeated `weight` times. */
-function topStrata(order: RankingOrder, weights: Int32Array | null, strata: Int32Array, maxK: number, skip?: (row: number) => boolean): Int32Array {
-  const top = new Int32Array(maxK);
-  let filled = 0;
-  if (maxK === 0) return top;
-  order.walk((row) => {
-    if (skip?.(row)) return true;
-    const times = weights ? weights[row] : 1;
-    for (let t = 0; t < times && filled < maxK; t++) top[filled++] = strata[row];
-    return filled < maxK;
-  });
-  return top.subarray(0, filled);
 }
 
 export interface Disaggregation {
@@ -429,148 +386,15 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
   });
   const maxK = ks[ks.length - 1] ?? 0;
   const orders = table.rankings.map((ranking) => new RankingOrder(ranking.scores, 4 * maxK + 64));
-  const nValues = table.values.length;
 
-  const rowAggregate = (weights: Int32Array | null, rng: SeededRandom | null): Aggregates => {
-    const cells = new Float64Array(strata.count * cellCount);
-    const sums = new Float64Array(strata.count * nValues);
-    const columns = table.values.map((v) => v.data);
-    stratumRows.forEach((rows, s) => {
-      const m = rows.length;
-      const cellBase = s * cellCount;
-      const sumBase = s * nValues;
-      for (let j = 0; j < m; j++) {
-        const row = rng ? rows[rng.int(m)] : rows[j];
-        cells[cellBase + cellOf[row]]++;
-        for (let v = 0; v < nValues; v++) sums[sumBase + v] += columns[v][row];
-        if (weights) weights[row]++;
-      }
-    });
-    return { cells, sums, tops: orders.map((order) => topStrata(order, weights, strata.codes, maxK)) };
-  };
-  const point = rowAggregate(null, null);
-  // Without numeric columns, a stratum's statistics are its cell counts (plus which rows reach
-  // the top of each ranking), and resampling its m rows with replacement is a multinomial draw of m
-  // over its rows. It is drawn as conditional binomials: first the multiplicity of each row met
-  // while walking a ranking down to max k (Binomial(draws left, 1 / rows left) in its stratum),
-  // then the remaining draws over the cells of the rows not met. One random number per row met and
-  // per cell, instead of one per row.
-  const strataSizes = stratumRows.map((rows) => rows.length);
-  const knownWeight = new Int32Array(table.n).fill(-1);
-  // Numeric columns under the multinomial draw: each (stratum, cell) keeps the count, shifted sum
-  // and shifted sum of squares of its values. Rows met on a ranking walk enter with their exact
-  // weight; the other draws of a cell are drawn row by row when fewer than EXACT_DRAWS, otherwise
-  // their sum is drawn from its normal approximation (CLT) with the exact mean and variance of the
-  // cell's remaining rows. So no replicate touches every row.
-  const keyCount = strata.count * cellCount;
-  const columns = table.values.map((v) => v.data);
-  const shift = new Float64Array(keyCount * nValues);
-  const s1 = new Float64Array(keyCount * nValues);
-  const s2 = new Float64Array(keyCount * nValues);
-  const cellStart = new Int32Array(keyCount + 1);
-  const cellRows = new Int32Array(nValues > 0 ? table.n : 0);
-  if (nValues > 0) {
-    const keyOf = (row: number) => strata.codes[row] * cellCount + cellOf[row];
-    for (let row = 0; row < table.n; row++) {
-      const key = keyOf(row);
-      cellStart[key + 1]++;
-      for (let v = 0; v < nValues; v++) shift[key * nValues + v] += columns[v][row];
-    }
-    for (let key = 0; key < keyCount; key++) {
-      const count = cellStart[key + 1];
-      for (let v = 0; v < nValues; v++) shift[key * nValues + v] = count > 0 ? shift[key * nValues + v] / count : 0;
-      cellStart[key + 1] += cellStart[key];
-    }
-    const fill = Int32Array.from(cellStart.subarray(0, keyCount));
-    for (let row = 0; row < table.n; row++) {
-      const key = keyOf(row);
-      cellRows[fill[key]++] = row;
-      for (let v = 0; v < nValues; v++) {
-        const d = columns[v][row] - shift[key * nValues + v];
-        s1[key * nValues + v] += d;
-        s2[key * nValues + v] += d * d;
-      }
-    }
-  }
-  const EXACT_DRAWS = 100;
-  const multinomialAggregate = (rng: SeededRandom): Aggregates => {
-    const cells = new Float64Array(strata.count * cellCount);
-    const sums = new Float64Array(strata.count * nValues);
-    const metS1 = new Float64Array(keyCount * nValues);
-    const metS2 = new Float64Array(keyCount * nValues);
-    const drawsLeft = Float64Array.from(strataSizes);
-    const rowsLeft = Float64Array.from(strataSizes);
-    const metCells = new Float64Array(strata.count * cellCount);
-    const met: number[] = [];
-    const tops = orders.map((order) => {
-      const top = new Int32Array(maxK);
-      let filled = 0;
-      if (maxK === 0) return top;
-      order.walk((row) => {
-        const s = strata.codes[row];
-        let weight = knownWeight[row];
-        if (weight < 0) {
-          weight = binomialDraw(rng.next(), drawsLeft[s], 1 / rowsLeft[s]);
-          drawsLeft[s] -= weight;
-          rowsLeft[s] -= 1;
-          knownWeight[row] = weight;
-          met.push(row);
-          const key = s * cellCount + cellOf[row];
-          metCells[key]++;
-          cells[key] += weight;
-          for (let v = 0; v < nValues; v++) {
-            const x = columns[v][row];
-            const d = x - shift[key * nValues + v];
-            sums[s * nValues + v] += weight * x;
-            metS1[key * nValues + v] += d;
-            metS2[key * nValues + v] += d * d;
-          }
-        }
-        for (let t = 0; t < weight && filled < maxK; t++) top[filled++] = s;
-        return filled < maxK;
-      });
-      return top.subarray(0, filled);
-    });
-    for (let s = 0; s < strata.count; s++) {
-      const base = s * cellCount;
-      let remaining = drawsLeft[s];
-      let countLeft = rowsLeft[s];
-      for (let c = 0; c < cellCount && remaining > 0; c++) {
-        const count = point.cells[base + c] - metCells[base + c];
-        if (count === 0) continue;
-        const drawn = count === countLeft ? remaining : binomialDraw(rng.next(), remaining, count / countLeft);
-        cells[base + c] += drawn;
-        remaining -= drawn;
-        countLeft -= count;
-        if (nValues === 0 || drawn === 0) continue;
-        const key = base + c;
-        if (drawn < EXACT_DRAWS) {
-          const from = cellStart[key];
-          const size = cellStart[key + 1] - from;
-          for (let t = 0; t < drawn; t++) {
-            let row: number;
-            do row = cellRows[from + rng.int(size)];
-            while (knownWeight[row] >= 0);
-            for (let v = 0; v < nValues; v++) sums[s * nValues + v] += columns[v][row];
-          }
-        } else {
-          for (let v = 0; v < nValues; v++) {
-            const i = key * nValues + v;
-            const mean = (s1[i] - metS1[i]) / count;
-            const variance = Math.max(0, (s2[i] - metS2[i]) / count - mean * mean);
-            sums[s * nValues + v] += drawn * (shift[i] + mean) + Math.sqrt(drawn * variance) * rng.normal();
-          }
-        }
-      }
-    }
-    for (const row of met) knownWeight[row] = -1;
-    return { cells, sums, tops };
-  };
+  const resampler = new Resampler(table, strata, stratumRows, cellCount, cellOf, orders, maxK);
+  const point = resampler.point;
   // Row by row while that is cheap (exact); from sufficient statistics beyond.
+  const nValues = table.values.length;
   const perRow = nValues > 0 && (options.resampling === 'rows' || (options.resampling === undefined && table.n * options.nBoot <= ROW_RESAMPLING_LIMIT));
 
   const pointValues: number[] = [];
-  const keys: string[] = [];
+  const keys: Slot[] = [];
   const eoAgg = options.equalizedOddsAgg ?? 'worst_case';
   evaluate(table, plans, strata.groupOf, defs, cellCount, ks, point, new SlotWriter(pointValues, keys), eoAgg);
   const slots = keys.length;
@@ -580,32 +404,20 @@ export function disaggregate(table: ObservationTable, options: DisaggregateOptio
   for (let b = 0; b < options.nBoot; b++) {
     weights?.fill(0);
     const writer = new SlotWriter(replicates.subarray(b * slots, (b + 1) * slots), null);
-    evaluate(table, plans, strata.groupOf, defs, cellCount, ks, perRow ? rowAggregate(weights, rng) : multinomialAggregate(rng), writer, eoAgg);
+    evaluate(table, plans, strata.groupOf, defs, cellCount, ks, perRow ? resampler.rows(weights, rng) : resampler.multinomial(rng), writer, eoAgg);
     options.onReplicate?.();
   }
-  // Delete-a-block jackknife for the BCa acceleration: rows are dealt round-robin into blocks
-  // within each stratum; each block's rows are taken out of the point aggregates.
+  // Delete-a-block jackknife for the BCa acceleration (see Resampler.withoutBlock).
   const blocks = Math.max(2, options.jackknifeBlocks ?? 20);
   const jackknife = new Float64Array(options.nBoot > 0 ? blocks * slots : 0);
   if (options.nBoot > 0) {
-    const blockOf = new Uint8Array(table.n);
-    for (const rows of stratumRows) rows.forEach((row, j) => (blockOf[row] = j % blocks));
-    const columns = table.values.map((v) => v.data);
+    const blockOf = resampler.blocks(blocks);
     for (let j = 0; j < blocks; j++) {
-      const cells = Float64Array.from(point.cells);
-      const sums = Float64Array.from(point.sums);
-      for (let row = 0; row < table.n; row++) {
-        if (blockOf[row] !== j) continue;
-        const s = strata.codes[row];
-        cells[s * cellCount + cellOf[row]]--;
-        for (let v = 0; v < nValues; v++) sums[s * nValues + v] -= columns[v][row];
-      }
-      const tops = orders.map((order) => topStrata(order, null, strata.codes, maxK, (row) => blockOf[row] === j));
-      evaluate(table, plans, strata.groupOf, defs, cellCount, ks, { cells, sums, tops }, new SlotWriter(jackknife.subarray(j * slots, (j + 1) * slots), null), eoAgg);
+      evaluate(table, plans, strata.groupOf, defs, cellCount, ks, resampler.withoutBlock(blockOf, j), new SlotWriter(jackknife.subarray(j * slots, (j + 1) * slots), null), eoAgg);
     }
   }
   const slotIndex = new Map(keys.map((key, i) => [key, i]));
-  const metric = (key: string): MetricValue => {
+  const metric = (key: Slot): MetricValue => {
     const i = slotIndex.get(key);
     if (i === undefined) throw new Error(`disaggregate: no slot ${key}`);
     const ci =
@@ -641,9 +453,9 @@ function assembleFeature(
   defs: GroupMetricDef[],
   ks: number[],
   orders: RankingOrder[],
-  metric: (key: string) => MetricValue,
+  metric: (key: Slot) => MetricValue,
   point: number[],
-  slotIndex: Map<string, number>,
+  slotIndex: Map<Slot, number>,
 ): FeatureResult {
   const { feature } = plan;
   const g = feature.groups.length;
@@ -657,7 +469,7 @@ function assembleFeature(
   const groupMetrics = (group: number | 'overall', count: number): GroupMetrics => {
     const result: Record<string, unknown> = { count };
     defs.forEach((def, m) => {
-      const value = metric(`${f}|${group}|${m}`);
+      const value = metric(slot.group(f, group, m));
       if (def.label === undefined) {
         result[def.field] = value;
       } else {
@@ -686,8 +498,8 @@ function assembleFeature(
   }
 
   // Which groups a disparity is between, from the point estimates.
-  const pointOf = (group: number, m: number): number => point[slotIndex.get(`${f}|${group}|${m}`) as number];
-  const overallOf = (m: number): number => point[slotIndex.get(`${f}|overall|${m}`) as number];
+  const pointOf = (group: number, m: number): number => point[slotIndex.get(slot.group(f, group, m)) as number];
+  const overallOf = (m: number): number => point[slotIndex.get(slot.group(f, 'overall', m)) as number];
   const located = (m: number) => disparities(plan.eligible.map((group) => pointOf(group, m)), overallOf(m));
   const name = (i: number): string => feature.groups[plan.eligible[i]];
   const between = (d: ReturnType<typeof disparities>): [string, string] | null => (d.maxIndex < 0 ? null : [name(d.maxIndex), name(d.minIndex)]);
@@ -698,10 +510,10 @@ function assembleFeature(
   defs.forEach((def, m) => {
     const d = located(m);
     if (def.scalar) {
-      result[`${def.field}_difference`] = { ...metric(`${f}|d|${def.field}_difference`), groups: between(d) };
-      result[`${def.field}_ratio`] = { ...metric(`${f}|d|${def.field}_ratio`), groups: between(d) };
-      result[`${def.field}_difference_to_overall`] = { ...metric(`${f}|d|${def.field}_difference_to_overall`), groups: toOverall(d) };
-      result[`${def.field}_ratio_to_overall`] = { ...metric(`${f}|d|${def.field}_ratio_to_overall`), groups: toOverall(d) };
+      result[`${def.field}_difference`] = { ...metric(slot.disparity(f, `${def.field}_difference`)), groups: between(d) };
+      result[`${def.field}_ratio`] = { ...metric(slot.disparity(f, `${def.field}_ratio`)), groups: between(d) };
+      result[`${def.field}_difference_to_overall`] = { ...metric(slot.disparity(f, `${def.field}_difference_to_overall`)), groups: toOverall(d) };
+      result[`${def.field}_ratio_to_overall`] = { ...metric(slot.disparity(f, `${def.field}_ratio_to_overall`)), groups: toOverall(d) };
     }
     const groupsOf = between(d);
     if (RATE_FIELDS.has(def.field) && groupsOf && def.field !== 'error_rate') {
@@ -725,13 +537,13 @@ function assembleFeature(
   };
   if (table.prediction) {
     const fields = [table.positive ? 'selection_rate' : 'selection_rate_by_label'];
-    result.demographic_parity_difference = { ...metric(`${f}|d|demographic_parity_difference`), ...locate(fields, 'difference') };
-    result.demographic_parity_ratio = { ...metric(`${f}|d|demographic_parity_ratio`), ...locate(fields, 'ratio') };
+    result.demographic_parity_difference = { ...metric(slot.disparity(f, `demographic_parity_difference`)), ...locate(fields, 'difference') };
+    result.demographic_parity_ratio = { ...metric(slot.disparity(f, `demographic_parity_ratio`)), ...locate(fields, 'ratio') };
   }
   if (table.prediction && table.truth) {
     const fields = table.positive ? ['tpr', 'fpr'] : ['tpr_by_label', 'fpr_by_label'];
-    result.equalized_odds_difference = { ...metric(`${f}|d|equalized_odds_difference`), ...locate(fields, 'difference') };
-    result.equalized_odds_ratio = { ...metric(`${f}|d|equalized_odds_ratio`), ...locate(fields, 'ratio') };
+    result.equalized_odds_difference = { ...metric(slot.disparity(f, `equalized_odds_difference`)), ...locate(fields, 'difference') };
+    result.equalized_odds_ratio = { ...metric(slot.disparity(f, `equalized_odds_ratio`)), ...locate(fields, 'ratio') };
   }
   const largest = rateCandidates.reduce<(typeof rateCandidates)[number] | null>(
     (best, c) => (Number.isFinite(c.difference) && (best === null || c.difference > best.difference) ? c : best),
@@ -761,9 +573,9 @@ function assembleFeature(
             SKEW_TARGETS.map((target) => {
               const s = skewAtK(topCounts, k, shareTargets[target]);
               const entry: SkewAtKResult = {
-                max_skew: { ...metric(`${f}|s|${r}|${k}|${target}|max_skew`), group: feature.groups[s.maxGroup] },
-                min_skew: { ...metric(`${f}|s|${r}|${k}|${target}|min_skew`), group: feature.groups[s.minGroup] },
-                ndkl: metric(`${f}|s|${r}|${k}|${target}|ndkl`),
+                max_skew: { ...metric(slot.skew(f, r, k, target, 'max_skew')), group: feature.groups[s.maxGroup] },
+                min_skew: { ...metric(slot.skew(f, r, k, target, 'min_skew')), group: feature.groups[s.minGroup] },
+                ndkl: metric(slot.skew(f, r, k, target, 'ndkl')),
                 top_k_counts: Object.fromEntries(feature.groups.map((name, i) => [name, topCounts[i]])),
               };
               return [target, entry];
@@ -778,141 +590,3 @@ function assembleFeature(
   return featureResult;
 }
 
-type RawTest = Omit<HypothesisTest, 'p_value_holm' | 'significant'>;
-
-/** Chi-square tests of rates and permutation tests of means, over the eligible groups. */
-function hypothesisTests(
-  table: ObservationTable,
-  plan: FeaturePlan,
-  nPermutations: number,
-  seed: number,
-): RawTest[] {
-  if (plan.eligible.length < 2) return [];
-  const groupIndex = new Int32Array(plan.feature.groups.length).fill(-1);
-  plan.eligible.forEach((group, i) => (groupIndex[group] = i));
-  const e = plan.eligible.length;
-  const c = table.classes.length;
-  const tests: RawTest[] = [];
-  const contingency = (outcomes: number, outcomeOf: (row: number) => number): Float64Array => {
-    const t = new Float64Array(e * outcomes);
-    for (let row = 0; row < table.n; row++) {
-      const gi = groupIndex[plan.feature.codes[row]];
-      if (gi >= 0) t[gi * outcomes + outcomeOf(row)]++;
-    }
-    return t;
-  };
-  const { prediction, truth, positive } = table;
-  if (prediction) {
-    if (positive) {
-      const inP = new Uint8Array(c);
-      for (const l of positive) inP[l] = 1;
-      const t = chiSquareIndependence(contingency(2, (row) => inP[prediction[row]]), e, 2);
-      tests.push({ metric: 'selection_rate', method: 'chi_square', statistic: t.statistic, df: t.df, p_value: t.p_value });
-    }
-    if (!positive || c > 2) {
-      const t = chiSquareIndependence(contingency(c, (row) => prediction[row]), e, c);
-      tests.push({ metric: 'selection_rate_by_label', method: 'chi_square', statistic: t.statistic, df: t.df, p_value: t.p_value });
-    }
-  }
-  if (prediction && truth) {
-    const t = chiSquareIndependence(contingency(2, (row) => (prediction[row] === truth[row] ? 1 : 0)), e, 2);
-    tests.push({ metric: 'accuracy', method: 'chi_square', statistic: t.statistic, df: t.df, p_value: t.p_value });
-    if (positive) {
-      // TPR (FPR): group × predicted-positive among the rows whose truth is (is not) positive.
-      const inP = new Uint8Array(c);
-      for (const l of positive) inP[l] = 1;
-      for (const [metric, truthPositive] of [['tpr', 1], ['fpr', 0]] as const) {
-        const counts = new Float64Array(e * 2);
-        for (let row = 0; row < table.n; row++) {
-          const gi = groupIndex[plan.feature.codes[row]];
-          if (gi >= 0 && inP[truth[row]] === truthPositive) counts[gi * 2 + inP[prediction[row]]]++;
-        }
-        const r = chiSquareIndependence(counts, e, 2);
-        tests.push({ metric, method: 'chi_square', statistic: r.statistic, df: r.df, p_value: r.p_value });
-      }
-    }
-  }
-  table.values.forEach((column, v) => tests.push(permutationTestOfMeans(column.data, plan, groupIndex, nPermutations, seed + 7919 * (v + 1), column.name)));
-  return tests;
-}
-
-/** Above this many rows, a mean-difference test is the one-way ANOVA F test instead of permutations. */
-const PERMUTATION_ROWS_LIMIT = 100_000;
-
-/**
- * One-way ANOVA F test of equal group means (for large samples, where the permutation distribution
- * is close to it and permuting millions of rows a thousand times is not affordable).
- */
-function anovaTest(values: Float64Array, codes: Int32Array, e: number, name: string): RawTest {
-  const n = values.length;
-  const sums = new Float64Array(e);
-  const sizes = new Float64Array(e);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    sums[codes[i]] += values[i];
-    sizes[codes[i]]++;
-    total += values[i];
-  }
-  const grand = total / n;
-  let between = 0;
-  for (let g = 0; g < e; g++) between += sizes[g] * (sums[g] / sizes[g] - grand) ** 2;
-  let within = 0;
-  for (let i = 0; i < n; i++) within += (values[i] - sums[codes[i]] / sizes[codes[i]]) ** 2;
-  const d1 = e - 1;
-  const d2 = n - e;
-  const f = within > 0 ? between / d1 / (within / d2) : between > 0 ? Number.POSITIVE_INFINITY : 0;
-  const p = Number.isFinite(f) ? regularizedBeta(d2 / (d2 + d1 * f), d2 / 2, d1 / 2) : 0;
-  return { metric: `mean_${name}`, method: 'anova_f', statistic: f, df: d1, p_value: p };
-}
-
-/** max − min of the eligible group means; p from seeded permutations of the group labels. */
-function permutationTestOfMeans(
-  data: Float64Array,
-  plan: FeaturePlan,
-  groupIndex: Int32Array,
-  nPermutations: number,
-  seed: number,
-  name: string,
-): RawTest {
-  const rows: number[] = [];
-  const labels: number[] = [];
-  for (let row = 0; row < data.length; row++) {
-    const gi = groupIndex[plan.feature.codes[row]];
-    if (gi >= 0 && Number.isFinite(data[row])) {
-      rows.push(row);
-      labels.push(gi);
-    }
-  }
-  const e = plan.eligible.length;
-  const values = Float64Array.from(rows, (row) => data[row]);
-  const codes = Int32Array.from(labels);
-  const sizes = new Float64Array(e);
-  for (const gi of codes) sizes[gi]++;
-  const spread = (assignment: Int32Array): number => {
-    const sums = new Float64Array(e);
-    for (let i = 0; i < values.length; i++) sums[assignment[i]] += values[i];
-    let max = Number.NEGATIVE_INFINITY;
-    let min = Number.POSITIVE_INFINITY;
-    for (let gi = 0; gi < e; gi++) {
-      const mean = sums[gi] / sizes[gi];
-      if (mean > max) max = mean;
-      if (mean < min) min = mean;
-    }
-    return max - min;
-  };
-  const observed = spread(codes);
-  if (values.length > PERMUTATION_ROWS_LIMIT) return anovaTest(values, codes, e, name);
-  const rng = new SeededRandom(seed);
-  const shuffled = Int32Array.from(codes);
-  let atLeast = 0;
-  for (let p = 0; p < nPermutations; p++) {
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = shuffled[i];
-      shuffled[i] = shuffled[j];
-      shuffled[j] = t;
-    }
-    if (spread(shuffled) >= observed - 1e-12 * Math.max(1, Math.abs(observed))) atLeast++;
-  }
-  return { metric: `mean_${name}`, method: 'permutation', statistic: observed, n_permutations: nPermutations, p_value: (atLeast + 1) / (nPermutations + 1) };
-}
