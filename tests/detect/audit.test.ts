@@ -10,7 +10,7 @@ import type { Detection } from '../../src/bias/metrics/coco.js';
 import type { AnnotatedInstance, CocoGroundTruth } from '../../src/probes/coco.js';
 import type { InstanceGroupMetrics } from '../../src/bias/metrics/instances.js';
 
-const settings = { seed: 7, nBoot: 300, ciLevel: 0.95, minGroupSize: 10, nPermutations: 200, alpha: 0.05, sensitive: ['skin_tone'], intersections: [] } as unknown as AuditSettings;
+const settings = { seed: 7, nBoot: 200, ciLevel: 0.95, minGroupSize: 10, nPermutations: 200, alpha: 0.05, sensitive: ['skin_tone'], intersections: [] } as unknown as AuditSettings;
 const parameters = { id: 'detection', category: 'person', iou: 0.5, score_threshold: 0.5, max_dets: 100 };
 
 /** 150 images with 1-2 persons; each person is found with its group's probability. */
@@ -92,7 +92,7 @@ describe('detection audit', () => {
     }
     const groundTruth: CocoGroundTruth = { path: 'pairs.json', sha256: 'x', format: 'coco', images, categories: [{ id: 1, name: 'person' }], annotations };
     const input: DetectionInput = { groundTruth, detections, source: { kind: 'file', path: 'r.json', sha256: 'y' }, failures: [], inference: null };
-    const { result } = auditDetection(input, parameters, { ...settings, nBoot: 1000 } as AuditSettings);
+    const { result } = auditDetection(input, parameters, { ...settings, nBoot: 600 } as AuditSettings);
     const recall = (result.features[0].by_group.lighter as InstanceGroupMetrics).recall!;
     const p = recall.value as number;
     const persons = 200; // 100 images × 2 persons of the group

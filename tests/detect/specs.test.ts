@@ -12,7 +12,7 @@ import type { InstanceGroupMetrics } from '../../src/bias/metrics/instances.js';
 
 const AUDITS = join(import.meta.dirname, '..', '..', 'audits');
 
-async function run(spec: string, nBoot = 300) {
+async function run(spec: string, nBoot = 200) {
   const loaded = await loadSpec(join(AUDITS, spec));
   loaded.spec.n_boot = nBoot;
   return (await runBias(loaded, { quiet: true, cacheDir: false })).result;
@@ -50,7 +50,7 @@ describe('detection specs on the bundled fixtures', () => {
   }, 120_000);
 
   it('segmentation: mean mask IoU per group with intervals', async () => {
-    const result = await run('segmentation.yaml', 200);
+    const result = await run("segmentation.yaml", 100);
     const tone = result.audits[0].features.find((f) => f.attribute === 'skin_tone');
     for (const group of ['lighter', 'darker']) {
       const iou = tone!.by_group[group].mean_mask_iou;
