@@ -50,7 +50,7 @@ describe('detection specs on the bundled fixtures', () => {
   }, 120_000);
 
   it('segmentation: mean mask IoU per group with intervals', async () => {
-    const result = await run("segmentation.yaml", 100);
+    const result = await run('segmentation.yaml', 100);
     const tone = result.audits[0].features.find((f) => f.attribute === 'skin_tone');
     for (const group of ['lighter', 'darker']) {
       const iou = tone!.by_group[group].mean_mask_iou;
