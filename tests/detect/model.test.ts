@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { detectObjects, type DetectionObservation } from '../../src/detect/infer.js';
-import { loadDenseModel } from '../../src/detect/model.js';
+import { describeDenseFolder, loadDenseModel } from '../../src/detect/model.js';
 import { detectProbeImages } from '../../src/detect/probe.js';
 import type { CocoGroundTruth } from '../../src/probes/coco.js';
 
@@ -81,4 +81,14 @@ describe('detector runs', () => {
     expect(observed.groundTruth.images.map((i) => i.id)).toEqual([1]);
     expect(observed.groundTruth.annotations.map((a) => a.id)).toEqual([1]);
   });
+
+  it('models info describes detector and segmenter folders and leaves other kinds to the vision stack', async () => {
+    const detector = await describeDenseFolder(MODEL, 'cpu');
+    expect(detector?.info).toMatchObject({ kind: 'detection', architecture: 'YolosForObjectDetection', labels: ['person'], outputs: ['logits', 'pred_boxes'] });
+    expect(detector?.text).toContain('queries 64, pixel_mask no');
+    const segmenter = await describeDenseFolder(join(ROOT, 'fixtures/detect/models/segmenter'), 'cpu');
+    expect(segmenter?.info).toMatchObject({ kind: 'segmentation', labels: ['background', 'person'] });
+    expect(await describeDenseFolder(join(ROOT, 'fixtures/models/vit'), 'cpu')).toBeNull();
+  });
 });
+
