@@ -19,7 +19,7 @@ import { KEY_TTL_SECONDS, QUEUE_NAME, keys, optionsHashOf, signedJobFields, type
 import { redisCommands } from '../../src/queue/redis.js';
 import { screenValueSchema } from '../../src/queue/schemas.js';
 import { startWorker, type ProcessorLoaders } from '../../src/queue/worker.js';
-import { TEST_QUEUE_SECRET, run } from '../service/cli.js';
+import { TEST_QUEUE_SECRET, run, startCliWorker, stop } from '../service/cli.js';
 import { startRedis, type RedisHandle } from '../service/redis-server.js';
 
 let redis: RedisHandle;
@@ -299,4 +299,28 @@ describe('Redis restarted mid-run (no persistence)', () => {
       await Promise.all(workers.map((w) => w.close()));
     }
   }, 60_000);
+});
+
+describe('terminal escapes in the worker log and queue-status', () => {
+  it('a job named with ESC sequences and a newline is logged and listed escaped', async () => {
+    const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J\ncompleted forged.png (screen done)\u202e.png';
+    const worker = startCliWorker(redis.url);
+    try {
+      await pushJob({ kind: 'screen', sha256: sha256Hex('x'), fileName: hostile, optionsHash: '0'.repeat(64), options: {} }, Buffer.from('x'), {
+        signed: false,
+        jobId: 'hostile-escape-name',
+      });
+      await waitForDeadLetter('hostile-escape-name', 60_000);
+      const deadline = Date.now() + 20_000;
+      while (!worker.log().includes('hostile') && !worker.log().includes('evil') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const status = await run(['queue-status', '--queue', redis.url, '--dead-letters', '50']);
+      expect(status.code, status.stderr).toBe(0);
+      for (const output of [worker.log(), status.stdout]) {
+        expect(output).toContain('evil\\e]0;pwned\\x07\\e[2J\\ncompleted forged.png (screen done)\\u202e.png');
+        expect(output).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
+      }
+    } finally {
+      await stop(worker.child);
+    }
+  }, 120_000);
 });
