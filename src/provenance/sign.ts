@@ -6,7 +6,9 @@ import { sha256Hex, writeFileAtomic } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
 import { coseSign1, coseSign1Timestamped, reserveSizeFor, TIMESTAMP_RESERVE, type CoseSigner, type TimestampProvider } from './cose.js';
 import { digitalSourceTypeUri, isDigitalSourceTypeTerm } from './digital-source-types.js';
-import { buildSignedAsset, isNoManifestError, readAsset, remoteManifestUrl, type EngineReading } from './engine.js';
+import { buildSignedAsset, buildSignedManifest, isNoManifestError, readAsset, remoteManifestUrl, type EngineReading } from './engine.js';
+import { dataHashOf, rehashDataHash } from './hard-binding.js';
+import { sidecarPathFor } from './walk.js';
 import type { ClipFingerprinter } from './fingerprint.js';
 import { isRasterImage, requireProvenanceFormat, type ProvenanceMime } from './formats.js';
 import { fingerprintImage, type ProvenanceIndex } from './soft-binding.js';
@@ -42,6 +44,8 @@ export interface SignOptions {
   allowInvalidParent?: boolean;
   /** RFC 3161 time-stamp authority for the signature (--tsa). */
   timestamp?: TimestampProvider;
+  /** Write the manifest to <output name>.c2pa next to the output (a sidecar) instead of embedding it. */
+  sidecar?: boolean;
   /** Records the signed image for soft-binding recovery. */
   index?: ProvenanceIndex;
   clip?: ClipFingerprinter;
@@ -62,6 +66,8 @@ export interface SignResult {
   state: string;
   /** Whether the signature carries an RFC 3161 time-stamp. */
   timestamped: boolean;
+  /** The sidecar manifest store written (--sidecar). */
+  sidecar?: string;
   /** What the user should know: an Invalid parent signed over, a remote parent manifest, no thumbnail for this format. */
   warnings: string[];
   /** Record id in the provenance index, when one was used. */
@@ -311,17 +317,32 @@ function signingFailure(message: string): string {
 }
 
 /** Reads signed bytes back through c2pa-rs; anything but an untrusted signer is a failure. */
-async function validateSigned(mime: ProvenanceMime, bytes: Uint8Array, subject: string): Promise<EngineReading> {
+async function validateSigned(mime: ProvenanceMime, bytes: Uint8Array, subject: string, ignore: (code: string) => boolean = () => false): Promise<EngineReading> {
   let reading: EngineReading;
   try {
     reading = await readAsset(mime, bytes);
   } catch (error) {
     throw new VigilInputError(`${subject}: the signed image cannot be read back (${errorMessage(error)})`, { subject });
   }
-  const failures = (reading.store.validation_results?.activeManifest?.failure ?? []).filter((entry) => entry.code !== 'signingCredential.untrusted');
+  const failures = (reading.store.validation_results?.activeManifest?.failure ?? []).filter((entry) => entry.code !== 'signingCredential.untrusted' && !ignore(entry.code));
   if (failures.length > 0) {
     throw new VigilInputError(`${subject}: read-back validation failed: ${failures.map((entry) => entry.code).join(', ')}`, { subject });
   }
+  return reading;
+}
+
+/**
+ * Validates a sidecar manifest store: c2pa-rs checks everything but the hard binding (it can only
+ * hash the .c2pa itself), vigil re-hashes the asset over the data hash's declared range.
+ */
+async function validateSidecar(asset: Uint8Array, manifest: Uint8Array, subject: string): Promise<EngineReading> {
+  const reading = await validateSigned('application/c2pa', manifest, subject, (code) => code.startsWith('assertion.dataHash.') || code.startsWith('assertion.bmffHash.'));
+  const label = reading.store.active_manifest;
+  const assertion = label === undefined ? undefined : dataHashOf(reading.crJson, label);
+  if (assertion === undefined) {
+    throw new VigilInputError(`${subject}: a sidecar needs a data-hash binding; this format is bound by a BMFF hash, so sign it embedded (without --sidecar)`, { subject });
+  }
+  if (!rehashDataHash(asset, assertion)?.match) throw new VigilInputError(`${subject}: read-back validation failed: the sidecar's data hash does not match the asset`, { subject });
   return reading;
 }
 
@@ -348,8 +369,11 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
   const thumbnail = options.thumbnail === false || !raster ? undefined : await claimThumbnail(source, warnings);
   const fingerprint = options.index && raster ? await fingerprintImage(source, options.input, options.clip) : undefined;
   let signed: Uint8Array;
+  let sidecarManifest: Uint8Array | undefined;
   try {
-    signed = await buildSignedAsset({
+    const build = options.sidecar ? buildSignedManifest : buildSignedAsset;
+    const built = await build({
+      ...(options.sidecar ? { noEmbed: true } : {}),
       definition,
       mime,
       source,
@@ -372,11 +396,15 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
           options.timestamp ? coseSign1Timestamped(options.signer, claim, reserveSize, options.timestamp) : coseSign1(options.signer, claim, reserveSize),
       },
     });
+    if (built instanceof Uint8Array) signed = built;
+    else ({ asset: signed, manifest: sidecarManifest } = built);
   } catch (error) {
     throw new VigilInputError(`${options.input}: signing failed: ${signingFailure(errorMessage(error))}`, { subject: options.input });
   }
   // Validated in memory first, so a bad signature never replaces anything (--in-place included)...
-  const reading = await validateSigned(mime, signed, options.output);
+  const reading = sidecarManifest ? await validateSidecar(signed, sidecarManifest, options.output) : await validateSigned(mime, signed, options.output);
+  const sidecarPath = sidecarManifest ? sidecarPathFor(output) : undefined;
+  if (sidecarManifest && sidecarPath) await writeFileAtomic(sidecarPath, sidecarManifest);
   await writeFileAtomic(output, signed);
   // ...then what actually landed on disk is read back: the same bytes as validated, or it is undone.
   // (Comparing bytes instead of validating a second time halves the cost of signing.)
@@ -411,6 +439,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
     parentFromInput,
     state: reading.store.validation_state ?? 'Valid',
     timestamped: options.timestamp !== undefined,
+    ...(sidecarPath === undefined ? {} : { sidecar: sidecarPath }),
     warnings,
     ...(indexRecordId === undefined ? {} : { indexRecordId, indexPath: options.index?.path }),
   };

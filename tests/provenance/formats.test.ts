@@ -68,6 +68,16 @@ describe('provenance on every format c2pa-rs reads', () => {
     }
   });
 
+  it('signs into a sidecar: the asset is written unchanged and <name>.c2pa verifies it (BMFF formats are refused)', async () => {
+    const output = path('sidecar-tone.wav');
+    const result = await signImage({ input: join(MEDIA_DIR, 'tone.wav'), output, signer: workspace.dev.signer, sidecar: true, sourceType: 'digitalCapture' });
+    expect(result.sidecar).toBe(sidecarPathFor(output));
+    expect((await readFile(output)).equals(await readFile(join(MEDIA_DIR, 'tone.wav')))).toBe(true);
+    const verified = await verifyFile(output, { trustLists: [workspace.dev.trustList] }, result.sidecar);
+    expect(verified).toMatchObject({ state: 'Trusted', sidecar: result.sidecar });
+    await expect(signImage({ input: join(MEDIA_DIR, 'clip.mp4'), output: path('sidecar.mp4'), signer: workspace.dev.signer, sidecar: true })).rejects.toThrow(/bound by a BMFF hash, so sign it embedded/);
+  });
+
   it('a truncated JPEG without a manifest is Unreadable, a truncated signed one stays Invalid', async () => {
     const plain = await syntheticImage(41);
     const cut = await verifyBytes(plain.subarray(0, 40), 'cut.jpg');

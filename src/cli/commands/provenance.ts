@@ -8,6 +8,7 @@ import { SIGNING_ALGORITHMS } from '../../provenance/cose.js';
 import type { ClipFingerprinter } from '../../provenance/fingerprint.js';
 import type { ProvenanceResults } from '../../provenance/result.js';
 import { DEFAULT_INDEX_PATH, ProvenanceIndex } from '../../provenance/soft-binding.js';
+import { createEnginePool, defaultEngineWorkers } from '../../provenance/engine-pool.js';
 import { PROVENANCE_MIME_TYPES } from '../../provenance/formats.js';
 import { DEFAULT_REMOTE_LIMITS } from '../../provenance/remote.js';
 import { printable } from '../../core/printable.js';
@@ -52,6 +53,7 @@ interface VerifyCliOptions {
   remoteMaxBytes?: string;
   remoteTimeoutMs?: string;
   maxFileSize?: string;
+  workers?: string;
   json?: boolean;
   out?: string;
   index?: string | boolean;
@@ -72,6 +74,7 @@ interface SignCliOptions {
   sourceType?: string;
   allowInvalidParent?: boolean;
   tsa?: string;
+  sidecar?: boolean;
   assertion: string[];
   manifest?: string;
   title?: string;
@@ -98,6 +101,7 @@ export function register(program: Command): void {
     .option('--remote-max-bytes <n>', `size limit of a fetched remote manifest (default ${DEFAULT_REMOTE_LIMITS.maxBytes})`)
     .option('--remote-timeout-ms <n>', `time limit of a remote manifest fetch (default ${DEFAULT_REMOTE_LIMITS.timeoutMs})`)
     .option('--max-file-size <bytes>', `skip (and list) files larger than this (default ${DEFAULT_MAX_FILE_BYTES}); each file is read whole`)
+    .option('--workers <n>', `c2pa-rs instances verifying files in parallel (default ${defaultEngineWorkers()}: the cores, at most 4; memory holds this many files)`)
     .option('--json', 'print the results document on stdout')
     .option('--out <dir>', 'write results.json and report.html to this folder')
     .option('--index <path>', `provenance index for files without a manifest (default ${DEFAULT_INDEX_PATH} when it exists)`)
@@ -138,6 +142,9 @@ Examples:
             }
           : undefined;
         const index = await openIndexForVerify(options.index);
+        const workers = positiveInteger('--workers', options.workers, defaultEngineWorkers());
+        // A pool pays a wasm start-up per worker: worth it only for several files.
+        const pool = workers > 1 && walk.files.length > 2 ? createEnginePool(workers) : undefined;
         let clip: ClipFingerprinter | undefined;
         try {
           // The CLIP model (onnxruntime) loads only when asked for.
@@ -147,6 +154,7 @@ Examples:
             quiet: options.json === true,
             skipped: walk.skipped,
             sidecars: walk.sidecars,
+            ...(pool ? { engine: pool.read, concurrency: pool.size } : {}),
             ...(fetchRemote === undefined ? {} : { fetchRemote }),
             ...(index ? { softBinding: { lookup: (bytes: Uint8Array, lookup: { subject: string }) => index.lookup(bytes, { ...lookup, clip }) } } : {}),
           });
@@ -159,6 +167,7 @@ Examples:
           else process.stdout.write(formatVerifyText(results));
           return verifyExitCode(results, options.requireManifest === true);
         } finally {
+          await pool?.close();
           await clip?.release();
           index?.close();
         }
@@ -182,6 +191,7 @@ Examples:
       '--source-type <term>',
       'IPTC digitalSourceType term (digitalCapture, humanEdits, trainedAlgorithmicMedia, compositeWithTrainedAlgorithmicMedia, ...); default: trainedAlgorithmicMedia for a new file, none for an edit of --parent, composite with --ingredient',
     )
+    .option('--sidecar', 'write the manifest to <out name>.c2pa next to the output instead of embedding it (formats bound by a data hash: images, WAV, MP3, PDF, SVG)')
     .option('--allow-invalid-parent', 'sign even when the parent or an ingredient has Invalid Content Credentials (recorded as a warning)')
     .option('--tsa <url>', 'RFC 3161 time-stamp authority: the signature gets a time-stamp (sigTst2), so it stays verifiable at that time after the certificate expires')
     .option('--assertion <file.json>', 'custom assertion {"label","data"} (or an array); repeatable', collect, [])
@@ -229,6 +239,7 @@ Examples:
             ingredients: options.ingredient,
             sourceType: options.sourceType,
             allowInvalidParent: options.allowInvalidParent === true,
+            sidecar: options.sidecar === true,
             ...(options.tsa ? { timestamp: (await import('../../provenance/tsa.js')).rfc3161Provider(options.tsa) } : {}),
             assertionFiles: options.assertion,
             manifestFile: options.manifest,
