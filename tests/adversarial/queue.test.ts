@@ -317,6 +317,7 @@ describe('terminal escapes in the worker log and queue-status', () => {
       expect(status.code, status.stderr).toBe(0);
       for (const output of [worker.log(), status.stdout]) {
         expect(output).toContain('evil\\e]0;pwned\\x07\\e[2J\\ncompleted forged.png (screen done)\\u202e.png');
+        // eslint-disable-next-line no-control-regex
         expect(output).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
       }
     } finally {
