@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { markdownText } from '../../src/core/markdown.js';
 import { printable, printableLines } from '../../src/core/printable.js';
 import { walkFiles } from '../../src/core/walk.js';
+import { renderMarkdown } from '../../src/report/render.js';
+import { screenDocument } from '../report/documents.js';
 import { expandImagePath } from '../../src/vision/images.js';
 import { run } from '../service/cli.js';
 
@@ -64,6 +66,17 @@ describe('Markdown injection from group names and labels', () => {
     expect(markdownText('# heading\n> quote\n- item\n1. item')).not.toMatch(/^(#|>|-|1\.) /m);
     expect(markdownText('www.evil.example')).not.toMatch(/www\./);
     expect(markdownText('a\u001b[2Jb')).not.toMatch(RAW_CONTROL);
+  });
+
+  it('report.md of results with ESC sequences, a tracking image and a link in file names and reasons carries none of them live', async () => {
+    const doc = screenDocument({ image: 'x\u001b[2J\u001b]0;t\u0007.png', spectrum: 's.png', heatmap: 'h.png' });
+    doc.files[0].reasons = ['![](http://tracker.example/p.png) [win](http://evil.example) <img src=x>'];
+    const md = await renderMarkdown(doc);
+    expect(md).not.toMatch(RAW_CONTROL);
+    expect(md).not.toMatch(/!\[[^\]]*\]\(/);
+    expect(md).not.toMatch(/\]\(http/);
+    expect(md).not.toMatch(/<img/);
+    expect(md).toContain('x&#92;e[2J&#92;e]0;t&#92;x07.png');
   });
 
   it('is idempotent (escaping twice changes nothing) and keeps ordinary text readable', () => {
