@@ -22,7 +22,8 @@ interface ModelFlags {
   cacheDir?: string;
 }
 
-function positiveInteger(flag: string, value: string): number {
+/** A flag's value as a positive integer (digits only), or the invalid-argument error naming the flag. */
+export function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw invalidArgument(flag, 'a positive integer', value);
   return n;
@@ -560,7 +561,7 @@ Exit code 0 when it holds, 1 when it does not, 2 on bad input; fewer than 20 ima
 
 Examples:
   vigil models compare ~/models/clip-vit-base-patch32 --dtype q8 --images photos/
-  vigil models compare clip-q8 --dtype q8 --images 'fixtures/images/heldout/00[0-4]*.png' --labels "circle,square,triangle,star" --json`,
+  vigil models compare clip-q8 --dtype q8 --images fixtures/images/heldout --labels "circle,square,triangle,star" --json`,
     )
     .action(
       action(
