@@ -95,27 +95,21 @@ export async function readPredictions(
   for (const p of problems) if (p.column === columns.score && p.message === 'expected a finite number') p.value = scoreText.get(p.line as number) ?? '';
   if (more > 0) problems.push({ line: null, column: null, value: null, message: `${more} more problem row(s) not listed` });
   const kept = keep.reduce((sum, k) => sum + k, 0);
-  const compactCodes = (codes: Int32Array): Int32Array => {
-    if (kept === n) return codes;
-    const out = new Int32Array(kept);
+  /** The kept rows of a column (the same array when none was dropped). */
+  const compact = <T extends Int32Array | Float64Array>(column: T): T => {
+    if (kept === n) return column;
+    const out = new (column.constructor as new (length: number) => T)(kept);
     let j = 0;
-    for (let row = 0; row < n; row++) if (keep[row] === 1) out[j++] = codes[row];
-    return out;
-  };
-  const compactValues = (values: Float64Array): Float64Array => {
-    if (kept === n) return values;
-    const out = new Float64Array(kept);
-    let j = 0;
-    for (let row = 0; row < n; row++) if (keep[row] === 1) out[j++] = values[row];
+    for (let row = 0; row < n; row++) if (keep[row] === 1) out[j++] = column[row];
     return out;
   };
   const category = (name: string) => {
     const column = table.columns[name] as CategoryColumn;
-    return { codes: compactCodes(column.codes), levels: column.levels };
+    return { codes: compact(column.codes), levels: column.levels };
   };
   const fileColumn = Object.keys(table.columns).find((c) => table.columns[c].kind === 'text');
   const fileValues = fileColumn ? (table.columns[fileColumn] as TextColumn).values : null;
-  const lines = compactCodes(table.lines);
+  const lines = compact(table.lines);
   return {
     path,
     sha256: table.sha256,
@@ -123,7 +117,7 @@ export async function readPredictions(
     sensitive: sensitive.map((name) => ({ name, ...category(name) })),
     ...(columns.label !== undefined ? { label: category(columns.label) } : {}),
     ...(columns.prediction !== undefined ? { prediction: category(columns.prediction) } : {}),
-    ...(columns.score !== undefined ? { score: { name: columns.score, values: compactValues((table.columns[columns.score] as NumberColumn).values) } } : {}),
+    ...(columns.score !== undefined ? { score: { name: columns.score, values: compact((table.columns[columns.score] as NumberColumn).values) } } : {}),
     files: kept <= OBSERVATION_ROWS_LIMIT ? (fileValues ? fileValues.filter((_, row) => keep[row] === 1) : Array.from(lines, (line) => `line ${line}`)) : null,
     lines,
     nRowsRead: n,

@@ -17,6 +17,17 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction;
 }
 
+/** The finite values among `values[offset + i*stride]`, i < count, sorted ascending. */
+function sortedFinite(values: Float64Array, offset: number, stride: number, count: number): Float64Array {
+  const finite = new Float64Array(count);
+  let m = 0;
+  for (let i = 0; i < count; i++) {
+    const v = values[offset + i * stride];
+    if (Number.isFinite(v)) finite[m++] = v;
+  }
+  return finite.subarray(0, m).sort();
+}
+
 /**
  * Percentile interval of the finite values among `values[offset + i*stride]`, i < count.
  * Non-finite replicates (a rate with an empty denominator) are left out; when none are finite the
@@ -29,13 +40,7 @@ export function percentileInterval(
   count: number,
   level: number,
 ): [number, number] {
-  const finite = new Float64Array(count);
-  let m = 0;
-  for (let i = 0; i < count; i++) {
-    const v = values[offset + i * stride];
-    if (Number.isFinite(v)) finite[m++] = v;
-  }
-  const sorted = finite.subarray(0, m).sort();
+  const sorted = sortedFinite(values, offset, stride, count);
   const alpha = (1 - level) / 2;
   return [quantileSorted(sorted, alpha), quantileSorted(sorted, 1 - alpha)];
 }
@@ -338,19 +343,15 @@ export function bcaInterval(
   level: number,
   acceleration: number,
 ): [number, number] {
-  const finite = new Float64Array(count);
-  let m = 0;
+  const sorted = sortedFinite(replicates, offset, stride, count);
+  const m = sorted.length;
+  if (m === 0 || !Number.isFinite(estimate)) return [Number.NaN, Number.NaN];
   let below = 0;
   let equal = 0;
-  for (let i = 0; i < count; i++) {
-    const v = replicates[offset + i * stride];
-    if (!Number.isFinite(v)) continue;
-    finite[m++] = v;
+  for (const v of sorted) {
     if (v < estimate) below++;
     else if (v === estimate) equal++;
   }
-  if (m === 0 || !Number.isFinite(estimate)) return [Number.NaN, Number.NaN];
-  const sorted = finite.subarray(0, m).sort();
   const share = Math.min(Math.max((below + 0.5 * equal) / m, 0.5 / m), 1 - 0.5 / m);
   const z0 = normalQuantile(share);
   const tail = (1 - level) / 2;
