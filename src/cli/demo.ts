@@ -172,7 +172,7 @@ function biasEntry(result: BiasResult, seconds: number): DemoReportEntry {
         ? [
             {
               label: `Largest gap: ${metricMeta(largest.metric).label.toLowerCase()}`,
-              value: `${formatMetric(`${largest.metric}_difference`, largest.difference)} ${formatMetricInterval(`${largest.metric}_difference`, ci)}, ${largest.groups.join(' vs ')}`,
+              value: `${formatMetric(`${largest.metric}_difference`, largest.difference)}${ci ? ` ${formatMetricInterval(`${largest.metric}_difference`, ci)}` : ''}, ${largest.groups.join(' vs ')}`,
             },
           ]
         : []),
