@@ -15,6 +15,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { describeValue, errorMessage, VigilInputError } from '../core/errors.js';
 import { sha256File, sha256Hex } from '../core/files.js';
 import { DEFAULT_PIXEL_LIMIT } from '../vision/images.js';
+import { labelsFromConfig } from '../vision/model.js';
 import { parsePreprocessorConfig } from '../vision/preprocessing.js';
 import { createSession } from '../vision/session.js';
 import type { Device, ExecutionProvider, ModelStats, PreprocessConfig } from '../vision/types.js';
@@ -75,26 +76,6 @@ async function readJson(dir: string, file: string): Promise<Record<string, unkno
   return parsed as Record<string, unknown>;
 }
 
-function labelsOf(config: Record<string, unknown>, file: string): string[] {
-  const id2label = config.id2label;
-  if (id2label === null || typeof id2label !== 'object' || Array.isArray(id2label)) {
-    throw new VigilInputError(`${file}: expected id2label (an object of class index → label) but received ${describeValue(id2label)}`, { subject: file });
-  }
-  const entries = Object.entries(id2label as Record<string, unknown>);
-  const labels: string[] = [];
-  for (const [key, label] of entries) {
-    const index = Number(key);
-    if (!Number.isInteger(index) || index < 0 || typeof label !== 'string') {
-      throw new VigilInputError(`${file}: expected id2label keys to be class indices with string labels but found ${JSON.stringify(key)}: ${describeValue(label)}`, { subject: file });
-    }
-    labels[index] = label;
-  }
-  if (labels.length === 0) throw new VigilInputError(`${file}: id2label is empty`, { subject: file });
-  // DETR's COCO id2label skips unused ids ("N/A" entries in some exports); holes get their index.
-  for (let i = 0; i < labels.length; i++) labels[i] ??= `LABEL_${i}`;
-  return labels;
-}
-
 /** Loads a detection or semantic-segmentation folder; `expected` rejects the other kind. */
 export async function loadDenseModel(dir: string, options: { device?: Device; expected?: DenseModelKind; pixelLimit?: number } = {}): Promise<DenseModel> {
   const root = resolve(dir);
@@ -120,7 +101,7 @@ export async function loadDenseModel(dir: string, options: { device?: Device; ex
   const graphPath = join(root, GRAPH);
   if (!existsSync(graphPath)) throw new VigilInputError(`Model folder ${dir}: missing ${GRAPH}`, { subject: join(dir, GRAPH) });
   const { session, provider } = await createSession(graphPath, { device: options.device });
-  const labels = labelsOf(config, configLabel);
+  const labels = labelsFromConfig(config, configLabel, { sparse: true });
   const fail = (expected: string): never => {
     throw new VigilInputError(`Model folder ${dir}: expected ${GRAPH} to have ${expected}`, { subject: join(dir, GRAPH) });
   };

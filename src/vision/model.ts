@@ -673,7 +673,11 @@ async function loadMae(parts: LoadedParts): Promise<MaeModel> {
   };
 }
 
-function labelsFromConfig(config: Record<string, unknown>, file: string): string[] {
+/**
+ * Class names from config.json's id2label, in index order. Keys must be 0..n−1, except with
+ * `sparse` (detectors: DETR's COCO id2label skips unused ids), where holes are named LABEL_<index>.
+ */
+export function labelsFromConfig(config: Record<string, unknown>, file: string, options: { sparse?: boolean } = {}): string[] {
   const id2label = config.id2label;
   if (id2label === null || typeof id2label !== 'object' || Array.isArray(id2label)) {
     throw new VigilInputError(`${file}: expected id2label (an object of class index → label) but received ${describeValue(id2label)}`, {
@@ -684,15 +688,16 @@ function labelsFromConfig(config: Record<string, unknown>, file: string): string
   const labels = new Array<string>(entries.length);
   for (const [key, label] of entries) {
     const index = Number(key);
-    if (!Number.isInteger(index) || index < 0 || index >= entries.length || typeof label !== 'string') {
+    if (!Number.isInteger(index) || index < 0 || (!options.sparse && index >= entries.length) || typeof label !== 'string') {
       throw new VigilInputError(
-        `${file}: expected id2label keys 0..${entries.length - 1} with string labels but found ${JSON.stringify(key)}: ${describeValue(label)}`,
+        `${file}: expected id2label keys ${options.sparse ? 'to be class indices' : `0..${entries.length - 1}`} with string labels but found ${JSON.stringify(key)}: ${describeValue(label)}`,
         { subject: file },
       );
     }
     labels[index] = label;
   }
   if (labels.length === 0) throw new VigilInputError(`${file}: id2label is empty`, { subject: file });
+  for (let i = 0; i < labels.length; i++) labels[i] ??= `LABEL_${i}`;
   return labels;
 }
 

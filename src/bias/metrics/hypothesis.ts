@@ -114,9 +114,14 @@ function permutationTestOfMeans(
       labels.push(gi);
     }
   }
-  const e = plan.eligible.length;
-  const values = Float64Array.from(rows, (row) => data[row]);
-  const codes = Int32Array.from(labels);
+  return permutationTestOfGroupMeans(Float64Array.from(rows, (row) => data[row]), Int32Array.from(labels), plan.eligible.length, nPermutations, seed, name);
+}
+
+/**
+ * max − min of the group means of `values` (codes[i] in 0..e−1 is value i's group); p from seeded
+ * permutations of the group labels, or the ANOVA F test above PERMUTATION_ROWS_LIMIT values.
+ */
+export function permutationTestOfGroupMeans(values: Float64Array, codes: Int32Array, e: number, nPermutations: number, seed: number, name: string): RawTest {
   const sizes = new Float64Array(e);
   for (const gi of codes) sizes[gi]++;
   const spread = (assignment: Int32Array): number => {

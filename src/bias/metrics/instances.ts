@@ -11,10 +11,11 @@
  * read any audit.
  */
 import { SeededRandom } from '../../core/random.js';
-import type { Disparity, FeatureResult, GroupMetrics, HypothesisTest, MetricValue } from '../result.js';
+import type { Disparity, FeatureResult, GroupMetrics, MetricValue } from '../result.js';
 import { accumulate, averagePrecision, prepareAccumulation, type ImageEvaluation, type PreparedAccumulation } from './coco.js';
 import { disparities } from './disaggregate.js';
 import type { Feature } from './features.js';
+import { permutationTestOfGroupMeans, type RawTest } from './hypothesis.js';
 import { bcaInterval, chiSquareIndependence, holmAdjust, jackknifeAcceleration } from './stats.js';
 
 /** A group's metrics in a detection or segmentation audit (the fields beside `count`). */
@@ -223,7 +224,7 @@ export function disaggregateInstances(table: InstanceTable, options: InstanceOpt
 
   let offset = m;
   let disparityOffset = point.length;
-  const rawTests: { feature: number; test: Omit<HypothesisTest, 'p_value_holm' | 'significant'> }[] = [];
+  const rawTests: { feature: number; test: RawTest }[] = [];
   const results = plans.map((plan, f) => {
     const { feature } = plan;
     const eligibleSet = new Set(plan.eligible);
@@ -279,42 +280,17 @@ export function disaggregateInstances(table: InstanceTable, options: InstanceOpt
   return results;
 }
 
-/**
- * Permutation test that the mean of a per-instance value does not differ between the eligible
- * groups: statistic max − min of the group means, p from seeded shuffles of the group labels.
- */
-function permutationTest(values: Float64Array, codes: Int32Array, eligible: number[], nPermutations: number, seed: number): Omit<HypothesisTest, 'p_value_holm' | 'significant'> {
+/** The permutation test of equal group means, over the instances of the eligible groups with a finite value. */
+function permutationTest(values: Float64Array, codes: Int32Array, eligible: number[], nPermutations: number, seed: number): RawTest {
   const index = new Map(eligible.map((g, i) => [g, i]));
-  const rows: number[] = [];
+  const kept: number[] = [];
   const labels: number[] = [];
   codes.forEach((code, k) => {
     const i = index.get(code);
     if (i !== undefined && Number.isFinite(values[k])) {
-      rows.push(values[k]);
+      kept.push(values[k]);
       labels.push(i);
     }
   });
-  const e = eligible.length;
-  const spread = (assignment: number[]): number => {
-    const sums = new Float64Array(e);
-    const sizes = new Float64Array(e);
-    assignment.forEach((g, i) => {
-      sums[g] += rows[i];
-      sizes[g]++;
-    });
-    const means = Array.from(sums, (s, g) => s / sizes[g]);
-    return Math.max(...means) - Math.min(...means);
-  };
-  const observed = spread(labels);
-  const rng = new SeededRandom(seed);
-  const shuffled = [...labels];
-  let atLeast = 0;
-  for (let p = 0; p < nPermutations; p++) {
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
-    }
-    if (spread(shuffled) >= observed - 1e-12 * Math.max(1, Math.abs(observed))) atLeast++;
-  }
-  return { metric: 'mean_mask_iou', method: 'permutation', statistic: observed, n_permutations: nPermutations, p_value: (atLeast + 1) / (nPermutations + 1) };
+  return permutationTestOfGroupMeans(Float64Array.from(kept), Int32Array.from(labels), eligible.length, nPermutations, seed, 'mask_iou');
 }

@@ -9,6 +9,7 @@ import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
 import { DEVICES, type Device, type ImageFailure } from '../../vision/types.js';
 import { action, EXIT, printJson } from '../run.js';
+import { positiveInteger } from './vision.js';
 
 interface Flags {
   model: string;
@@ -18,12 +19,6 @@ interface Flags {
   cacheDir?: string;
   json?: boolean;
   csv?: boolean;
-}
-
-function positiveInteger(flag: string, value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw invalidArgument(flag, 'a positive integer', value);
-  return n;
 }
 
 function withModelOptions(command: Command): Command {
