@@ -3,12 +3,13 @@ import { join } from 'node:path';
 
 /**
  * The runnable-block contract of README.md and docs/*.md. A fenced block whose info string has the
- * word `runnable` is executed by tests/readme/runnable.test.ts, in order, in one temporary folder
+ * word `runnable` is executed by tests/readme/ (runner.ts), in order, in one temporary folder
  * per document (with `fixtures/` and `audits/` linked in, and `vigil` on PATH):
  *
  *     ```sh runnable                  runs everywhere
  *     ```sh runnable needs=redis      runs when redis-server is installed (the test starts one)
  *     ```sh runnable needs=ffmpeg,chromium,gpu
+ *     ```sh manual                    documented but not run by the test (minutes long, or needs your data)
  *
  * GitHub and other renderers use only the first word (the language) of the info string.
  */
@@ -24,6 +25,8 @@ export interface CodeBlock {
   line: number;
   language: string;
   runnable: boolean;
+  /** Marked `manual`: a real command, deliberately not run by the test. */
+  manual: boolean;
   needs: Need[];
   code: string;
 }
@@ -51,7 +54,7 @@ export function codeBlocks(document: string, text: string): CodeBlock[] {
         needs.push(need as Need);
       }
     }
-    blocks.push({ document, line: i + 1, language: words[0] ?? '', runnable: words.includes('runnable'), needs, code: body.join('\n') });
+    blocks.push({ document, line: i + 1, language: words[0] ?? '', runnable: words.includes('runnable'), manual: words.includes('manual'), needs, code: body.join('\n') });
     i = j;
   }
   return blocks;
@@ -76,8 +79,10 @@ export function readDocument(root: string, document: string): string {
  */
 export function namedRepoPaths(code: string): string[] {
   const paths = new Set<string>();
-  for (const match of code.matchAll(/(?<![\w./-])((?:fixtures|audits|templates|tools)\/[\w./-]*)/g)) {
-    const path = match[1].replace(/[.,:;)]+$/, '').replace(/\/$/, '');
+  for (const match of code.matchAll(/(?<![\w./-])((?:fixtures|audits|templates|tools)\/[\w./-]*)([*?[{]?)/g)) {
+    let path = match[1].replace(/[.,:;)]+$/, '').replace(/\/$/, '');
+    // A glob or brace pattern (fixtures/images/00*.png): only the folder part must exist.
+    if (match[2] !== '') path = path.slice(0, Math.max(0, path.lastIndexOf('/')));
     if (path !== '') paths.add(path);
   }
   return [...paths];

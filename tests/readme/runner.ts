@@ -1,5 +1,6 @@
 /**
- * README.md and docs/*.md as a tested contract: every fenced block marked `runnable` is run with
+ * The runner of README.md and docs/*.md as a tested contract (readme.test.ts runs README.md,
+ * docs.test.ts the guides, so the two run in parallel): every fenced block marked `runnable` is run with
  * bash, as written, in a temporary folder per document (fixtures/ and audits/ linked in, `vigil` on
  * PATH running this checkout's CLI). Blocks marked `needs=…` are skipped, with the reason, only when
  * that thing is absent here. The only rewrites are ports: the service's 8080 and Redis's 6379 become
@@ -71,7 +72,7 @@ async function sandbox(): Promise<Sandbox> {
   // Exit 1 (fail), 3 (inconclusive) and 4 (not judged) are audit verdicts, documented outcomes of a correct run; 2 is an input error.
   writeFileSync(
     join(dir, '.bin', 'vigil'),
-    `#!/bin/sh\nnode --import "file://${TSX}" "${join(ROOT, 'src', 'cli', 'main.ts')}" "$@"\nrc=$?\necho "$rc $*" >> "${log}"\ncase $rc in 1|3|4) exit 0;; esac\nexit $rc\n`,
+    `#!/bin/sh\necho "start $*" >> "${log}"\nnode --import "file://${TSX}" "${join(ROOT, 'src', 'cli', 'main.ts')}" "$@"\nrc=$?\necho "$rc $*" >> "${log}"\ncase $rc in 1|3|4) exit 0;; esac\nexit $rc\n`,
     { mode: 0o755 },
   );
   return { dir, servicePort: await freePort(), redisPort: await freePort(), log };
@@ -107,6 +108,9 @@ function runBlock(code: string, box: Sandbox): Promise<{ code: number | null; ou
 
 const ALL = documents(ROOT).map((document) => ({ document, blocks: codeBlocks(document, readDocument(ROOT, document)) }));
 
+/** The checks that read the documents only (fast): paths exist, nothing names ../shared, README blocks are marked. */
+export function describeStaticChecks(): void {
+
 describe('README.md and docs/*.md name only what a fresh clone has', () => {
   // ../shared holds test corpora beside the development checkout; a user's clone has none.
   it('README.md does not refer to ../shared', () => {
@@ -124,13 +128,17 @@ describe('README.md and docs/*.md name only what a fresh clone has', () => {
     expect(absent).toEqual([]);
   });
 
-  it('every README block that runs vigil is marked runnable', () => {
-    const unmarked = ALL[0].blocks.filter((block) => /^\s*(?:[A-Z_]+=\S+\s+)?vigil\s/m.test(block.code) && !block.runnable);
+  it('every README block that runs vigil is marked runnable (or manual, on purpose)', () => {
+    const unmarked = ALL[0].blocks.filter((block) => /^\s*(?:[A-Z_]+=\S+\s+)?vigil\s/m.test(block.code) && !block.runnable && !block.manual);
     expect(unmarked.map((block) => `README.md:${block.line}`)).toEqual([]);
   });
 });
 
-for (const { document, blocks } of ALL) {
+}
+
+/** Runs every `runnable` block of the given documents, in order, one temporary folder per document. */
+export function describeRunnable(which: (document: string) => boolean): void {
+for (const { document, blocks } of ALL.filter((entry) => which(entry.document))) {
   const runnable = blocks.filter((block) => block.runnable);
   if (runnable.length === 0) continue;
   describe(`runnable blocks of ${document}`, () => {
@@ -160,11 +168,13 @@ for (const { document, blocks } of ALL) {
           const runs = readFileSync(box.log, 'utf8').trim().split('\n').filter((line) => line !== '');
           expect(run.code, `${name} exited ${run.code}:\n${run.output.slice(-3000)}`).toBe(0);
           // Every vigil run ended with 0 or a verdict code (1, 3, 4), never 2 (input error) or a crash.
-          expect(runs.filter((line) => !/^[0134] /.test(line)), run.output.slice(-3000)).toEqual([]);
+          // (A server the block stops with `kill` has a start line and no exit line.)
+          expect(runs.filter((line) => !/^(start|[0134]) /.test(line)), run.output.slice(-3000)).toEqual([]);
           if (/\bvigil\s/.test(block.code)) expect(runs.length).toBeGreaterThan(0);
         },
         600_000,
       );
     }
   });
+}
 }
