@@ -213,16 +213,16 @@ export function validateSpec(document: unknown, source: string, baseDir: string,
   const ids = new Set<string>();
   spec.audits.forEach((audit, i) => {
     const id = audit.id ?? audit.kind;
-    if (ids.has(id)) problems.push(`  audits.${i}.id: duplicate audit id "${id}" (give each audit of the same kind an id)`);
+    if (ids.has(id)) problems.push(`  audits.${i}.id: expected an id unique in the spec but received the duplicate "${id}" (give each audit of the same kind an id). Example: id: ${audit.kind}-2`);
     ids.add(id);
     const kind = auditKind(audit.kind);
-    if (kind.requires.models.length > 0 && spec.model === undefined) problems.push(`  model: audit kind ${audit.kind} (audits.${i}) needs a model folder (${kind.requires.models.join(' or ')}), e.g. model: ../models/clip`);
-    if (kind.requires.probeSet && spec.probe_set === undefined) problems.push(`  probe_set: audit kind ${audit.kind} (audits.${i}) needs a probe set, e.g. probe_set: {path: data/probe}`);
+    if (kind.requires.models.length > 0 && spec.model === undefined) problems.push(`  model: audit kind ${audit.kind} (audits.${i}) needs a model folder (${kind.requires.models.join(' or ')}). Example: model: ../fixtures/models/${kind.requires.models[0]}`);
+    if (kind.requires.probeSet && spec.probe_set === undefined) problems.push(`  probe_set: audit kind ${audit.kind} (audits.${i}) needs a probe set. Example: probe_set: {path: ../fixtures/probes/planted}`);
     for (const p of kind.check?.(audit, { sensitive: spec.sensitive }) ?? []) problems.push(`  audits.${i}.${p.field}: ${p.message}`);
   });
   spec.intersections.forEach((combo, i) => {
     const unknown = combo.filter((a) => !spec.sensitive.includes(a));
-    if (unknown.length > 0) problems.push(`  intersections.${i}: ${unknown.join(', ')} not among sensitive (${spec.sensitive.join(', ')})`);
+    if (unknown.length > 0) problems.push(`  intersections.${i}: expected attributes among sensitive (${spec.sensitive.join(', ')}) but received ${unknown.join(', ')}. Example: sensitive: [${[...new Set([...spec.sensitive, ...unknown])].join(', ')}] with intersections: [[${combo.join(', ')}]]`);
   });
   const thresholds: Threshold[] = [];
   spec.thresholds.forEach((entry, i) => {

@@ -49,7 +49,7 @@ describe('audit spec validation', () => {
     });
     expect(message).toMatch(/audits\.0\.templates\.0: expected a template containing \{label\} \(e\.g\. .*\) but received "a photo"/);
     expect(message).toMatch(/audits\.0\.harmful_labels: expected labels among labels \(a, b\) but received c/);
-    expect(message).toMatch(/intersections\.0: race not among sensitive/);
+    expect(message).toMatch(/intersections\.0: expected attributes among sensitive \(gender\) but received race\. Example: sensitive: \[gender, race\]/);
     expect(message).toMatch(/thresholds\.1: unknown metric "fairness"/);
     expect(message).toMatch(/thresholds\.2: max_skew needs a cutoff/);
     expect(message).not.toMatch(/thresholds\.0/);
