@@ -16,6 +16,10 @@
  * same full-size ViT-B/32 folder, the same JPEGs and threads, at batch 1 and 16 (fp32 and q8),
  * with the embedding cosine between the two (on resized JPEGs and on images at the input size).
  *
+ * memory (only when named: VIGIL_BENCH_VISION=memory) — peak RSS of `vigil embed` (.jsonl) and
+ * `vigil classify --json --out` on the tiny test models over 1k and 100k images (hard links to 1k
+ * distinct PNGs), to show memory stays flat as results stream out. Goal: growth < 25 MB.
+ *
  * Each figure is the median of 3 interleaved rounds (the machine may be shared).
  * Threads: VIGIL_BENCH_THREADS (default: all available cores) for onnxruntime, PyTorch and transformers.js.
  */
@@ -144,6 +148,7 @@ export async function run(): Promise<void> {
     }
     await (part === 'q8' ? runQuantized() : runTransformersJs());
   }
+  if (parts.includes('memory')) await runMemory();
   if (missing.length > 0) {
     console.error(`Skipped, benchmark models missing (random weights, not committed):\n  ${missing.join('\n  ')}`);
     process.exit(2);
@@ -416,6 +421,75 @@ async function runTransformersJs(): Promise<void> {
     printTable(['dtype', 'batch', 'vigil img/s', 'transformers.js img/s', 'vigil/tjs'], rows);
     console.log(`medians of ${ROUNDS} interleaved rounds; load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log('goals: vigil/tjs >= 1.5 at batch 16 (fp32); cosine >= 0.9999 at the input size');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Peak resident memory (MiB) of a command, sampling /proc/<pid>/status every 50 ms. */
+async function peakRss(command: string, args: string[], cwd: string): Promise<{ peakMiB: number; seconds: number; code: number | null }> {
+  const { spawn } = await import('node:child_process');
+  const start = performance.now();
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: '1' } });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let peak = 0;
+  const sample = () => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (hwm) peak = Math.max(peak, Number(hwm[1]) / 1024);
+    } catch {
+      // The process has exited between samples.
+    }
+  };
+  const timer = setInterval(sample, 50);
+  const code = await new Promise<number | null>((done) => child.on('exit', (c) => done(c)));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-500)}`);
+  return { peakMiB: peak, seconds: (performance.now() - start) / 1000, code };
+}
+
+async function runMemory(): Promise<void> {
+  const { linkSync, mkdirSync } = await import('node:fs');
+  const work = mkdtempSync(join(tmpdir(), 'vigil-bench-memory-'));
+  try {
+    const distinct = 1000;
+    const copies = 100;
+    const source = join(work, 'k1');
+    mkdirSync(source);
+    const random = new SeededRandom(3);
+    for (let i = 0; i < distinct; i++) {
+      const pixels = Buffer.from(Array.from({ length: 32 * 32 * 3 }, () => random.int(255)));
+      await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(source, `${String(i).padStart(4, '0')}.png`));
+    }
+    const many = join(work, 'k100');
+    for (let c = 0; c < copies; c++) {
+      mkdirSync(join(many, String(c)), { recursive: true });
+      for (let i = 0; i < distinct; i++) linkSync(join(source, `${String(i).padStart(4, '0')}.png`), join(many, String(c), `${i}.png`));
+    }
+    const tiny = join(PACKAGE_ROOT, 'tests/vision/fixtures/models');
+    // One node process (no tsx wrapper process), so its RSS is the CLI's.
+    const cli = (...args: string[]) => ['--import', 'tsx', join(PACKAGE_ROOT, 'src/cli/main.ts'), ...args];
+    const commands: [string, (dir: string) => string[]][] = [
+      ['embed → .jsonl', (dir) => cli('embed', dir, '--model', join(tiny, 'clip'), '--out', join(work, 'e.jsonl'), '--no-cache', '--batch-size', '32')],
+      ['classify → .json', (dir) => cli('classify', dir, '--model', join(tiny, 'vit'), '--out', join(work, 'c.json'), '--no-cache', '--batch-size', '32')],
+    ];
+    console.log(`\nmemory: peak RSS of the CLI over ${distinct} and ${distinct * copies} images (tiny test models, 32×32 PNGs, no cache)`);
+    const rows: string[][] = [];
+    for (const [name, args] of commands) {
+      const small = await peakRss(process.execPath, args(source), PACKAGE_ROOT);
+      const large = await peakRss(process.execPath, args(many), PACKAGE_ROOT);
+      rows.push([
+        name,
+        small.peakMiB.toFixed(0),
+        large.peakMiB.toFixed(0),
+        (large.peakMiB - small.peakMiB).toFixed(1),
+        ((distinct * copies) / large.seconds).toFixed(0),
+      ]);
+    }
+    printTable(['command', `peak MiB (${distinct})`, `peak MiB (${distinct * copies})`, 'growth MiB', 'img/s (100k)'], rows);
+    console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}; goal: growth < 25 MB`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
