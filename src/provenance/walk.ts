@@ -109,5 +109,6 @@ export async function collectFiles(paths: readonly string[], options: WalkOption
     }
   }
   result.files = [...new Set(result.files)];
+  result.skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return result;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProvenanceResults } from '../../src/provenance/result.js';
 import { runVigil, syntheticImage, tempDir, type CliRun } from './helpers.js';
@@ -56,6 +56,34 @@ describe('vigil provenance CLI', () => {
     expect(text.stdout).toContain(`matches signed original ${signResult.indexRecordId}`);
     expect(text.stdout).toContain('AI-GENERATED: trainedAlgorithmicMedia');
   }, 60_000);
+
+  it('verifies a folder on engine workers, listing skipped files, and shows trust lists', async () => {
+    const keys = await vigil(workspace.dir, 'keygen', '--out', path('folder-keys'));
+    expect(keys.code, keys.stderr).toBe(0);
+    await mkdir(path('folder/sub'), { recursive: true });
+    for (const [i, name] of ['a.jpg', 'b.jpg', 'sub/c.jpg'].entries()) {
+      await writeFile(path(`in-${i}.jpg`), await syntheticImage(40 + i));
+      const signed = await vigil(workspace.dir, 'sign', path(`in-${i}.jpg`), '--out', path(`folder/${name}`), '--cert', path('folder-keys/signer.pem'), '--key', path('folder-keys/signer.key.pem'), '--no-index');
+      expect(signed.code, signed.stderr).toBe(0);
+    }
+    await writeFile(path('folder/notes.txt'), 'not media');
+    await writeFile(path('folder/sub/skip.jpg'), await syntheticImage(45));
+    const run = await vigil(workspace.dir, 'verify', path('folder'), '--exclude', 'sub/skip.jpg', '--workers', '2', '--no-index', '--trust-anchors', `dev=${path('folder-keys/ca.pem')}`, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const results = JSON.parse(run.stdout) as ProvenanceResults;
+    expect(results.files.map((file) => [file.path.slice(path('folder').length + 1), file.state, file.disclosure?.level])).toEqual([
+      ['a.jpg', 'Trusted', 'declared'],
+      ['b.jpg', 'Trusted', 'declared'],
+      ['sub/c.jpg', 'Trusted', 'declared'],
+    ]);
+    expect(results.skipped?.map((entry) => [entry.path.slice(path('folder').length + 1), entry.reason.split(' (')[0]])).toEqual([
+      ['notes.txt', 'not a format c2pa-rs reads'],
+      ['sub/skip.jpg', 'excluded by --exclude sub/skip.jpg'],
+    ]);
+    const trust = await vigil(workspace.dir, 'trust', '--trust-anchors', `dev=${path('folder-keys/ca.pem')}`);
+    expect(trust.code, trust.stderr).toBe(0);
+    expect(trust.stdout).toMatch(/^dev: signer trust list, PEM .*\n {2}1 anchor\(s\)/);
+  }, 120_000);
 
   it('exits 1 on an Invalid file, 2 when a file cannot be verified, 0 for NoManifest unless required', async () => {
     const bytes = Buffer.from(await readFile(path('signed.jpg')));
