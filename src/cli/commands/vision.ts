@@ -4,6 +4,7 @@ import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/prom
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { toCsv, type CsvCell } from '../../core/csv.js';
 import { errorMessage, invalidArgument, VigilInputError } from '../../core/errors.js';
+import { printable } from '../../core/printable.js';
 import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
 import type { ClassifyImageRecord, ClassifyResult, CompareResult } from '../../vision/result.js';
@@ -79,7 +80,7 @@ async function resolveInputs(paths: string[]): Promise<{ files: string[]; failur
 }
 
 function reportSkipped(failure: ImageFailure): void {
-  process.stderr.write(`vigil: skipped ${failure.error}\n`);
+  process.stderr.write(`vigil: skipped ${printable(failure.error)}\n`);
 }
 
 async function readLabelsFile(path: string): Promise<string[]> {
@@ -267,7 +268,8 @@ Examples:
             'files:',
             ...info.files.map((f) => `  ${f.sha256}  ${f.bytes.toString().padStart(10)}  ${f.path}`),
           ];
-          process.stdout.write(`${lines.join('\n')}\n`);
+          // Labels, tensor names and paths come from the model folder: one printable line each.
+          process.stdout.write(`${lines.map(printable).join('\n')}\n`);
           return EXIT.ok;
         } finally {
           await model.release();
