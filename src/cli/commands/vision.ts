@@ -533,7 +533,7 @@ Examples:
           written.push({ input, output, ...report });
           if (!options.json) {
             process.stderr.write(
-              `vigil: wrote ${output}: ${report.quantized} MatMul/Gemm weights int8, ${report.skipped.length} left float, ` +
+              `vigil: wrote ${printable(output)}: ${report.quantized} MatMul/Gemm weights int8, ${report.skipped.length} left float, ` +
                 `${(report.bytesIn / 1e6).toFixed(1)} MB -> ${(report.bytesOut / 1e6).toFixed(1)} MB\n`,
             );
           }
@@ -592,7 +592,8 @@ Examples:
             process.stdout.write(
               [
                 `${summary.dtype} vs fp32 on ${summary.images} images (${summary.failed} failed): ${summary.verdict.toUpperCase()}`,
-                ...summary.graphs.map((g) => `  ${g.file} vs ${g.reference}`),
+                // Graph names can come from a vigil-model.json manifest: printable, like any folder data.
+                ...summary.graphs.map((g) => `  ${printable(g.file)} vs ${printable(g.reference)}`),
                 c === null ? '  embedding cosine: n/a (ViT)' : `  embedding cosine: mean ${c.mean.toFixed(5)}, min ${c.min.toFixed(5)}, 1st percentile ${c.p01.toFixed(5)}`,
                 `  logit |difference|: mean ${summary.logitAbsDiff.mean.toFixed(4)}, max ${summary.logitAbsDiff.max.toFixed(4)}`,
                 `  top-1 agreement: ${(100 * summary.top1Agreement).toFixed(2)}%`,
