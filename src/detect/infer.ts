@@ -11,7 +11,8 @@
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { readFile } from 'node:fs/promises';
-import { errorMessage, invalidArgument } from '../core/errors.js';
+import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
+import { preprocessImage, type PreprocessedImage } from '../vision/images.js';
 import { runImages } from '../vision/pipeline.js';
 import type { ImageFailure, ImageInput, ObservationBase, RunOptions, VisionModel } from '../vision/types.js';
 import type { DenseModel } from './model.js';
@@ -109,6 +110,50 @@ export function postProcessSegmentation(logits: Float32Array, classes: number, h
   return out;
 }
 
+/**
+ * The resized height and width of DetrImageProcessor's {shortest_edge, longest_edge} resize
+ * (transformers' get_size_with_aspect_ratio): the short side becomes `shortest` unless the long
+ * side would then exceed `longest`, in which case the long side becomes about `longest`; sides are
+ * truncated to integers, and an image whose short side already has the size is left as it is.
+ */
+export function detrResizeSize(height: number, width: number, shortest: number, longest: number | null): { height: number; width: number } {
+  let size = shortest;
+  let raw: number | null = null;
+  if (longest !== null) {
+    const small = Math.min(height, width);
+    const large = Math.max(height, width);
+    if ((large / small) * size > longest) {
+      raw = (longest * small) / large;
+      size = Math.round(raw);
+    }
+  }
+  if ((height <= width && height === size) || (width <= height && width === size)) return { height, width };
+  if (width < height) return { height: Math.trunc(((raw ?? size) * height) / width), width: size };
+  return { height: size, width: Math.trunc(((raw ?? size) * width) / height) };
+}
+
+/**
+ * DetrImageProcessor's batch: images padded with zeros at the bottom and right to the largest
+ * height and width of the batch, and pixel_mask 1 over each image's own pixels, 0 over padding.
+ */
+export function padBatch(images: readonly PreprocessedImage[]): { pixels: Float32Array; mask: BigInt64Array; height: number; width: number } {
+  const height = Math.max(...images.map((i) => i.height));
+  const width = Math.max(...images.map((i) => i.width));
+  const plane = height * width;
+  const pixels = new Float32Array(images.length * 3 * plane);
+  const mask = new BigInt64Array(images.length * plane);
+  images.forEach((image, b) => {
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < image.height; y++) {
+        const from = (c * image.height + y) * image.width;
+        pixels.set(image.data.subarray(from, from + image.width), (b * 3 + c) * plane + y * width);
+      }
+    }
+    for (let y = 0; y < image.height; y++) mask.fill(1n, b * plane + y * width, b * plane + y * width + image.width);
+  });
+  return { pixels, mask, height, width };
+}
+
 /** Width and height after EXIF orientation (what the model saw, and what boxes refer to). */
 async function orientedSize(source: string | Uint8Array): Promise<{ width: number; height: number }> {
   const meta = await sharp(source, { limitInputPixels: false }).metadata();
@@ -132,14 +177,9 @@ async function* runDense(
       yield input;
     }
   };
-  const stream = runImages(model as unknown as VisionModel, remember(), options, {
-    output,
-    infer: async (pixels, count) => {
-      const feeds: Record<string, ort.Tensor> = { pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]) };
-      // Images are resized to the fixed input size and never padded, so every pixel is valid.
-      if (model.pixelMask) feeds.pixel_mask = new ort.Tensor('int64', new BigInt64Array(count * height * width).fill(1n), [count, height, width]);
-      const result = await model.session.run(feeds, outputs);
-      const tensors = outputs.map((name) => result[name]);
+  const run = async (feeds: Record<string, ort.Tensor>, count: number): Promise<Float32Array[]> => {
+    const result = await model.session.run(feeds, outputs);
+    const tensors = outputs.map((name) => result[name]);
       return Array.from({ length: count }, (_, i) => {
         const total = tensors.reduce((s, t) => s + t.data.length / count, 0);
         const joined = new Float32Array(total);
@@ -151,8 +191,40 @@ async function* runDense(
         }
         return joined;
       });
+  };
+  const variable = model.variableSize;
+  const stream = runImages(model as unknown as VisionModel, remember(), options, {
+    output,
+    infer: (pixels, count) => {
+      const feeds: Record<string, ort.Tensor> = { pixel_values: new ort.Tensor('float32', pixels, [count, 3, height, width]) };
+      // Images are resized to the fixed input size and never padded, so every pixel is valid.
+      if (model.pixelMask) feeds.pixel_mask = new ort.Tensor('int64', new BigInt64Array(count * height * width).fill(1n), [count, height, width]);
+      return run(feeds, count);
     },
     finish: (raw, base) => ({ ...base, raw: [raw], width: 0, height: 0 }),
+    ...(variable
+      ? {
+          variableSize: {
+            preprocess: async (bytes: Uint8Array, name: string) => {
+              const size = await orientedSize(bytes);
+              const resize = detrResizeSize(size.height, size.width, variable.shortestEdge, variable.longestEdge);
+              // Without longest_edge, an extreme aspect ratio would ask for a huge resized image.
+              if (resize.height * resize.width > model.pixelLimit) {
+                throw new VigilInputError(`${name}: resized by the processor's shortest_edge to ${resize.width}x${resize.height}, more than the pixel limit of ${model.pixelLimit}`, { subject: name });
+              }
+              return preprocessImage(bytes, { ...model.preprocessing, resize, inputSize: resize }, { pixelLimit: model.pixelLimit, name });
+            },
+            infer: (images: PreprocessedImage[]) => {
+              const batch = padBatch(images);
+              const feeds = {
+                pixel_values: new ort.Tensor('float32', batch.pixels, [images.length, 3, batch.height, batch.width]),
+                pixel_mask: new ort.Tensor('int64', batch.mask, [images.length, batch.height, batch.width]),
+              };
+              return run(feeds, images.length);
+            },
+          },
+        }
+      : {}),
   });
   for await (const obs of stream) {
     if ('error' in obs && obs.error !== undefined) {

@@ -39,6 +39,12 @@ export interface DenseModel {
   session: InferenceSession;
   /** The graph takes a pixel_mask (DETR); it is all ones for unpadded, fixed-size inputs. */
   pixelMask: boolean;
+  /**
+   * DETR's variable-size input (graph with dynamic height and width and a pixel_mask, processor
+   * size {shortest_edge, longest_edge}): each image resized by its own aspect ratio, a batch padded
+   * to its largest image. null: every image is resized to `preprocessing.inputSize`.
+   */
+  variableSize: { shortestEdge: number; longestEdge: number | null } | null;
   /** Detection: queries per image. Segmentation: logits height and width. */
   queries: number | null;
   stats: ModelStats;
@@ -76,6 +82,18 @@ async function readJson(dir: string, file: string): Promise<Record<string, unkno
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * DETR's processor size {"shortest_edge": s, "longest_edge": l} (l optional), or null for any other
+ * size (the shared parser then reads and checks it).
+ */
+function variableSizeOf(size: unknown): { shortestEdge: number; longestEdge: number | null } | null {
+  if (size === null || typeof size !== 'object' || Array.isArray(size)) return null;
+  const { shortest_edge: shortest, longest_edge: longest } = size as Record<string, unknown>;
+  const isDim = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!isDim(shortest) || (longest !== undefined && !isDim(longest))) return null;
+  return { shortestEdge: shortest, longestEdge: longest ?? null };
+}
+
 /** Loads a detection or semantic-segmentation folder; `expected` rejects the other kind. */
 export async function loadDenseModel(dir: string, options: { device?: Device; expected?: DenseModelKind; pixelLimit?: number } = {}): Promise<DenseModel> {
   const root = resolve(dir);
@@ -93,7 +111,12 @@ export async function loadDenseModel(dir: string, options: { device?: Device; ex
   if (options.expected && kind !== options.expected) {
     throw new VigilInputError(`Model folder ${dir} holds a ${kind} model but this needs a ${options.expected} model`, { subject: configLabel });
   }
-  const preprocessing = parsePreprocessorConfig(await readJson(root, PREPROCESSOR), join(dir, PREPROCESSOR), true);
+  const processorJson = await readJson(root, PREPROCESSOR);
+  const edges = processorJson.do_resize === false ? null : variableSizeOf(processorJson.size);
+  // The shared parser reads the fixed-size part of the config; a shortest-edge size is given to it
+  // as a nominal square and kept as the variable size (checked against the graph below).
+  let preprocessing = parsePreprocessorConfig(edges ? { ...processorJson, size: { height: edges.shortestEdge, width: edges.shortestEdge } } : processorJson, join(dir, PREPROCESSOR), true);
+  if (edges) preprocessing = { ...preprocessing, resize: { shortestEdge: edges.shortestEdge } };
   if (kind === 'detection' && preprocessing.doCenterCrop) {
     // transformers' detection processors never crop: boxes are relative to the whole image.
     throw new VigilInputError(`${join(dir, PREPROCESSOR)}: a detector's preprocessing must not center-crop (boxes are relative to the whole image); set do_center_crop to false`, { subject: join(dir, PREPROCESSOR) });
@@ -110,11 +133,17 @@ export async function loadDenseModel(dir: string, options: { device?: Device; ex
   const shapeOf = (meta: InferenceSession.ValueMetadata | undefined): (number | string)[] => (meta && meta.isTensor ? meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) : []);
   const pixels = shapeOf(input('pixel_values'));
   if (pixels.length !== 4) fail(`an input "pixel_values" [batch, 3, height, width] (inputs: ${session.inputNames.join(', ')})`);
-  const { height, width } = preprocessing.inputSize;
-  if ((typeof pixels[2] === 'number' && pixels[2] !== height) || (typeof pixels[3] === 'number' && pixels[3] !== width)) {
-    fail(`"pixel_values" of ${height}×${width} (the ${PREPROCESSOR} size) but its shape is [${pixels.join(', ')}]`);
-  }
   const pixelMask = input('pixel_mask') !== undefined;
+  if (edges) {
+    if (kind !== 'detection' || !pixelMask || typeof pixels[2] === 'number' || typeof pixels[3] === 'number') {
+      fail(`a dynamic height and width in "pixel_values" [${pixels.join(', ')}] and a "pixel_mask" input, as ${PREPROCESSOR}'s size ${JSON.stringify(processorJson.size)} resizes each image by its own aspect ratio (DETR); a fixed-size model needs size {"height", "width"}`);
+    }
+  } else {
+    const { height, width } = preprocessing.inputSize;
+    if ((typeof pixels[2] === 'number' && pixels[2] !== height) || (typeof pixels[3] === 'number' && pixels[3] !== width)) {
+      fail(`"pixel_values" of ${height}×${width} (the ${PREPROCESSOR} size) but its shape is [${pixels.join(', ')}]`);
+    }
+  }
   const extra = session.inputNames.filter((n) => n !== 'pixel_values' && n !== 'pixel_mask');
   if (extra.length > 0) fail(`only the inputs pixel_values and pixel_mask but it also has ${extra.join(', ')}`);
   let queries: number | null = null;
@@ -150,11 +179,12 @@ export async function loadDenseModel(dir: string, options: { device?: Device; ex
     modelType: typeof config.model_type === 'string' ? config.model_type : '',
     labels,
     preprocessing,
-    preprocessingKey: sha256Hex(JSON.stringify(preprocessing)).slice(0, 16),
+    preprocessingKey: sha256Hex(JSON.stringify(edges ? { preprocessing, variableSize: edges } : preprocessing)).slice(0, 16),
     provider,
     pixelLimit: options.pixelLimit ?? DEFAULT_PIXEL_LIMIT,
     session,
     pixelMask,
+    variableSize: edges,
     queries,
     stats,
     release: () => session.release(),
@@ -174,7 +204,7 @@ export function describeDenseModel(model: DenseModel): Record<string, unknown> {
     inputs: model.session.inputNames,
     outputs: model.session.outputNames,
     preprocessing: model.preprocessing,
-    details: model.kind === 'detection' ? { queries: model.queries, pixelMask: model.pixelMask } : {},
+    details: model.kind === 'detection' ? { queries: model.queries, pixelMask: model.pixelMask, variableSize: model.variableSize } : {},
   };
 }
 
@@ -200,7 +230,7 @@ export async function describeDenseFolder(dir: string, device: Device): Promise<
       `${GRAPH}`,
       ...model.session.inputMetadata.map((m) => `  in  ${m.name}${m.isTensor ? ` ${m.type} [${m.shape.join(', ')}]` : ''}`),
       ...model.session.outputMetadata.map((m) => `  out ${m.name}${m.isTensor ? ` ${m.type} [${m.shape.join(', ')}]` : ''}`),
-      `input ${p.inputSize.height}x${p.inputSize.width}, resize ${p.doResize ? JSON.stringify(p.resize) : 'off'} (${p.kernel}), mean [${p.imageMean.join(', ')}], std [${p.imageStd.join(', ')}]`,
+      `input ${model.variableSize ? `variable (shortest edge ${model.variableSize.shortestEdge}, longest ${model.variableSize.longestEdge ?? 'unbounded'}; padded per batch)` : `${p.inputSize.height}x${p.inputSize.width}`}, resize ${p.doResize ? JSON.stringify(p.resize) : 'off'} (${p.kernel}), mean [${p.imageMean.join(', ')}], std [${p.imageStd.join(', ')}]`,
       ...(model.kind === 'detection' ? [`queries ${model.queries ?? 'dynamic'}, pixel_mask ${model.pixelMask ? 'yes' : 'no'}`] : []),
       `labels (${model.labels.length}): ${model.labels.join(', ')}`,
       'files:',

@@ -17,6 +17,14 @@ export interface ImageTask<T extends ObservationBase> {
   output: string;
   infer(pixels: Float32Array, count: number): Promise<Float32Array[]>;
   finish(raw: Float32Array, base: ObservationBase): T;
+  /**
+   * For inputs whose size varies per image (DETR's shortest/longest-edge resize): preprocessing of
+   * one image, and inference over a batch of such images, replacing `infer`'s fixed-size packing.
+   */
+  variableSize?: {
+    preprocess(bytes: Uint8Array, name: string): Promise<PreprocessedImage>;
+    infer(images: PreprocessedImage[]): Promise<Float32Array[]>;
+  };
 }
 
 /** An image source resolved from the inputs: something to read, or an input that failed to expand. */
@@ -68,7 +76,9 @@ export async function* runImages<T extends ObservationBase>(
       sha256 = sha256Hex(bytes);
       const hit = cache ? await cache.get(sha256) : undefined;
       if (hit) return { state: 'cached', file: source.file, sha256, provider: hit.provider, raw: hit.values };
-      const image = await preprocessImage(bytes, model.preprocessing, { pixelLimit: model.pixelLimit, name: source.file });
+      const image = task.variableSize
+        ? await task.variableSize.preprocess(bytes, source.file)
+        : await preprocessImage(bytes, model.preprocessing, { pixelLimit: model.pixelLimit, name: source.file });
       return { state: 'ready', file: source.file, sha256, image };
     } catch (error) {
       const message = errorMessage(error);
@@ -98,12 +108,12 @@ export async function* runImages<T extends ObservationBase>(
     const ready = pending.filter((p): p is Extract<Prepared, { state: 'ready' }> => p.state === 'ready');
     let outputs: Float32Array[] = [];
     if (ready.length > 0) {
-      const pixels = new Float32Array(ready.length * imageSize);
-      ready.forEach((p, i) => pixels.set(p.image.data, i * imageSize));
+      const pixels = task.variableSize ? null : new Float32Array(ready.length * imageSize);
+      ready.forEach((p, i) => pixels?.set(p.image.data, i * imageSize));
       // onnxruntime-node runs on this thread and blocks it; first let one event-loop turn pass so
       // finished reads/decodes queue their next step on libuv's pool, which works on during inference.
       await new Promise((resolve) => setImmediate(resolve));
-      outputs = await task.infer(pixels, ready.length);
+      outputs = pixels ? await task.infer(pixels, ready.length) : await task.variableSize!.infer(ready.map((p) => p.image));
       model.stats.imagesInferred += ready.length;
       model.stats.batchesRun += 1;
       if (cache) await Promise.all(ready.map((p, i) => cache.set(p.sha256, { provider: model.provider, values: outputs[i] })));
