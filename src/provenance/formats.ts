@@ -92,12 +92,12 @@ export function sniffProvenanceMime(bytes: Uint8Array): ProvenanceMime | undefin
   return undefined;
 }
 
-/** Why a file is not something vigil can verify, in words (for skipped-file lists and errors). */
-export function unsupportedReason(bytes: Uint8Array): string {
+/** Why a file is not something vigil can verify, in words; `brief` leaves out the list of formats (skipped-file lists). */
+export function unsupportedReason(bytes: Uint8Array, brief = false): string {
   if (bytes.length === 0) return 'empty file';
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0x0a) return 'bare JPEG XL codestream (only the JPEG XL container format can carry C2PA)';
   const head = Buffer.from(bytes.subarray(0, 8)).toString('hex');
-  return `not a format c2pa-rs reads (the file starts with bytes ${head}; supported: ${PROVENANCE_MIME_TYPES.join(', ')})`;
+  return `not a format c2pa-rs reads (the file starts with bytes ${head}${brief ? '' : `; supported: ${PROVENANCE_MIME_TYPES.join(', ')}`})`;
 }
 
 /** The format of a file, or an input error naming the file and the formats vigil supports. */

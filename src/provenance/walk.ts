@@ -79,7 +79,7 @@ async function walkFolder(folder: string, options: WalkOptions, result: WalkResu
       const bytes = await head(path);
       const mime = sniffProvenanceMime(bytes);
       if (mime === undefined) {
-        result.skipped.push({ path, reason: unsupportedReason(bytes) });
+        result.skipped.push({ path, reason: unsupportedReason(bytes, true) });
       } else if (mime === 'application/c2pa') {
         if (options.sidecar && assets.has(path)) result.skipped.push({ path, reason: 'sidecar manifest store, verified with its asset' });
         else result.skipped.push({ path, reason: options.sidecar ? 'manifest store (.c2pa) with no asset of the same name next to it' : 'sidecar manifest store (.c2pa): pass --sidecar to verify its asset with it' });
