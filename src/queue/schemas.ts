@@ -48,6 +48,8 @@ export const screenValueSchema = z
     signalsRun: z.array(z.enum(SIGNAL_IDS)),
     signalsMissing: z.array(z.looseObject({ signal: z.enum(SIGNAL_IDS), reason: z.string() })),
     thresholds: z.looseObject({ likelySynthetic: probability, uncertain: probability }).nullable(),
+    // The out-of-distribution check a verdict rests on (absent from workers older than it).
+    distribution: z.looseObject({ inDistribution: z.boolean(), distance: z.number().nullable(), threshold: z.number(), why: z.array(z.string()) }).nullable().optional(),
     signals: z.record(z.enum(SIGNAL_IDS), z.looseObject({ score: probability, raw: z.number() }).optional()),
   })
   .refine((record) => (record.status === 'ok' ? record.verdict !== null && record.score !== null && record.error === null : record.error !== null), {

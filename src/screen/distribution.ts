@@ -28,8 +28,8 @@ export interface DistributionModel {
 
 export interface DistributionCheck {
   inDistribution: boolean;
-  /** Feature-space distance to the training set, and the threshold it is compared with. */
-  distance: number;
+  /** Feature-space distance to the training set (null: a pixel signal could not analyse the image), and the threshold it is compared with. */
+  distance: number | null;
   threshold: number;
   /** Why the input is out of distribution (empty when it is not). */
   why: string[];

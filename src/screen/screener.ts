@@ -303,7 +303,7 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
     for (const id of model.signals) {
       const outcome = features[id];
       if (!outcome || 'error' in outcome) {
-        return { inDistribution: false, distance: Infinity, threshold: model.threshold, why: [`${id} could not analyse it (${outcome && 'error' in outcome ? outcome.error : 'not run'})`] };
+        return { inDistribution: false, distance: null, threshold: model.threshold, why: [`${id} could not analyse it (${outcome && 'error' in outcome ? outcome.error : 'not run'})`] };
       }
       row.push(...outcome.extraction.features);
     }
