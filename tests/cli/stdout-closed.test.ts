@@ -9,7 +9,7 @@ describe('vigil writing to a closed pipe', () => {
         '-o',
         'pipefail',
         '-c',
-        `"${process.execPath}" --import tsx src/cli/main.ts screen fixtures/screen --signals spectral --csv | head -1`,
+        `"${process.execPath}" --import tsx src/cli/main.ts screen fixtures/screen/heldout --signals spectral --csv | head -1`,
       ],
       { encoding: 'utf8' },
     );
