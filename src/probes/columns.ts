@@ -105,6 +105,7 @@ export async function readColumns(path: string, options: ReadColumnsOptions): Pr
   const badNumbers: ColumnTable['badNumbers'] = [];
   let header: string[] = [];
   let positions: number[] = [];
+  let handlers: ((text: string) => void)[] = [];
   let n = 0;
   const sink: Sink = {
     header(names) {
@@ -114,39 +115,46 @@ export async function readColumns(path: string, options: ReadColumnsOptions): Pr
       positions = wanted.map((c) => names.indexOf(c));
       const duplicate = names.find((name, j) => names.indexOf(name) !== j && wanted.includes(name));
       if (duplicate !== undefined) throw new VigilInputError(`${path} has the column "${duplicate}" twice; expected unique column names`, { subject: path });
-      for (const name of wanted) {
+      handlers = wanted.map((name): ((text: string) => void) => {
         const kind = options.columns[name];
-        if (kind === 'category') codes.set(name, { grow: new Growable((k) => new Int32Array(k)), index: new Map(), levels: [] });
-        else if (kind === 'number') numbers.set(name, new Growable((k) => new Float64Array(k)));
-        else texts.set(name, []);
-      }
+        if (kind === 'category') {
+          const c = { grow: new Growable((k) => new Int32Array(k)), index: new Map<string, number>(), levels: [] as string[] };
+          codes.set(name, c);
+          return (text) => {
+            let code = c.index.get(text);
+            if (code === undefined) {
+              code = c.levels.length;
+              c.index.set(text, code);
+              c.levels.push(text);
+            }
+            c.grow.push(code);
+          };
+        }
+        if (kind === 'number') {
+          const grow = new Growable((k) => new Float64Array(k));
+          numbers.set(name, grow);
+          return (text) => {
+            const value = text === '' ? Number.NaN : Number(text);
+            if (Number.isFinite(value)) grow.push(value);
+            else {
+              badNumbers.push({ row: n, column: name, value: text });
+              grow.push(Number.NaN);
+            }
+          };
+        }
+        texts.set(name, []);
+        return (text) => {
+          const list = texts.get(name);
+          if (!list) return;
+          if (n < textLimit) list.push(text);
+          else texts.set(name, null);
+        };
+      });
     },
     wants: (j) => positions.includes(j),
     row(fields, line) {
-      wanted.forEach((name, j) => {
-        const text = fields[positions[j]] ?? '';
-        const kind = options.columns[name];
-        if (kind === 'category') {
-          const c = codes.get(name)!;
-          let code = c.index.get(text);
-          if (code === undefined) {
-            code = c.levels.length;
-            c.index.set(text, code);
-            c.levels.push(text);
-          }
-          c.grow.push(code);
-        } else if (kind === 'number') {
-          const value = text === '' ? Number.NaN : Number(text);
-          if (!Number.isFinite(value)) badNumbers.push({ row: n, column: name, value: text });
-          numbers.get(name)!.push(Number.isFinite(value) ? value : Number.NaN);
-        } else {
-          const list = texts.get(name);
-          if (list) {
-            if (n < textLimit) list.push(text);
-            else texts.set(name, null);
-          }
-        }
-      });
+      // One handler per wanted column, resolved once at the header (no per-field map lookups).
+      for (let j = 0; j < handlers.length; j++) handlers[j](fields[positions[j]] ?? '');
       lines.push(line);
       n++;
     },

@@ -80,15 +80,12 @@ export async function readPredictions(
     else more++;
   };
   const categorical = [...sensitive, columns.label, columns.prediction].filter((c): c is string => c !== undefined);
+  // The code of the empty value in each categorical column (-1: none), so rows are checked by code.
+  const emptyCodes = categorical.map((name) => ({ name, column: table.columns[name] as CategoryColumn })).map((c) => ({ ...c, empty: c.column.levels.indexOf('') }));
+  const scores = columns.score === undefined ? null : (table.columns[columns.score] as NumberColumn).values;
   for (let row = 0; row < n; row++) {
-    for (const name of categorical) {
-      const column = table.columns[name] as CategoryColumn;
-      if (column.levels[column.codes[row]] === '') problem(row, name, '', `empty value in column "${name}"`);
-    }
-    if (columns.score !== undefined) {
-      const values = (table.columns[columns.score] as NumberColumn).values;
-      if (Number.isNaN(values[row])) problem(row, columns.score, '', 'expected a finite number');
-    }
+    for (const { name, column, empty } of emptyCodes) if (column.codes[row] === empty) problem(row, name, '', `empty value in column "${name}"`);
+    if (scores !== null && Number.isNaN(scores[row])) problem(row, columns.score as string, '', 'expected a finite number');
   }
   // The score's text, for the messages of the rows it failed on.
   const scoreText = new Map(table.badNumbers.map((b) => [table.lines[b.row], b.value]));
