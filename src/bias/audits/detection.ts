@@ -10,10 +10,11 @@
  */
 import { z } from 'zod';
 import { VigilInputError } from '../../core/errors.js';
+import { SeededRandom } from '../../core/random.js';
 import { readCocoResults, type AnnotatedInstance, type CocoGroundTruth } from '../../probes/coco.js';
 import { readAnnotations } from '../../probes/facet.js';
 import { cocoEvaluate, evaluateImage, groupByImageAndCategory, IOU_THRESHOLDS, type CocoSummary, type Detection, type ImageEvaluation } from '../metrics/coco.js';
-import { attributeFeature, intersectionFeature } from '../metrics/features.js';
+import { attributeFeature, intersectionFeature, type Feature } from '../metrics/features.js';
 import { disaggregateInstances, type InstanceTable } from '../metrics/instances.js';
 import { noProgress } from '../context.js';
 import type { AuditResult } from '../result.js';
@@ -45,17 +46,51 @@ export interface DetectionInput {
   source: { kind: 'file'; path: string; sha256: string } | { kind: 'model'; path: string; sha256: string };
   failures: FailedImage[];
   inference: AuditResult['inference'];
+  /** Folder of the annotated images (file_name is relative to it), when known: report examples draw on them. */
+  imagesDir?: string;
 }
+
+/** A box as COCO writes it: x, y, width, height in pixels of the original image. */
+type BoxXywh = [number, number, number, number];
+
+/**
+ * Images where persons of a group were missed, for the report's examples (drawn only when it is
+ * asked to embed photographs): the group's missed and found persons and the image's false
+ * positives (scoring >= score_threshold, unmatched at `iou`).
+ */
+export interface DetectionExampleGroup {
+  attribute: string;
+  group: string;
+  /** How many images show a missed person of this group (the listed ones are a seeded sample). */
+  n_images: number;
+  images: { file: string; width: number; height: number; missed: BoxXywh[]; found: BoxXywh[]; false_positives: { bbox: BoxXywh; score: number }[] }[];
+}
+
+export interface DetectionExamples {
+  /** The images folder as the audit read it, or null when the audit had none (detections made elsewhere, no images). */
+  images_dir: string | null;
+  groups: DetectionExampleGroup[];
+}
+
+/** Images recorded per group for examples: enough for a report's sample, bounded in results.json. */
+export const EXAMPLE_IMAGES_PER_GROUP = 6;
 
 /** The audit's outcome beside the standard AuditResult fields. */
 export interface DetectionAuditResult extends AuditResult {
   /** COCOeval bbox summary over every image and category of the ground truth. */
   coco: CocoSummary;
+  examples: DetectionExamples;
 }
 
 interface Built {
   table: InstanceTable;
   observations: Observation[];
+  /** Where each person is and whether it was found, and each image's false positives (for examples). */
+  outcomes: {
+    images: { file_name: string; width: number; height: number }[];
+    instances: AnnotatedInstance[];
+    falsePositives: { bbox: BoxXywh; score: number }[][];
+  };
 }
 
 /** Per-instance outcomes of the audited category (exported for tests and the segmentation audit). */
@@ -81,6 +116,7 @@ export function buildDetectionTable(input: Pick<DetectionInput, 'groundTruth' | 
   if (instances.length === 0) throw new VigilInputError(`${gt.path}: no (non-crowd) annotation of category ${parameters.category} to audit`, { subject: gt.path });
   const detected = new Uint8Array(instances.length);
   const falsePositives = new Float64Array(images.length);
+  const falsePositiveBoxes: { bbox: BoxXywh; score: number }[][] = images.map(() => []);
   const options = { areaRange: [0, 1e10] as [number, number], maxDets: parameters.max_dets, iouThresholds: [parameters.iou] };
   perImage.forEach(({ gts, dts }, i) => {
     const kept = dts.filter((d) => d.score >= parameters.score_threshold);
@@ -90,7 +126,13 @@ export function buildDetectionTable(input: Pick<DetectionInput, 'groundTruth' | 
       const k = instanceOf[i][g];
       if (k >= 0) detected[k] = e.gtMatched[0][pos];
     });
-    for (let d = 0; d < e.dtScores.length; d++) if (e.dtMatched[0][d] === 0 && e.dtIgnore[0][d] === 0) falsePositives[i]++;
+    for (let d = 0; d < e.dtScores.length; d++) {
+      if (e.dtMatched[0][d] === 0 && e.dtIgnore[0][d] === 0) {
+        falsePositives[i]++;
+        const dt = kept[e.dtOrder[d]];
+        falsePositiveBoxes[i].push({ bbox: [...dt.bbox] as BoxXywh, score: dt.score });
+      }
+    }
   });
   const column = (name: string) => instances.map((a) => a.attributes[name]);
   for (const name of [...settings.sensitive, ...settings.intersections.flat()]) {
@@ -126,12 +168,52 @@ export function buildDetectionTable(input: Pick<DetectionInput, 'groundTruth' | 
     values: { detected: detected[k] },
     scores: {},
   }));
-  return { table, observations };
+  return { table, observations, outcomes: { images, instances, falsePositives: falsePositiveBoxes } };
+}
+
+/**
+ * For every group of every feature: a seeded sample of the images where a person of the group was
+ * missed, with the group's missed and found persons and the image's false positives.
+ */
+export function detectionExamples(built: Pick<Built, 'table' | 'outcomes'>, seed: number, imagesDir: string | null): DetectionExamples {
+  const { table, outcomes } = built;
+  const groups: DetectionExampleGroup[] = [];
+  table.features.forEach((feature: Feature, f) => {
+    feature.groups.forEach((group, code) => {
+      const byImage = new Map<number, { missed: BoxXywh[]; found: BoxXywh[] }>();
+      feature.codes.forEach((c, k) => {
+        if (c !== code) return;
+        const image = table.image[k];
+        const entry = byImage.get(image) ?? { missed: [], found: [] };
+        (table.detected?.[k] ? entry.found : entry.missed).push([...outcomes.instances[k].bbox] as BoxXywh);
+        byImage.set(image, entry);
+      });
+      const withMisses = [...byImage.keys()].filter((i) => byImage.get(i)!.missed.length > 0).sort((a, b) => a - b);
+      const sample = new SeededRandom(seed + 104729 * (f + 1) + code)
+        .shuffle(withMisses)
+        .slice(0, EXAMPLE_IMAGES_PER_GROUP)
+        .sort((a, b) => a - b);
+      groups.push({
+        attribute: feature.name,
+        group,
+        n_images: withMisses.length,
+        images: sample.map((i) => ({
+          file: outcomes.images[i].file_name,
+          width: outcomes.images[i].width,
+          height: outcomes.images[i].height,
+          ...byImage.get(i)!,
+          false_positives: outcomes.falsePositives[i],
+        })),
+      });
+    });
+  });
+  return { images_dir: imagesDir, groups };
 }
 
 /** Pure: the detection audit of ground truth and detections, with the per-person observations. */
 export function auditDetection(input: DetectionInput, parameters: DetectionParameters, settings: AuditSettings): { result: DetectionAuditResult; observations: Observation[] } {
-  const { table, observations } = buildDetectionTable(input, parameters, settings);
+  const built = buildDetectionTable(input, parameters, settings);
+  const { table, observations } = built;
   const progress = (settings.progress ?? noProgress)(`${parameters.id}: bootstrap over images`, settings.nBoot);
   let features;
   try {
@@ -161,7 +243,7 @@ export function auditDetection(input: DetectionInput, parameters: DetectionParam
     failures: input.failures,
     inference: input.inference,
   });
-  return { result: { ...result, coco }, observations };
+  return { result: { ...result, coco, examples: detectionExamples(built, settings.seed, input.imagesDir ?? null) }, observations };
 }
 
 const entrySchema = z.strictObject({
@@ -193,9 +275,11 @@ export const detectionKind = defineAuditKind({
     const groundTruth = await readAnnotations(ctx.path(entry.annotations), { required: [...ctx.sensitive], categories: [entry.category] });
     if (entry.detections !== undefined) {
       const file = await readCocoResults(ctx.path(entry.detections), groundTruth);
-      return { groundTruth, detections: file.detections, source: { kind: 'file', path: file.path, sha256: file.sha256 }, failures: [], inference: null };
+      const imagesDir = entry.images === undefined ? {} : { imagesDir: ctx.path(entry.images) };
+      return { groundTruth, detections: file.detections, source: { kind: 'file', path: file.path, sha256: file.sha256 }, failures: [], inference: null, ...imagesDir };
     }
-    return detectProbeImages(groundTruth, ctx.path(entry.model as string), ctx.path(entry.images as string), { cacheDir: ctx.cacheDir, progress: ctx.progress, label: `${entry.id ?? entry.kind}: detecting` });
+    const observed = await detectProbeImages(groundTruth, ctx.path(entry.model as string), ctx.path(entry.images as string), { cacheDir: ctx.cacheDir, progress: ctx.progress, label: `${entry.id ?? entry.kind}: detecting` });
+    return { ...observed, imagesDir: ctx.path(entry.images as string) };
   },
   audit(observed, entry, settings) {
     const parameters = { id: entry.id, category: entry.category, iou: entry.iou, score_threshold: entry.score_threshold, max_dets: entry.max_dets };

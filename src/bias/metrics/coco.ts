@@ -81,6 +81,8 @@ export function orderByScore(scores: ArrayLike<number>): number[] {
 export interface ImageEvaluation {
   /** Scores of the kept detections, in score order. */
   dtScores: number[];
+  /** The kept detections (score order, at most maxDets) as indices into the input list. */
+  dtOrder: number[];
   /** [threshold][detection]: matched to a ground truth. */
   dtMatched: Uint8Array[];
   /** [threshold][detection]: ignored (matched to ignored ground truth, or unmatched and out of range). */
@@ -152,7 +154,7 @@ export function evaluateImage(gts: readonly GroundTruth[], dts: readonly Detecti
       if (dtMatched[ti][di] === 0) dtIgnore[ti][di] = 1;
     });
   });
-  return { dtScores: d.map((x) => x.score), dtMatched, dtIgnore, gtOrder, gtIgnore, gtMatched };
+  return { dtScores: d.map((x) => x.score), dtOrder, dtMatched, dtIgnore, gtOrder, gtIgnore, gtMatched };
 }
 
 function maskIouOf(d: Detection, g: GroundTruth): number {

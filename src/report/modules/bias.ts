@@ -10,6 +10,7 @@ import { chartFigure, intervalBarsSpec, type ChartFigure } from '../charts.js';
 import { formatDecimal, formatNumber, formatPercent } from '../helpers.js';
 import { envelopeReproducibility, type Headline, type ReportView, type SummaryFigure, type ReproducibilityItem, type ViewContext } from '../view.js';
 import { biasExamples, type ExampleGroup } from './bias-examples.js';
+import { detectionExamples } from './detection-examples.js';
 import { formatBound, formatMetric, formatMetricInterval, metricMeta } from '../../core/metric-meta.js';
 import type { ReportModule } from './module.js';
 
@@ -396,7 +397,9 @@ export const biasModule: ReportModule<BiasResult> = {
     const examples: { groups: ExampleGroup[]; omitted: number; note?: string } = !context.visuals
       ? { groups: [], omitted: 0 }
       : context.includeExamples
-        ? await biasExamples(result, flagged, context)
+        ? result.audits.some((a) => a.kind === 'detection')
+          ? await detectionExamples(result, flagged, context)
+          : await biasExamples(result, flagged, context)
         : flagged.size === 0
           ? { groups: [], omitted: 0 }
           : { groups: [], omitted: 0, note: 'Photographs of probe subjects from the flagged groups were left out of this report, as they are by default (they show people). Re-render with vigil report results.json --include-examples to embed a sample.' };
