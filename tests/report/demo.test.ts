@@ -19,7 +19,8 @@ describe('vigil demo', () => {
     expect(index.schema).toBe('vigil/demo');
     expect(index.reports.map((r) => r.schema)).toEqual(['vigil/bias', 'vigil/screen-eval', 'vigil/provenance']);
     // Each entry carries its report's one-sentence verdict; the bias one is the audit's own verdict.
-    expect(index.reports[0].headline.label).toBe(JSON.parse(readFileSync(join(out, 'bias', 'results.json'), 'utf8')).verdict.toUpperCase().replace('_', ' '));
+    const labels: Record<BiasResult['verdict'], string> = { pass: 'PASS', fail: 'FAIL', inconclusive: 'CANNOT TELL', not_judged: 'NOT JUDGED' };
+    expect(index.reports[0].headline.label).toBe(labels[(JSON.parse(readFileSync(join(out, 'bias', 'results.json'), 'utf8')) as BiasResult).verdict]);
 
     const indexHtml = readFileSync(join(out, 'index.html'), 'utf8');
     for (const entry of index.reports) {
