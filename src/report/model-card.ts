@@ -7,6 +7,7 @@ import { formatDecimal, formatInterval, formatPercent } from './helpers.js';
 import { readableThreshold } from './modules/bias.js';
 import { formatMetric, metricMeta } from '../core/metric-meta.js';
 import { loadTemplates } from './templates.js';
+import { DENSE_DISPARITIES, DENSE_TABLE_KEYS, DENSE_TASK_TYPES, denseDataset, denseMetrics, isDenseAudit } from './model-card-dense.js';
 
 /**
  * `vigil model-card`: the bias sections of a Hugging Face model card (README.md of a model repo)
@@ -40,6 +41,7 @@ const HEADLINE_DISPARITIES = [
   'accuracy_difference',
   'error_rate_difference',
   'selection_rate_difference',
+  ...DENSE_DISPARITIES,
 ];
 
 function format(key: string, value: MetricValue | undefined): { value: string; interval: string } {
@@ -54,18 +56,18 @@ function format(key: string, value: MetricValue | undefined): { value: string; i
 const round = (value: number | null) => (value === null ? null : Number(value.toFixed(4)));
 
 function scalarKeys(feature: FeatureResult): string[] {
-  return ['selection_rate', 'accuracy', 'error_rate', 'tpr', 'fpr'].filter((key) => feature.overall[key as 'accuracy'] !== undefined);
+  return ['selection_rate', 'accuracy', 'error_rate', 'tpr', 'fpr', ...DENSE_TABLE_KEYS].filter((key) => feature.overall[key as 'accuracy'] !== undefined);
 }
 
 function modelIndex(result: BiasResult, modelName: string): string {
   const results = result.audits.map((audit) => ({
-    task: { type: TASK_TYPES[audit.kind], name: audit.title },
-    dataset: {
+    task: { type: TASK_TYPES[audit.kind] ?? DENSE_TASK_TYPES[audit.kind], name: audit.title },
+    dataset: (isDenseAudit(audit) ? denseDataset(audit) : null) ?? {
       type: result.probe_set ? `vigil-probe-set/${result.probe_set.format}` : 'predictions',
       name: result.probe_set ? basename(result.probe_set.root) : result.predictions ? basename(result.predictions.path) : result.name,
       ...(result.probe_set ? { revision: result.probe_set.manifest_sha256 } : {}),
     },
-    metrics: audit.features.flatMap((feature) =>
+    metrics: isDenseAudit(audit) ? denseMetrics(audit, result.settings.ci_level) : audit.features.flatMap((feature) =>
       HEADLINE_DISPARITIES.filter((key) => feature.disparities[key]?.value !== null && feature.disparities[key] !== undefined).map((key) => ({
         type: key,
         value: Number((feature.disparities[key].value as number).toFixed(4)),

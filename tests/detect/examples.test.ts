@@ -12,7 +12,22 @@ import { auditDetection, type DetectionInput } from '../../src/bias/audits/detec
 import type { AuditSettings } from '../../src/bias/audits/common.js';
 import type { BiasResult } from '../../src/bias/result.js';
 import { renderReport } from '../../src/report/render.js';
+import { renderModelCard } from '../../src/report/model-card.js';
+import { loadSpec } from '../../src/bias/spec.js';
+import { runBias } from '../../src/bias/run.js';
+import { parse } from 'yaml';
 import { detectionExamples } from '../../src/report/modules/detection-examples.js';
+
+let plantedRun: Promise<BiasResult> | undefined;
+/** The bundled planted detection spec, run once for this file with few bootstrap replicates. */
+function planted(): Promise<BiasResult> {
+  plantedRun ??= (async () => {
+    const loaded = await loadSpec(join(import.meta.dirname, '..', '..', 'audits', 'detection.yaml'));
+    loaded.spec.n_boot = 100;
+    return (await runBias(loaded, { quiet: true, cacheDir: false })).result as BiasResult;
+  })();
+  return plantedRun;
+}
 
 const settings = { seed: 3, nBoot: 50, ciLevel: 0.95, minGroupSize: 1, nPermutations: 50, alpha: 0.05, sensitive: ['skin_tone'], intersections: [] } as unknown as AuditSettings;
 const parameters = { id: 'detection', category: 'person', iou: 0.5, score_threshold: 0.5, max_dets: 100 };
@@ -94,10 +109,7 @@ describe('detection examples', () => {
   });
 
   it('embeds drawn examples in the HTML report only with --include-examples', async () => {
-    const { loadSpec } = await import('../../src/bias/spec.js');
-    const { runBias } = await import('../../src/bias/run.js');
-    const loaded = await loadSpec(join(import.meta.dirname, '..', '..', 'audits', 'detection.yaml'));
-    const { result } = await runBias({ ...loaded, spec: { ...loaded.spec, n_boot: 50, n_permutations: 50 } } as typeof loaded, { quiet: true, cacheDir: false });
+    const result = await planted();
     const withExamples = await renderReport(result, { includeExamples: true });
     const section = withExamples.slice(withExamples.indexOf('id="examples"'));
     expect(section).toMatch(/<h3>skin_tone = darker<\/h3>/);
@@ -107,5 +119,32 @@ describe('detection examples', () => {
     const plain = without.slice(without.indexOf('id="examples"'));
     expect(plain).not.toMatch(/data:image\/jpeg/);
     expect(plain).toMatch(/--include-examples/);
+  });
+});
+
+describe('model card of a detection audit', () => {
+  it('gives per-group recall and AP50 with intervals, and the recall gap, in model-index form', async () => {
+    const result = await planted();
+    const card = renderModelCard(result, { modelName: 'tiny-detector' });
+    const front = parse(card.split('---')[1]) as { 'model-index': { name: string; results: { task: { type: string }; dataset: Record<string, string>; metrics: { type: string; value: number; name: string; args: Record<string, unknown> }[] }[] }[] };
+    const [entry] = front['model-index'][0].results;
+    expect(entry.task.type).toBe('object-detection');
+    expect(entry.dataset).toMatchObject({ type: 'vigil-annotations/coco', name: 'instances.json' });
+    expect(entry.dataset.revision).toMatch(/^[0-9a-f]{64}$/);
+    const feature = result.audits[0].features.find((f) => f.attribute === 'skin_tone')!;
+    const darker = feature.by_group.darker as unknown as Record<string, { value: number; ci: [number, number] }>;
+    const recall = entry.metrics.find((m) => m.type === 'recall' && m.args.group === 'darker')!;
+    expect(recall.value).toBeCloseTo(darker.recall.value, 4);
+    expect(recall.args).toMatchObject({ sensitive_feature: 'skin_tone', iou: 0.5, ci_level: 0.95 });
+    expect(recall.args.ci_low).toBeCloseTo(darker.recall.ci[0], 4);
+    expect(recall.args.ci_high).toBeCloseTo(darker.recall.ci[1], 4);
+    const ap50 = entry.metrics.find((m) => m.type === 'ap50' && m.args.group === 'lighter')!;
+    expect(ap50.value).toBeCloseTo((feature.by_group.lighter as unknown as Record<string, { value: number }>).ap50.value, 4);
+    const gap = entry.metrics.find((m) => m.type === 'recall_difference' && m.args.sensitive_feature === 'skin_tone')!;
+    expect(gap.value).toBeGreaterThan(0.3);
+    expect(gap.args.ci_low as number).toBeGreaterThan(0);
+    // The card's table shows the detection metrics per group.
+    expect(card).toMatch(/Recall/);
+    expect(card).toMatch(/AP50/);
   });
 });
