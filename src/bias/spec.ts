@@ -2,12 +2,11 @@
  * Audit specs (`audits/*.yaml` or `.json`): validated with zod, each wrong field reported with its
  * path, what was expected and what was received. Paths inside a spec are relative to the spec file.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { VigilInputError, errorMessage } from '../core/errors.js';
-import { sha256Hex } from '../core/files.js';
+import { MAX_CONFIG_BYTES, readInputFile, sha256Hex } from '../core/files.js';
 import { FAIRFACE_AGE_EDGES, PROBE_FORMATS } from '../probes/index.js';
 import { auditId, nonEmpty, stringList } from './audits/kind.js';
 import { AUDIT_KINDS, auditKind } from './registry.js';
@@ -239,12 +238,7 @@ export function validateSpec(document: unknown, source: string, baseDir: string,
 }
 
 export async function loadSpec(path: string): Promise<LoadedSpec> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new VigilInputError(`Audit spec ${path} cannot be read: ${errorMessage(error)}`, { subject: path });
-  }
+  const bytes = await readInputFile(path, { what: 'the audit spec', maxBytes: MAX_CONFIG_BYTES });
   let document: unknown;
   try {
     document = path.endsWith('.json') ? JSON.parse(bytes.toString('utf8')) : parseYaml(bytes.toString('utf8'));

@@ -78,6 +78,15 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Size limits of whole-file inputs (readInputFile's `maxBytes`), by kind, so a FIFO-sized mistake
+ * or a hostile file cannot take the memory. Configuration: audit specs, keys and certificates,
+ * trust lists, model configs, label lists. Documents: results.json, probe-set label files (Node
+ * cannot hold a string much longer than 512 MiB anyway).
+ */
+export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+export const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
+
 /** Why a file could not be read, in words (not just an errno). */
 function readFailure(error: unknown): string {
   switch ((error as NodeJS.ErrnoException | undefined)?.code) {

@@ -5,9 +5,8 @@
  * what was expected and received, and a file with any problem is rejected as a whole (a dropped
  * ground-truth box would turn a correct detection into a false positive).
  */
-import { readFile } from 'node:fs/promises';
 import { describeValue, errorMessage, VigilInputError } from '../core/errors.js';
-import { sha256Hex } from '../core/files.js';
+import { MAX_DOCUMENT_BYTES, readInputFile, sha256Hex } from '../core/files.js';
 import type { Box, Detection, GroundTruth } from '../bias/metrics/coco.js';
 import { countsFromString, decodeCounts, maskArea, polygonsToMask, type BinaryMask } from '../bias/metrics/masks.js';
 
@@ -60,12 +59,7 @@ export class Problems {
 }
 
 export async function readJsonFile(path: string, what: string): Promise<{ value: unknown; sha256: string }> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new VigilInputError(`${what} ${path} cannot be read: ${errorMessage(error)}`, { subject: path });
-  }
+  const bytes = await readInputFile(path, { what, maxBytes: MAX_DOCUMENT_BYTES });
   try {
     return { value: JSON.parse(bytes.toString('utf8')), sha256: sha256Hex(bytes) };
   } catch (error) {

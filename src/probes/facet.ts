@@ -15,10 +15,9 @@
  *   no votes "na". A plain column named `<attribute>` is used as it is.
  * Every person is one instance of category "person" (FACET's classes are all person classes).
  */
-import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { errorMessage, VigilInputError } from '../core/errors.js';
-import { sha256Hex } from '../core/files.js';
+import { MAX_DOCUMENT_BYTES, readInputFile, sha256Hex } from '../core/files.js';
 import { Problems, readCocoInstances, type AnnotatedInstance, type CocoGroundTruth, type CocoImage } from './coco.js';
 
 const MONK_BINS: { name: string; from: number; to: number }[] = [
@@ -42,12 +41,7 @@ function majority(votes: Map<string, number>): string {
 }
 
 export async function readFacetAnnotations(path: string, required: readonly string[]): Promise<CocoGroundTruth> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new VigilInputError(`FACET annotations file ${path} cannot be read: ${errorMessage(error)}`, { subject: path });
-  }
+  const bytes = await readInputFile(path, { what: 'the FACET annotations file', maxBytes: MAX_DOCUMENT_BYTES });
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
     records = parse(bytes, { columns: true, bom: true, skip_empty_lines: true, info: true, trim: true });

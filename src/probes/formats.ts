@@ -3,10 +3,13 @@
  * the probe-set root, attribute values as strings, the source line for error messages); validation
  * and hashing are shared (see validate.ts).
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { VigilInputError, describeValue, errorMessage, invalidArgument } from '../core/errors.js';
+import { PROBE_IMAGE_EXTENSIONS } from '../core/extensions.js';
+import { MAX_DOCUMENT_BYTES, readInputFile } from '../core/files.js';
+import { walk } from '../core/walk.js';
 
 export const PROBE_FORMATS = ['auto', 'csv', 'jsonl', 'fairface', 'utkface', 'imagefolder'] as const;
 export type ProbeFormat = Exclude<(typeof PROBE_FORMATS)[number], 'auto'>;
@@ -42,7 +45,6 @@ const FAIRFACE_COLUMNS = ['file', 'age', 'gender', 'race', 'service_test'];
 const UTK_GENDER = ['male', 'female'];
 const UTK_RACE = ['White', 'Black', 'Asian', 'Indian', 'Others'];
 const UTK_NAME = /^(\d{1,3})_([01])_([0-4])_(\d+)/;
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 
 /** Picks the format from the path: a folder's metadata/labels file, or a labels file's header. */
 export async function detectFormat(path: string): Promise<{ format: ProbeFormat; source: string }> {
@@ -57,7 +59,7 @@ export async function detectFormat(path: string): Promise<{ format: ProbeFormat;
     return { format: 'utkface', source: path };
   }
   if (path.endsWith('.jsonl')) return { format: 'jsonl', source: path };
-  const header = (await readFile(path, 'utf8')).split(/\r?\n/, 1)[0].replace(/^\uFEFF/, '');
+  const header = (await readText(path)).split(/\r?\n/, 1)[0].replace(/^\uFEFF/, '');
   const columns = header.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
   if (columns.includes('file_name')) return { format: 'imagefolder', source: path };
   if (FAIRFACE_COLUMNS.slice(0, 4).every((c) => columns.includes(c))) return { format: 'fairface', source: path };
@@ -98,11 +100,7 @@ export async function readProbeSource(format: ProbeFormat, source: string, fileC
 }
 
 async function readText(source: string): Promise<string> {
-  try {
-    return await readFile(source, 'utf8');
-  } catch (error) {
-    throw new VigilInputError(`Probe-set labels ${source} cannot be read: ${errorMessage(error)}`, { subject: source });
-  }
+  return (await readInputFile(source, { what: 'the probe-set labels', maxBytes: MAX_DOCUMENT_BYTES })).toString('utf8');
 }
 
 async function readCsv(source: string, format: ProbeFormat, fileColumn: string): Promise<RawProbeSet> {
@@ -169,20 +167,15 @@ async function readJsonl(source: string, fileColumn: string): Promise<RawProbeSe
   return { format: 'jsonl', root: dirname(source), source, fileColumn, columns, rows, problems };
 }
 
-async function listImages(dir: string, root: string, out: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) await listImages(full, root, out);
-    else if (IMAGE_EXTENSIONS.has(entry.name.slice(entry.name.lastIndexOf('.')).toLowerCase())) out.push(relative(root, full).split(sep).join('/'));
-  }
+/** The images of a probe-set folder, relative to it, through core's walker (no links out of the folder). */
+async function listImages(root: string, out: string[]): Promise<void> {
+  for await (const full of walk(root, { extensions: PROBE_IMAGE_EXTENSIONS, dot: true })) out.push(relative(root, full).split(sep).join('/'));
 }
 
 /** UTKFace: attributes live in the file name `[age]_[gender]_[race]_[datetime].jpg`. */
 async function readUtkFace(root: string): Promise<RawProbeSet> {
   const files: string[] = [];
-  await listImages(root, root, files);
+  await listImages(root, files);
   const rows: RawProbeRow[] = [];
   const problems: RawProbeSet['problems'] = [];
   for (const file of files) {

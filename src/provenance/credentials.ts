@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject, type X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
+import { invalidArgument, VigilInputError } from '../core/errors.js';
+import { MAX_CONFIG_BYTES, readInputFile } from '../core/files.js';
 import { COSE_ALGORITHMS, SIGNING_ALGORITHMS, isSigningAlgorithm, type CoseSigner, type SigningAlgorithm } from './cose.js';
 import { parsePemCertificates } from './trust.js';
 import { CLAIM_SIGNING_EKUS, OID, readCertificateExtensions } from './x509.js';
@@ -25,11 +25,7 @@ export interface CredentialPaths {
 }
 
 async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new VigilInputError(`${what} ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`, { subject: path });
-  }
+  return (await readInputFile(path, { what, maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
 }
 
 function loadPrivateKey(pem: string, keyPath: string, passphraseEnv: string): KeyObject {

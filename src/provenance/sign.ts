@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import sharp from 'sharp';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
-import { sha256Hex, writeFileAtomic } from '../core/files.js';
+import { MAX_CONFIG_BYTES, readInputFile, sha256Hex, writeFileAtomic } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
 import { coseSign1, coseSign1Timestamped, reserveSizeFor, TIMESTAMP_RESERVE, type CoseSigner, type TimestampProvider } from './cose.js';
 import { digitalSourceTypeUri, isDigitalSourceTypeTerm } from './digital-source-types.js';
@@ -85,12 +85,7 @@ interface AssertionDefinition {
 const RESERVED_ASSERTION_PREFIXES = ['c2pa.hash.', 'c2pa.signature', 'c2pa.thumbnail', 'c2pa.ingredient'];
 
 async function readJson(path: string, option: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new VigilInputError(`${option} ${path}: cannot read (${errorMessage(error)})`, { subject: path });
-  }
+  const text = (await readInputFile(path, { what: option, maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -178,12 +173,7 @@ interface IngredientProvenance {
 }
 
 async function loadIngredient(path: string, relationship: IngredientFile['relationship'], label: string, option: string): Promise<IngredientFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new VigilInputError(`${option} ${path}: cannot read (${errorMessage(error)})`, { subject: path });
-  }
+  const bytes = await readInputFile(path, { what: option });
   return { path, bytes, mime: requireProvenanceFormat(bytes, `${option} ${path}`), relationship, label };
 }
 
@@ -353,12 +343,7 @@ export async function signImage(options: SignOptions): Promise<SignResult> {
   if (input === output && !options.inPlace) {
     throw new VigilInputError(`--out ${options.output} is the input file; pass --in-place to overwrite the input`, { subject: '--out' });
   }
-  let source: Uint8Array;
-  try {
-    source = await readFile(input);
-  } catch (error) {
-    throw new VigilInputError(`${options.input}: cannot read (${errorMessage(error)})`, { subject: options.input });
-  }
+  const source: Uint8Array = await readInputFile(options.input, { what: 'the file to sign' });
   const mime = requireProvenanceFormat(source, options.input);
   const { definition, ingredients, parentFromInput, warnings } = await buildDefinition(options, { path: input, mime, bytes: source });
   const reserveSize = reserveSizeFor(options.signer) + (options.timestamp ? TIMESTAMP_RESERVE : 0);

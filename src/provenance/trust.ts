@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { invalidArgument, VigilInputError, errorMessage } from '../core/errors.js';
+import { MAX_CONFIG_BYTES, readInputFile } from '../core/files.js';
 import type { EngineTrustList } from './engine.js';
 
 /**
@@ -143,12 +143,7 @@ export function parseTrustListArgument(value: string, option = '--trust-anchors'
 
 /** Loads a PEM bundle or JSON trust list (told apart by content). */
 export async function loadTrustList(name: string, file: string, purpose: TrustPurpose = 'signer'): Promise<TrustList> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new VigilInputError(`trust list ${name}: cannot read ${file} (${errorMessage(error)})`, { subject: file });
-  }
+  const text = (await readInputFile(file, { what: `trust list ${name}`, maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   if (/^\s*[{[]/.test(text)) return parseJsonTrustList(text, name, file, purpose);
   return trustListOf(name, file, parsePemCertificates(text, `trust list ${name}=${file}`), { purpose });
 }

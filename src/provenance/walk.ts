@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, sep } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { errorMessage } from '../core/errors.js';
-import { walkFiles } from '../core/walk.js';
+import { walk } from '../core/walk.js';
 import { sniffProvenanceMime, unsupportedReason } from './formats.js';
 import type { SkippedFile } from './result.js';
 
@@ -12,8 +12,8 @@ import type { SkippedFile } from './result.js';
  * as skipped with the reason, so "82 files in, 58 in the report" can no longer happen silently.
  * Files are read whole (c2pa-rs's wasm reader takes the asset in memory), one at a time, so
  * memory is bounded by the largest file; files over the size limit are skipped. Folders are
- * walked by core's walker (no symbolic links out of the folder, no devices); --include and
- * --exclude globs select among what it finds.
+ * walked by core's walker, which also applies --include and --exclude and lists every entry it
+ * does not return (links out of the folder, devices, FIFOs, hidden names) with the reason.
  */
 
 export interface WalkOptions {
@@ -25,6 +25,8 @@ export interface WalkOptions {
   maxFileBytes?: number;
   /** Treat `.c2pa` files next to an asset of the same name as that asset's manifest (--sidecar). */
   sidecar?: boolean;
+  /** Follow symbolic links out of the folder (--follow-symlinks); default: such links are listed as skipped. */
+  followSymlinks?: boolean;
 }
 
 export interface WalkResult {
@@ -55,19 +57,13 @@ export function sidecarPathFor(asset: string): string {
 }
 
 async function walkFolder(folder: string, options: WalkOptions, result: WalkResult): Promise<void> {
-  const common = { cwd: folder, onlyFiles: true, followSymbolicLinks: false } as const;
-  const all = (await walkFiles(folder, { dot: true })).map((path) => relative(folder, path).split(sep).join('/'));
-  const excluded = new Set(options.exclude?.length ? await glob([...options.exclude], { ...common, dot: true }) : []);
-  const included = new Set(await glob(options.include?.length ? [...options.include] : ['**/*'], { ...common, dot: false }));
-  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  // Core's walker applies --include/--exclude and reports every entry it does not return, with the reason.
   const candidates: string[] = [];
-  for (const relative of all) {
-    const path = join(folder, relative);
-    if (excluded.has(relative)) result.skipped.push({ path, reason: `excluded by --exclude ${options.exclude?.join(' ')}` });
-    else if (relative.split('/').some((part) => part.startsWith('.'))) result.skipped.push({ path, reason: 'hidden file or folder (name starts with ".")' });
-    else if (!included.has(relative)) result.skipped.push({ path, reason: `not matched by --include ${options.include?.join(' ')}` });
-    else candidates.push(path);
+  const onSkip = (entry: SkippedFile): void => void result.skipped.push(entry);
+  for await (const path of walk(folder, { include: options.include, exclude: options.exclude, followSymlinks: options.followSymlinks, onSkip })) {
+    candidates.push(path);
   }
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const assets = new Set(candidates.filter((path) => extname(path).toLowerCase() !== '.c2pa').map((path) => sidecarPathFor(path)));
   for (const path of candidates) {
     try {

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { invalidArgument, VigilInputError, errorMessage } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { MAX_DOCUMENT_BYTES, readInputFile, writeFileAtomic } from '../core/files.js';
 import type { ResultEnvelope } from '../core/results.js';
 import { loadTemplates } from './templates.js';
 import { DEFAULT_MAX_IMAGES, type LayoutView, type ReportView, type ViewContext } from './view.js';
@@ -100,12 +99,7 @@ export async function writeReport(results: unknown, outDir: string, options: Omi
 
 /** Reads and parses a results.json, with errors that name the file. */
 export async function readResults(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new VigilInputError(`Cannot read the results file ${path}: ${errorMessage(error)}`, { subject: path, cause: error });
-  }
+  const text = (await readInputFile(path, { what: 'the results file', maxBytes: MAX_DOCUMENT_BYTES })).toString('utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

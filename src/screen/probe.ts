@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { VigilInputError, errorMessage } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { MAX_CONFIG_BYTES, readInputFile, writeFileAtomic } from '../core/files.js';
 import { PACKAGE_ROOT } from '../core/version.js';
 import type { FusionModel } from './fusion.js';
 import type { MetricValues } from './metrics.js';
@@ -163,12 +162,7 @@ const probeSchema = z.object({
 
 /** Loads and validates a probe file; any problem is an input error naming the file and the field. */
 export async function loadProbe(path: string): Promise<ScreenProbe> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new VigilInputError(`probe ${path}: cannot read (${errorMessage(error)})`, { subject: path, cause: error });
-  }
+  const text = (await readInputFile(path, { what: 'probe', maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

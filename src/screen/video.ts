@@ -3,13 +3,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { VigilInputError, invalidArgument } from '../core/errors.js';
+import { VIDEO_EXTENSIONS } from '../core/extensions.js';
 import { sha256File, trackTempFile } from '../core/files.js';
 import { verdictFor } from './fusion.js';
 import type { ScreenFileResult, VideoSummary } from './result.js';
 import type { Screener } from './screener.js';
 import { SIGNAL_IDS } from './signals/types.js';
 
-export const VIDEO_EXTENSIONS = ['mp4', 'm4v', 'mov', 'webm', 'mkv', 'avi', 'mpg', 'mpeg', 'ts'] as const;
+export { VIDEO_EXTENSIONS };
 
 export function isVideoPath(path: string): boolean {
   return (VIDEO_EXTENSIONS as readonly string[]).includes(extname(path).slice(1).toLowerCase());

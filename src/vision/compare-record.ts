@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, VigilInputError } from '../core/errors.js';
+import { MAX_CONFIG_BYTES, readInputFile } from '../core/files.js';
 
 /** File name of the record `vigil models compare` keeps in a model folder. */
 export const COMPARE_RECORD = 'vigil-compare.json';
@@ -31,13 +32,9 @@ export type CompareRecordEntry = z.infer<typeof entrySchema>;
  * verdict to the sha256 of both files, so an edited or swapped graph is no longer trusted.
  */
 export async function readCompareRecord(root: string, label: string): Promise<CompareRecordEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(join(root, COMPARE_RECORD), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new VigilInputError(`Cannot read ${label} (${errorMessage(error)})`, { subject: label });
-  }
+  const path = join(root, COMPARE_RECORD);
+  if (!existsSync(path)) return [];
+  const text = (await readInputFile(path, { what: label, maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -3,14 +3,15 @@ import { resolve } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
+import { IMAGE_EXTENSIONS } from '../core/extensions.js';
 import { walkFiles } from '../core/walk.js';
 import type { PreprocessConfig } from './types.js';
 
 /** sharp's own default (16383 × 16383), used when no pixel limit is configured. */
 export const DEFAULT_PIXEL_LIMIT = 268_402_689;
 
-/** Extensions sharp's prebuilt binaries decode; folders and globs keep only these. */
-export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
+/** Extensions sharp's prebuilt binaries decode; folders and globs keep only these (declared in core). */
+export { IMAGE_EXTENSIONS };
 
 // One libvips thread per image: images are preprocessed concurrently on libuv's pool instead,
 // which leaves the cores to onnxruntime while it runs.

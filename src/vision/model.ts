@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { describeValue, errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
-import { sha256File, sha256Hex } from '../core/files.js';
+import { MAX_CONFIG_BYTES, readInputFile, sha256File, sha256Hex } from '../core/files.js';
 import { DEFAULT_PIXEL_LIMIT } from './images.js';
 import { parsePreprocessorConfig } from './preprocessing.js';
 import { z } from 'zod';
@@ -811,9 +811,10 @@ class ModelFolder {
     if (!this.has(file)) {
       throw new VigilInputError(`Model folder ${this.dir}: missing ${file}`, { subject: this.label(file) });
     }
+    const text = (await readInputFile(join(this.root, file), { what: 'the model file', maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(await readFile(join(this.root, file), 'utf8'));
+      parsed = JSON.parse(text);
     } catch (error) {
       throw new VigilInputError(`Model folder ${this.dir}: ${file} is not valid JSON (${errorMessage(error)})`, {
         subject: this.label(file),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { rm, stat } from 'node:fs/promises';
 import { invalidArgument } from '../../core/errors.js';
 import { printable } from '../../core/printable.js';
+import { LEGACY_CACHE_EXTENSIONS } from '../../core/extensions.js';
 import { walkFiles } from '../../core/walk.js';
 import { CACHE_DB_FILE, cacheStore } from '../../vision/cache-store.js';
 import { resolveCacheDir } from '../../vision/cache.js';
@@ -84,7 +85,7 @@ export function register(program: Command): void {
         modelSha256: flags.model,
       });
       // The old layout: one .obs file per entry in per-model folders; never read any more.
-      const legacy = await walkFiles(store.dir, { extensions: ['obs'] });
+      const legacy = await walkFiles(store.dir, { extensions: LEGACY_CACHE_EXTENSIONS });
       for (const file of legacy) await rm(file, { force: true });
       const after = store.stats(await fileBytes(store.path));
       if (flags.json) printJson({ removed, legacyFilesRemoved: legacy.length, ...after });

@@ -48,6 +48,7 @@ interface VerifyCliOptions {
   cawgAnchors: string[];
   include: string[];
   exclude: string[];
+  followSymlinks?: boolean;
   sidecar?: boolean;
   fetchRemote?: boolean;
   remoteMaxBytes?: string;
@@ -96,6 +97,7 @@ export function register(program: Command): void {
     .option('--cawg-anchors <name=file>', 'CAWG identity (X.509) credential anchors (PEM or JSON); repeatable', collect, [])
     .option('--include <glob>', 'in folders, verify only files matching this glob (relative to the folder); repeatable', collect, [])
     .option('--exclude <glob>', 'in folders, skip files matching this glob; repeatable', collect, [])
+    .option('--follow-symlinks', 'follow symbolic links out of the given folders (default: such links are listed as skipped)')
     .option('--sidecar', 'verify an asset without an embedded manifest against <name>.c2pa next to it')
     .option('--fetch-remote', 'fetch remote (cloud) manifests (off: they are reported as manifest.inaccessible)')
     .option('--remote-max-bytes <n>', `size limit of a fetched remote manifest (default ${DEFAULT_REMOTE_LIMITS.maxBytes})`)
@@ -132,6 +134,7 @@ Examples:
         const walk = await collectFiles(paths, {
           include: options.include,
           exclude: options.exclude,
+          followSymlinks: options.followSymlinks === true,
           sidecar: options.sidecar === true,
           maxFileBytes: positiveInteger('--max-file-size', options.maxFileSize, DEFAULT_MAX_FILE_BYTES),
         });

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { errorMessage, invalidArgument, VigilInputError } from '../../core/errors.js';
-import { sha256Hex, writeFileAtomic } from '../../core/files.js';
+import { MAX_DOCUMENT_BYTES, readInputFile, sha256Hex, writeFileAtomic } from '../../core/files.js';
 import { printable } from '../../core/printable.js';
 import { DEFAULT_PASSPHRASE_ENV } from '../../provenance/credentials.js';
 import { loadTrustLists } from '../../provenance/trust.js';
@@ -9,12 +8,8 @@ import { action, EXIT, printJson } from '../run.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-async function readInput(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new VigilInputError(`${what} ${path}: cannot read (${errorMessage(error)})`, { subject: path });
-  }
+function readInput(path: string, what: string): Promise<Buffer> {
+  return readInputFile(path, { what, maxBytes: MAX_DOCUMENT_BYTES });
 }
 
 /** `vigil results sign|verify`: a detached COSE_Sign1 over a results.json, so an audit can be shown unaltered. */

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { toCsv, type CsvCell } from '../../core/csv.js';
-import { errorMessage, invalidArgument, VigilInputError } from '../../core/errors.js';
+import { invalidArgument, VigilInputError } from '../../core/errors.js';
+import { MAX_CONFIG_BYTES, readInputFile } from '../../core/files.js';
 import { printable } from '../../core/printable.js';
 import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
@@ -84,12 +85,7 @@ function reportSkipped(failure: ImageFailure): void {
 }
 
 async function readLabelsFile(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new VigilInputError(`Cannot read --labels-file ${path} (${errorMessage(error)})`, { subject: path });
-  }
+  const text = (await readInputFile(path, { what: '--labels-file', maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   const labels = text
     .split(/\r?\n/)
     .map((line) => line.trim())
