@@ -20,6 +20,11 @@ export interface CocoImage {
 /** A ground-truth annotation with its sensitive attributes (strings). */
 export interface AnnotatedInstance extends GroundTruth {
   attributes: Record<string, string>;
+  /**
+   * FACET vote attributes: every value any annotator chose (skin tone: every Monk bin with a vote),
+   * sorted; ["na"] when nobody chose one. For the "any annotator" membership.
+   */
+  memberships?: Record<string, string[]>;
 }
 
 export interface CocoGroundTruth {

@@ -40,6 +40,12 @@ function majority(votes: Map<string, number>): string {
   return winners.length === 1 ? winners[0] : 'mixed';
 }
 
+/** Every key with a vote ("any annotator"), sorted; ["na"] when none has one. */
+function chosen(votes: Map<string, number>): string[] {
+  const keys = [...votes].filter(([, count]) => count > 0).map(([key]) => key);
+  return keys.length === 0 ? ['na'] : keys.sort();
+}
+
 export async function readFacetAnnotations(path: string, required: readonly string[]): Promise<CocoGroundTruth> {
   const bytes = await readInputFile(path, { what: 'the FACET annotations file', maxBytes: MAX_DOCUMENT_BYTES });
   let records: { record: Record<string, string>; info: { lines: number } }[];
@@ -68,7 +74,7 @@ export async function readFacetAnnotations(path: string, required: readonly stri
   }
   problems.throwIfAny(path, 'FACET annotations file');
 
-  const rows: { line: number; personId: number; file: string; bbox: [number, number, number, number]; attributes: Record<string, string> }[] = [];
+  const rows: { line: number; personId: number; file: string; bbox: [number, number, number, number]; attributes: Record<string, string>; memberships: Record<string, string[]> }[] = [];
   const seen = new Set<number>();
   for (const { record, info } of records) {
     const at = `line ${info.lines}`;
@@ -96,6 +102,7 @@ export async function readFacetAnnotations(path: string, required: readonly stri
       continue;
     }
     const attributes: Record<string, string> = {};
+    const memberships: Record<string, string[]> = {};
     let ok = true;
     for (const [name, source] of sources) {
       if (source === 'plain') {
@@ -123,9 +130,13 @@ export async function readFacetAnnotations(path: string, required: readonly stri
           bins.set(bin.name, (bins.get(bin.name) ?? 0) + count);
         }
         attributes[name] = majority(bins);
-      } else attributes[name] = majority(votes);
+        memberships[name] = chosen(bins);
+      } else {
+        attributes[name] = majority(votes);
+        memberships[name] = chosen(votes);
+      }
     }
-    if (ok) rows.push({ line: info.lines, personId, file: record.filename, bbox: bbox as [number, number, number, number], attributes });
+    if (ok) rows.push({ line: info.lines, personId, file: record.filename, bbox: bbox as [number, number, number, number], attributes, memberships });
   }
   problems.throwIfAny(path, 'FACET annotations file');
   const files = [...new Set(rows.map((r) => r.file))].sort();
@@ -140,6 +151,7 @@ export async function readFacetAnnotations(path: string, required: readonly stri
     area: r.bbox[2] * r.bbox[3],
     iscrowd: false,
     attributes: r.attributes,
+    memberships: r.memberships,
   }));
   return { path, sha256: sha256Hex(bytes), format: 'facet', images, categories: [{ id: 1, name: 'person' }], annotations };
 }

@@ -17,7 +17,7 @@ import { cocoEvaluate, evaluateImage, groupByImageAndCategory, IOU_THRESHOLDS, t
 import { attributeFeature, intersectionFeature, type Feature } from '../metrics/features.js';
 import { disaggregateInstances, type InstanceTable } from '../metrics/instances.js';
 import { noProgress } from '../context.js';
-import type { AuditResult } from '../result.js';
+import type { AuditResult, FeatureResult } from '../result.js';
 import { auditResult, type AuditMeta, type AuditSettings, type Observation } from './common.js';
 import { detectProbeImages } from '../../detect/probe.js';
 import type { FailedImage } from './inputs.js';
@@ -37,6 +37,12 @@ export interface DetectionParameters {
   iou: number;
   score_threshold: number;
   max_dets: number;
+  /**
+   * How a person with several annotators' choices joins groups: "majority" (one group per person,
+   * as the loader reduces the votes) or "any" (FACET's alternative: in every group any annotator
+   * chose, for the sensitive attributes with per-annotator votes).
+   */
+  membership?: 'majority' | 'any';
 }
 
 export interface DetectionInput {
@@ -210,6 +216,60 @@ export function detectionExamples(built: Pick<Built, 'table' | 'outcomes'>, seed
   return { images_dir: imagesDir, groups };
 }
 
+/**
+ * One attribute under "any annotator" membership: each person is a row in every group an annotator
+ * chose, so groups overlap. Per-group metrics and the between-group disparities are computed on
+ * those rows with the same image bootstrap (a person's rows stay in its image, so the intervals
+ * account for the overlap). `overall` stays the majority feature's (each person once); the
+ * disparities to overall and the chi-square test, which assume each person in one group, are left out.
+ */
+function anyAnnotatorFeature(built: Built, name: string, majority: FeatureResult, settings: AuditSettings, path: string): FeatureResult {
+  const { table, outcomes } = built;
+  const rows: number[] = [];
+  const values: string[] = [];
+  outcomes.instances.forEach((instance, k) => {
+    const chosen = instance.memberships?.[name];
+    if (!chosen || chosen.length === 0) {
+      throw new VigilInputError(`${path}: membership "any" needs each annotator's choices (a FACET CSV with ${name} vote columns); annotation ${instance.id} has none for ${JSON.stringify(name)}`, { subject: path });
+    }
+    for (const value of chosen) {
+      rows.push(k);
+      values.push(value);
+    }
+  });
+  const apEvaluations = table.apEvaluations;
+  const detected = table.detected;
+  const expanded: InstanceTable = {
+    nImages: table.nImages,
+    image: Int32Array.from(rows, (k) => table.image[k]),
+    features: [attributeFeature(name, values)],
+    ...(detected ? { detected: Uint8Array.from(rows, (k) => detected[k]) } : {}),
+    ...(table.falsePositives ? { falsePositives: table.falsePositives } : {}),
+    ...(apEvaluations
+      ? {
+          // A person counts as ground truth of a group when any of its rows is in the group.
+          apEvaluations: (member: Uint8Array | null) => {
+            if (!member) return apEvaluations(null);
+            const persons = new Uint8Array(outcomes.instances.length);
+            rows.forEach((k, r) => (persons[k] |= member[r]));
+            return apEvaluations(persons);
+          },
+        }
+      : {}),
+    maxDets: table.maxDets,
+  };
+  const [feature] = disaggregateInstances(expanded, {
+    seed: settings.seed,
+    nBoot: settings.nBoot,
+    minGroupSize: settings.minGroupSize,
+    ciLevel: settings.ciLevel,
+    alpha: settings.alpha,
+    nPermutations: settings.nPermutations,
+  });
+  const disparities = Object.fromEntries(Object.entries(feature.disparities).filter(([key]) => !key.includes('_to_overall')));
+  return { ...feature, overall: majority.overall, disparities, tests: [] };
+}
+
 /** Pure: the detection audit of ground truth and detections, with the per-person observations. */
 export function auditDetection(input: DetectionInput, parameters: DetectionParameters, settings: AuditSettings): { result: DetectionAuditResult; observations: Observation[] } {
   const built = buildDetectionTable(input, parameters, settings);
@@ -228,6 +288,12 @@ export function auditDetection(input: DetectionInput, parameters: DetectionParam
     });
   } finally {
     progress.stop();
+  }
+  if (parameters.membership === 'any') {
+    for (const name of settings.sensitive) {
+      const i = features.findIndex((f) => f.attribute === name);
+      if (i >= 0) features[i] = anyAnnotatorFeature(built, name, features[i], settings, input.groundTruth.path);
+    }
   }
   const gt = input.groundTruth;
   const coco = cocoEvaluate({
@@ -257,6 +323,10 @@ const entrySchema = z.strictObject({
   iou: z.number().gt(0).lt(1).default(0.5).describe('IoU at which a person counts as found (recall, miss rate, false positives). Example: 0.5.'),
   score_threshold: z.number().min(0).max(1).default(0.5).describe('Detections scoring below this are not counted for recall, miss rate and false positives (AP uses every detection). Example: 0.5.'),
   max_dets: z.number().int().positive().default(100).describe('Detections kept per image, highest scores first (COCO maxDets). Example: 100.'),
+  membership: z
+    .enum(['majority', 'any'])
+    .default('majority')
+    .describe('FACET vote attributes: majority puts each person in the group most annotators chose; any puts a person in every group any annotator chose (groups overlap; needs a FACET CSV). Example: any.'),
 });
 
 export type DetectionEntry = z.infer<typeof entrySchema>;
@@ -282,7 +352,7 @@ export const detectionKind = defineAuditKind({
     return { ...observed, imagesDir: ctx.path(entry.images as string) };
   },
   audit(observed, entry, settings) {
-    const parameters = { id: entry.id, category: entry.category, iou: entry.iou, score_threshold: entry.score_threshold, max_dets: entry.max_dets };
+    const parameters = { id: entry.id, category: entry.category, iou: entry.iou, score_threshold: entry.score_threshold, max_dets: entry.max_dets, ...(entry.membership === 'any' ? { membership: entry.membership } : {}) };
     return auditDetection(observed, parameters, settings);
   },
   notes(result) {
