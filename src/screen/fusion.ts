@@ -129,9 +129,10 @@ export interface FusedScore {
 /**
  * Fuses per-signal probabilities (pure); `declared` (C2PA/IPTC says AI-made) forces
  * likely-synthetic; `outOfDistribution` (the image lies outside what the probe was trained on)
- * makes the learned verdict "uncertain": cannot tell.
+ * makes the learned verdict "uncertain": cannot tell; `aiInvolved` (C2PA says AI made an
+ * ingredient or an edit) makes the verdict at least "uncertain": never "no evidence".
  */
-export function fuse(fusion: FusionModel, scores: Partial<Record<SignalId, number>>, declared: boolean, outOfDistribution = false): FusedScore {
+export function fuse(fusion: FusionModel, scores: Partial<Record<SignalId, number>>, declared: boolean, outOfDistribution = false, aiInvolved = false): FusedScore {
   const ran = SIGNAL_IDS.filter((id) => scores[id] !== undefined);
   if (ran.length === 0) throw invalidArgument('signal scores', 'at least one signal score', 'none');
   const key = subsetKey(ran);
@@ -141,13 +142,13 @@ export function fuse(fusion: FusionModel, scores: Partial<Record<SignalId, numbe
     subset.model,
     ran.map((id) => logit(scores[id]!)),
   );
-  return { probability, verdict: verdictFor(probability, subset.thresholds, declared, outOfDistribution), signals: ran, thresholds: subset.thresholds };
+  return { probability, verdict: verdictFor(probability, subset.thresholds, declared, outOfDistribution, aiInvolved), signals: ran, thresholds: subset.thresholds };
 }
 
-export function verdictFor(probability: number, thresholds: FusionThresholds, declared: boolean, outOfDistribution = false): Verdict {
+export function verdictFor(probability: number, thresholds: FusionThresholds, declared: boolean, outOfDistribution = false, aiInvolved = false): Verdict {
   if (declared) return 'likely-synthetic';
   if (outOfDistribution) return 'uncertain';
   if (probability > thresholds.likelySynthetic) return 'likely-synthetic';
-  if (probability > thresholds.uncertain) return 'uncertain';
+  if (probability > thresholds.uncertain || aiInvolved) return 'uncertain';
   return 'no-evidence';
 }

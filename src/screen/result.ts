@@ -60,6 +60,8 @@ export interface MetadataOutput {
   cue: MetadataCueKind;
   /** True when C2PA/IPTC metadata declares AI generation: forces likely-synthetic. */
   declared: boolean;
+  /** True when C2PA says AI made an ingredient or an edit, or a vendor assertion records AI use: the verdict is at least uncertain. */
+  aiInvolved: boolean;
   /** Human-readable findings (untrusted strings from the file: escape when rendering). */
   findings: string[];
   facts: MetadataFacts;

@@ -319,12 +319,14 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
       return;
     }
     const outOfDistribution = result.distribution !== null && !result.distribution.inDistribution;
-    const fused = fuse(probe.fusion, scores, declared, outOfDistribution);
+    const metadata = result.signals.metadata;
+    const aiInvolved = metadata?.aiInvolved === true;
+    const fused = fuse(probe.fusion, scores, declared, outOfDistribution, aiInvolved);
     result.score = fused.probability;
     result.verdict = fused.verdict;
     result.thresholds = fused.thresholds;
-    const metadata = result.signals.metadata;
     if (declared && metadata) result.reasons.push(`metadata declares AI generation: ${metadata.findings[0]}`);
+    if (aiInvolved) result.reasons.push(`metadata says generative AI was involved, so the verdict is at least uncertain: ${metadata.findings[0]}`);
     const p = fused.probability.toFixed(3);
     if (outOfDistribution && !declared) {
       result.reasons.push(
@@ -332,6 +334,8 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
       );
     } else if (fused.verdict === 'likely-synthetic' && !declared) {
       result.reasons.push(`fused P(synthetic) ${p} above the likely-synthetic threshold ${fused.thresholds.likelySynthetic.toFixed(3)} (set for ${probe.fusion.targetFpr * 100}% FPR)`);
+    } else if (fused.verdict === 'uncertain' && fused.probability <= fused.thresholds.uncertain) {
+      result.reasons.push(`fused P(synthetic) ${p}: the pixel signals alone found no evidence of synthesis; uncertain because of the declared AI involvement above`);
     } else if (fused.verdict === 'uncertain') {
       result.reasons.push(`fused P(synthetic) ${p} above the uncertain threshold ${fused.thresholds.uncertain.toFixed(3)} (set for ${probe.fusion.uncertainFpr * 100}% FPR)`);
     } else if (fused.verdict === 'no-evidence') {

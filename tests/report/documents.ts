@@ -261,10 +261,12 @@ export function screenDocument(images: { image: string; spectrum: string; heatma
         raw: 0,
         cue: 'fingerprint',
         declared: false,
+        aiInvolved: false,
         findings: [`PNG parameters chunk: ${XSS.generator}`],
         facts: {
           format: 'png',
           digitalSourceTypes: [],
+          disclosure: null,
           claimGenerator: XSS.generator,
           c2paError: null,
           generatorTextChunks: [{ key: 'parameters', value: XSS.generator }],

@@ -1,7 +1,8 @@
 import exifr from 'exifr';
 import { errorMessage } from '../../core/errors.js';
 import { describeDigitalSourceType } from '../../provenance/digital-source-types.js';
-import { isNoManifestError, readAsset, type ManifestJson } from '../../provenance/engine.js';
+import { discloseAi, type AiDisclosure, type DisclosureEvidence } from '../../provenance/disclosure.js';
+import { isNoManifestError, readAsset } from '../../provenance/engine.js';
 import { sniffImageMime } from '../../core/image-format.js';
 import type { SignalMeta, SignalScore } from './types.js';
 
@@ -9,8 +10,9 @@ export const metadataMeta: SignalMeta = {
   id: 'metadata',
   title: 'Metadata and provenance',
   description:
-    'Declared provenance and generator fingerprints: C2PA digitalSourceType (trainedAlgorithmicMedia, ' +
-    'compositeWithTrainedAlgorithmicMedia, ...), XMP IPTC DigitalSourceType, PNG text chunks written by ' +
+    'Declared provenance and generator fingerprints: the AI disclosure of the whole C2PA manifest chain ' +
+    '(declared in the active manifest, edited with AI, an AI-made ingredient, a documented vendor assertion), ' +
+    'XMP IPTC DigitalSourceType, PNG text chunks written by ' +
     'generators (parameters, prompt, workflow, ...), EXIF/XMP Software naming a known generator. Camera EXIF ' +
     '(Make/Model) and its absence are weak cues only: metadata is trivially stripped or forged.',
   requires: 'nothing (reads the file bytes)',
@@ -24,8 +26,13 @@ const GENERATOR_SOFTWARE =
   /stable[ -]?diffusion|midjourney|dall[·\- ]?e|firefly|imagen|novelai|comfyui|automatic1111|invokeai|fooocus|dreamstudio|leonardo\.?ai|ideogram|runway|craiyon|nightcafe|gpt-image|flux|bing image creator|generative fill/i;
 
 export type MetadataCueKind =
-  /** Signed or embedded declaration that a trained model made the content (C2PA, IPTC). */
+  /** Signed or embedded declaration that a trained model made the content (C2PA active manifest, IPTC). */
   | 'declared'
+  /**
+   * C2PA says generative AI was involved without saying the whole image is AI-made: an AI edit or
+   * composite, an ingredient declared AI-generated in its own manifest, or a vendor assertion.
+   */
+  | 'ai-involved'
   /** A generator left its fingerprint (PNG parameters chunk, Software tag). */
   | 'fingerprint'
   /** Camera make/model present: weak evidence of a capture, easily forged. */
@@ -36,8 +43,10 @@ export type MetadataCueKind =
 /** What the file's metadata says (collected from bytes; the input of `scoreMetadata`). */
 export interface MetadataFacts {
   format: string;
-  /** digitalSourceType values in the active C2PA manifest's actions (and IPTC XMP). */
-  digitalSourceTypes: { uri: string; term: string; aiGenerated: boolean; source: 'c2pa' | 'xmp' }[];
+  /** IPTC DigitalSourceType values in XMP (C2PA source types are in `disclosure`). */
+  digitalSourceTypes: { uri: string; term: string; aiGenerated: boolean; source: 'xmp' }[];
+  /** AI disclosure across the whole C2PA manifest chain (null: no readable manifest). */
+  disclosure: AiDisclosure | null;
   /** C2PA claim generator of the active manifest, when there is one. */
   claimGenerator: string | null;
   /** Why C2PA could not be read, when a manifest was present but unreadable. */
@@ -56,6 +65,11 @@ export interface MetadataScore extends SignalScore {
   findings: string[];
   /** True when the file itself declares AI generation (C2PA/IPTC): the verdict is likely-synthetic whatever the pixels say. */
   declared: boolean;
+  /**
+   * True when C2PA says AI was involved in part (cue `ai-involved`): the verdict is at least
+   * `uncertain`, never `no-evidence`, but not forced to likely-synthetic (the AI part may be small).
+   */
+  aiInvolved: boolean;
 }
 
 /**
@@ -63,16 +77,29 @@ export interface MetadataScore extends SignalScore {
  * fusion learns how much to trust the metadata signal on the training data; a declaration
  * overrides fusion (see `declared`).
  */
-const CUE_SCORES: Record<MetadataCueKind, number> = { declared: 0.99, fingerprint: 0.95, camera: 0.35, absent: 0.55 };
+const CUE_SCORES: Record<MetadataCueKind, number> = { declared: 0.99, 'ai-involved': 0.9, fingerprint: 0.95, camera: 0.35, absent: 0.55 };
 
-function c2paDigitalSourceTypes(manifest: ManifestJson | undefined): string[] {
-  const found: string[] = [];
-  for (const assertion of manifest?.assertions ?? []) {
-    if (!assertion.label.startsWith('c2pa.actions')) continue;
-    const actions = (assertion.data as { actions?: { digitalSourceType?: unknown }[] } | undefined)?.actions ?? [];
-    for (const action of actions) if (typeof action.digitalSourceType === 'string') found.push(action.digitalSourceType);
+/** Where a disclosure finding sits, for a reader to check it: ingredients walked, then manifest -> assertion -> field. */
+function evidencePath(evidence: DisclosureEvidence): string {
+  const via = evidence.via.length > 0 ? ` (via ingredient ${evidence.via.map((title) => `"${title}"`).join(' -> ')})` : '';
+  return `${evidence.path.join(' / ')}${via}`;
+}
+
+/** One finding per disclosure level, in the words a reviewer acts on. */
+function disclosureFinding(evidence: DisclosureEvidence): string {
+  const where = evidencePath(evidence);
+  switch (evidence.level) {
+    case 'declared':
+      return `C2PA declares AI generation: ${evidence.statement} at ${where}`;
+    case 'editedWithAi':
+      return `C2PA declares an edit or composite with generative AI (part of the image, not necessarily all of it): ${evidence.statement} at ${where}`;
+    case 'containsAiIngredient':
+      return `C2PA declares an ingredient AI-generated (an ingredient, not necessarily the whole image): ${evidence.statement} at ${where}`;
+    case 'vendorAssertion':
+      return `C2PA vendor assertion records generative-AI use (${evidence.value}; not necessarily the whole image): ${evidence.statement} at ${where}`;
+    case 'weakCue':
+      return `C2PA free text mentions AI (weak cue, not a declaration): "${evidence.value}" at ${where}`;
   }
-  return found;
 }
 
 /** Cheap pre-check: C2PA manifests live in JUMBF boxes labelled "c2pa"; most files have none. */
@@ -93,6 +120,7 @@ export async function readMetadataFacts(bytes: Uint8Array): Promise<MetadataFact
   const facts: MetadataFacts = {
     format: mime ?? 'unknown',
     digitalSourceTypes: [],
+    disclosure: null,
     claimGenerator: null,
     c2paError: null,
     generatorTextChunks: [],
@@ -105,7 +133,7 @@ export async function readMetadataFacts(bytes: Uint8Array): Promise<MetadataFact
       const { store } = await readAsset(mime, bytes);
       const active = store.active_manifest === undefined ? undefined : store.manifests[store.active_manifest];
       facts.claimGenerator = active?.claim_generator ?? active?.claim_generator_info?.[0]?.name ?? null;
-      for (const uri of c2paDigitalSourceTypes(active)) facts.digitalSourceTypes.push({ ...describeDigitalSourceType(uri), source: 'c2pa' });
+      facts.disclosure = discloseAi(store);
     } catch (error) {
       const message = errorMessage(error);
       if (!isNoManifestError(message)) facts.c2paError = message;
@@ -148,19 +176,31 @@ export async function readMetadataFacts(bytes: Uint8Array): Promise<MetadataFact
 /** Metadata score (pure): the strongest cue found decides. raw = the cue's log-odds. */
 export function scoreMetadata(facts: MetadataFacts): MetadataScore {
   const findings: string[] = [];
-  const aiTypes = facts.digitalSourceTypes.filter((t) => t.aiGenerated);
-  for (const t of aiTypes) findings.push(`${t.source === 'c2pa' ? 'C2PA' : 'XMP'} digitalSourceType ${t.term}`);
+  const evidence = facts.disclosure?.evidence ?? [];
+  // Strongest first (discloseAi sorts by level): the first finding is the one a verdict cites.
+  for (const entry of evidence.filter((e) => e.level === 'declared')) findings.push(disclosureFinding(entry));
+  // IPTC composite terms (compositeWithTrainedAlgorithmicMedia, compositeSynthetic) say part of the image is AI-made.
+  const xmpAi = facts.digitalSourceTypes.filter((t) => t.aiGenerated);
+  const xmpComposite = (t: { term: string }): boolean => t.term.startsWith('composite');
+  for (const t of xmpAi.filter((t) => !xmpComposite(t))) findings.push(`XMP digitalSourceType ${t.term}`);
+  const declared = findings.length > 0;
+  for (const entry of evidence.filter((e) => e.level === 'editedWithAi' || e.level === 'containsAiIngredient' || e.level === 'vendorAssertion')) findings.push(disclosureFinding(entry));
+  for (const t of xmpAi.filter(xmpComposite)) findings.push(`XMP digitalSourceType ${t.term} (part of the image is AI-made, not necessarily all of it)`);
+  const aiInvolved = !declared && findings.length > 0;
   for (const chunk of facts.generatorTextChunks) findings.push(`generator text chunk "${chunk.key}"`);
   if (facts.software !== null && GENERATOR_SOFTWARE.test(facts.software)) findings.push(`Software "${facts.software}" names a generator`);
   const camera = facts.cameraMake !== null || facts.cameraModel !== null;
   let cue: MetadataCueKind;
-  if (aiTypes.length > 0) cue = 'declared';
+  if (declared) cue = 'declared';
+  else if (aiInvolved) cue = 'ai-involved';
   else if (findings.length > 0) cue = 'fingerprint';
   else if (camera) cue = 'camera';
   else cue = 'absent';
   if (cue === 'camera') findings.push(`camera EXIF ${[facts.cameraMake, facts.cameraModel].filter(Boolean).join(' ')} (weak cue: easily forged)`);
   if (cue === 'absent') findings.push('no generator fingerprint and no camera EXIF (weak cue)');
+  // Free text is shown, never counted: "AI" in a description does not declare anything.
+  for (const entry of evidence.filter((e) => e.level === 'weakCue')) findings.push(disclosureFinding(entry));
   if (facts.c2paError !== null) findings.push(`C2PA manifest unreadable: ${facts.c2paError}`);
   const score = CUE_SCORES[cue];
-  return { score, raw: Math.log(score / (1 - score)), cue, findings, declared: cue === 'declared' };
+  return { score, raw: Math.log(score / (1 - score)), cue, findings, declared: cue === 'declared', aiInvolved: cue === 'ai-involved' };
 }
