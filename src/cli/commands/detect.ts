@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { toCsv, type CsvCell } from '../../core/csv.js';
 import { invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { checkOutputFolder } from '../../core/output.js';
 import { printable } from '../../core/printable.js';
 import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
@@ -141,10 +141,11 @@ Examples:
     )
     .action(
       action(async (paths: string[], flags: Flags & { out?: string }) => {
+        // --out is checked (and made) before the model loads or any image is read.
+        if (flags.out !== undefined) await checkOutputFolder(flags.out);
         const { files, skipped, model, progress, run } = await prepare(paths, flags, 'segmentation');
         const { segmentImages } = await import('../../detect/infer.js');
         const sharp = (await import('sharp')).default;
-        if (flags.out !== undefined) await mkdir(resolve(flags.out), { recursive: true });
         const images: { file: string; sha256: string | null; error: string | null; width?: number; height?: number; mask?: string; shares?: Record<string, number> }[] = skipped.map((s) => ({ file: s.file, sha256: null, error: s.error }));
         const used = new Set<string>();
         let processed = 0;

@@ -221,6 +221,7 @@ Examples:
         if (options.out && options.inPlace) throw invalidArgument('--out', 'no --out together with --in-place', options.out);
         if (!options.cert) throw invalidArgument('--cert', 'a certificate chain PEM file', options.cert);
         if (!options.key) throw invalidArgument('--key', 'a private key PEM file', options.key);
+        if (options.out) await (await import('../../core/output.js')).checkOutputFile(options.out);
         const signer = await loadSigningCredentials({
           certPath: options.cert,
           keyPath: options.key,
@@ -330,6 +331,7 @@ Examples:
       action(async (options: { out: string; alg: string; days: string; organization?: string; force?: boolean; json?: boolean }) => {
         const days = Number(options.days);
         if (!/^\d+$/.test(options.days)) throw invalidArgument('--days', 'an integer from 1 to 3650', options.days);
+        await (await import('../../core/output.js')).checkOutputFolder(options.out);
         const { generateDevCredentials } = await import('../../provenance/keygen.js');
         const result = await generateDevCredentials({
           outDir: options.out,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { extname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
+import { checkOutputFile } from '../../core/output.js';
 import { invalidArgument } from '../../core/errors.js';
 import { action } from '../run.js';
 import { DEFAULT_MAX_IMAGES } from '../../report/view.js';
@@ -46,6 +47,13 @@ Examples:
       action(async (resultsPath: string, options: { format: string; out?: string; templates?: string; includeExamples?: boolean; maxImages: string; seed: string }) => {
         const format = parseFormat(options.format);
         const { readResults, renderMarkdown, renderReport, resultsBaseDir } = await import('../../report/render.js');
+        const extension = format === 'md' ? '.md' : `.${format}`;
+        const out = options.out ?? join(resultsBaseDir(resultsPath), `report${extension}`);
+        if (out !== '-' && options.out !== undefined && extname(out) !== '' && extname(out) !== extension) {
+          throw invalidArgument('--out', `a ${extension} file name (to match --format ${format})`, out);
+        }
+        // Checked before anything is read or rendered (a PDF starts Chromium).
+        if (out !== '-') await checkOutputFile(out);
         const results = await readResults(resultsPath);
         const renderOptions = {
           templatesDir: options.templates,
@@ -56,11 +64,6 @@ Examples:
           maxImages: parseCount('--max-images')(options.maxImages),
           seed: parseCount('--seed')(options.seed),
         };
-        const extension = format === 'md' ? '.md' : `.${format}`;
-        const out = options.out ?? join(resultsBaseDir(resultsPath), `report${extension}`);
-        if (out !== '-' && options.out !== undefined && extname(out) !== '' && extname(out) !== extension) {
-          throw invalidArgument('--out', `a ${extension} file name (to match --format ${format})`, out);
-        }
         let content: string | Buffer;
         if (format === 'md') content = await renderMarkdown(results, renderOptions);
         else {
@@ -93,6 +96,7 @@ Examples:
       action(async (resultsPath: string, options: { out?: string; modelName?: string }) => {
         const { readResults } = await import('../../report/render.js');
         const { renderModelCard } = await import('../../report/model-card.js');
+        if (options.out !== undefined) await checkOutputFile(options.out);
         const markdown = renderModelCard(await readResults(resultsPath), { modelName: options.modelName });
         if (options.out === undefined) process.stdout.write(markdown);
         else {

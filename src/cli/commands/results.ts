@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { errorMessage, invalidArgument, VigilInputError } from '../../core/errors.js';
 import { MAX_DOCUMENT_BYTES, readInputFile, sha256Hex, writeFileAtomic } from '../../core/files.js';
+import { checkOutputFile } from '../../core/output.js';
 import { printable } from '../../core/printable.js';
 import { DEFAULT_PASSPHRASE_ENV } from '../../provenance/credentials.js';
 import { loadTrustLists } from '../../provenance/trust.js';
@@ -29,6 +30,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  vigil results sign reports/provenance/results.json --cert dev-keys/signer.pem --key dev-keys/signer.key.pem')
     .action(
       action(async (path: string, options: { cert: string; key: string; alg?: string; keyPassphraseEnv: string; out?: string; json?: boolean }) => {
+        const out = options.out ?? `${path}.cose`;
+        await checkOutputFile(out);
         const bytes = await readInput(path, 'results');
         try {
           JSON.parse(bytes.toString('utf8'));
@@ -38,7 +41,6 @@ export function register(program: Command): void {
         const { loadSigningCredentials } = await import('../../provenance/credentials.js');
         const { signResults } = await import('../../provenance/results-signature.js');
         const signer = await loadSigningCredentials({ certPath: options.cert, keyPath: options.key, algorithm: options.alg, passphraseEnv: options.keyPassphraseEnv });
-        const out = options.out ?? `${path}.cose`;
         await writeFileAtomic(out, signResults(signer, bytes));
         const summary = { results: path, sha256: sha256Hex(bytes), signature: out, algorithm: signer.algorithm, signer: signer.chain[0].subject.replace(/\n/g, ', ') };
         if (options.json) printJson(summary);

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { toCsv, type CsvCell } from '../../core/csv.js';
 import { invalidArgument, VigilInputError } from '../../core/errors.js';
-import { MAX_CONFIG_BYTES, readInputFile } from '../../core/files.js';
+import { MAX_CONFIG_BYTES, readInputFile, tempPathFor, trackTempFile } from '../../core/files.js';
+import { checkOutputFile } from '../../core/output.js';
 import { printable } from '../../core/printable.js';
 import { createProgress } from '../../core/progress.js';
 import { resultEnvelope } from '../../core/results.js';
@@ -155,13 +155,21 @@ class StreamedOutput {
     readonly path: string | undefined,
     private readonly temp: string | undefined,
     private readonly handle: FileHandle | undefined,
+    /** Stops core's removal of the temp file on exit or interrupt (SIGINT/SIGTERM/SIGHUP). */
+    private readonly untrack: () => void = () => undefined,
   ) {}
 
   static async open(path: string | undefined): Promise<StreamedOutput> {
     if (path === undefined) return new StreamedOutput(undefined, undefined, undefined);
     await mkdir(dirname(resolve(path)), { recursive: true });
-    const temp = join(dirname(resolve(path)), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    return new StreamedOutput(path, temp, await open(temp, 'wx'));
+    const temp = tempPathFor(resolve(path));
+    const untrack = trackTempFile(temp);
+    try {
+      return new StreamedOutput(path, temp, await open(temp, 'wx'), untrack);
+    } catch (error) {
+      untrack();
+      throw error;
+    }
   }
 
   async write(data: string | Uint8Array): Promise<void> {
@@ -198,6 +206,7 @@ class StreamedOutput {
       await this.handle.sync();
       await this.handle.close();
       await rename(this.temp, this.path);
+      this.untrack();
     }
   }
 
@@ -208,6 +217,7 @@ class StreamedOutput {
     if (this.handle && this.temp) {
       await this.handle.close().catch(() => undefined);
       await rm(this.temp, { force: true });
+      this.untrack();
     }
   }
 }
@@ -307,6 +317,7 @@ Examples:
           options: ModelFlags & { labels?: string; labelsFile?: string; template?: string[]; top: string; json?: boolean; csv?: boolean; out?: string },
         ) => {
           const format = classifyFormat(options);
+          if (options.out !== undefined) await checkOutputFile(options.out);
           if (options.labels !== undefined && options.labelsFile !== undefined) {
             throw invalidArgument('--labels/--labels-file', 'at most one of them', 'both');
           }
@@ -420,6 +431,7 @@ Examples:
       action(async (paths: string[], options: ModelFlags & { out: string }) => {
         const ext = extname(options.out).toLowerCase();
         if (ext !== '.jsonl' && ext !== '.npy') throw invalidArgument('--out', 'a file name ending in .jsonl or .npy', options.out);
+        await checkOutputFile(options.out);
         const { files, failures } = await resolveInputs(paths);
         failures.forEach(reportSkipped);
         const { embedImages, loadModel } = await import('../../vision/index.js');
