@@ -216,6 +216,11 @@ export function detectionExamples(built: Pick<Built, 'table' | 'outcomes'>, seed
   return { images_dir: imagesDir, groups };
 }
 
+/** The disaggregation settings of an audit's run. */
+function instanceOptions(settings: AuditSettings) {
+  return { seed: settings.seed, nBoot: settings.nBoot, minGroupSize: settings.minGroupSize, ciLevel: settings.ciLevel, alpha: settings.alpha, nPermutations: settings.nPermutations };
+}
+
 /**
  * One attribute under "any annotator" membership: each person is a row in every group an annotator
  * chose, so groups overlap. Per-group metrics and the between-group disparities are computed on
@@ -258,14 +263,7 @@ function anyAnnotatorFeature(built: Built, name: string, majority: FeatureResult
       : {}),
     maxDets: table.maxDets,
   };
-  const [feature] = disaggregateInstances(expanded, {
-    seed: settings.seed,
-    nBoot: settings.nBoot,
-    minGroupSize: settings.minGroupSize,
-    ciLevel: settings.ciLevel,
-    alpha: settings.alpha,
-    nPermutations: settings.nPermutations,
-  });
+  const [feature] = disaggregateInstances(expanded, instanceOptions(settings));
   const disparities = Object.fromEntries(Object.entries(feature.disparities).filter(([key]) => !key.includes('_to_overall')));
   return { ...feature, overall: majority.overall, disparities, tests: [] };
 }
@@ -277,15 +275,7 @@ export function auditDetection(input: DetectionInput, parameters: DetectionParam
   const progress = (settings.progress ?? noProgress)(`${parameters.id}: bootstrap over images`, settings.nBoot);
   let features;
   try {
-    features = disaggregateInstances(table, {
-      seed: settings.seed,
-      nBoot: settings.nBoot,
-      minGroupSize: settings.minGroupSize,
-      ciLevel: settings.ciLevel,
-      alpha: settings.alpha,
-      nPermutations: settings.nPermutations,
-      onReplicate: () => progress.increment(),
-    });
+    features = disaggregateInstances(table, { ...instanceOptions(settings), onReplicate: () => progress.increment() });
   } finally {
     progress.stop();
   }
