@@ -10,6 +10,8 @@ import { auditDetection, detectionKind } from '../../src/bias/audits/detection.j
 import type { AuditSettings } from '../../src/bias/audits/common.js';
 import type { InstanceGroupMetrics } from '../../src/bias/metrics/instances.js';
 import { readFacetAnnotations } from '../../src/probes/facet.js';
+import { loadSpec } from '../../src/bias/spec.js';
+import { runBias } from '../../src/bias/run.js';
 
 const settings = { seed: 1, nBoot: 50, ciLevel: 0.95, minGroupSize: 1, nPermutations: 50, alpha: 0.05, sensitive: ['skin_tone'], intersections: [] } as unknown as AuditSettings;
 const base = { id: 'detection', category: 'person', iou: 0.5, score_threshold: 0.5, max_dets: 100 };
@@ -72,5 +74,20 @@ describe('FACET membership', () => {
     const entry = detectionKind.parameters.parse({ kind: 'detection', annotations: 'a.csv', detections: 'r.json' });
     expect((entry as { membership?: string }).membership).toBe('majority');
     expect(detectionKind.parameters.safeParse({ kind: 'detection', annotations: 'a.csv', detections: 'r.json', membership: 'some' }).success).toBe(false);
+  });
+
+  it('runs from the bundled spec (annotators agree there, so the groups equal the majority run\'s)', async () => {
+    const run = async (name: string) => {
+      const loaded = await loadSpec(join(import.meta.dirname, '..', '..', 'audits', name));
+      loaded.spec.n_boot = 50;
+      return (await runBias(loaded, { quiet: true, cacheDir: false })).result.audits[0].features.find((f) => f.attribute === 'skin_tone')!;
+    };
+    const [any, majority] = await Promise.all([run('detection-facet-any.yaml'), run('detection-facet.yaml')]);
+    expect(Object.keys(any.by_group)).toEqual(Object.keys(majority.by_group));
+    for (const group of Object.keys(any.by_group)) {
+      expect(any.by_group[group].count).toBe(majority.by_group[group].count);
+      expect((any.by_group[group] as InstanceGroupMetrics).recall?.value).toBeCloseTo((majority.by_group[group] as InstanceGroupMetrics).recall?.value as number, 12);
+    }
+    expect(any.disparities.recall_difference.ci[0]).toBeGreaterThan(0);
   });
 });
