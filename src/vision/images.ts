@@ -4,7 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
 import { IMAGE_EXTENSIONS } from '../core/extensions.js';
-import { walkFiles } from '../core/walk.js';
+import { walk } from '../core/walk.js';
 import type { PreprocessConfig } from './types.js';
 
 /** sharp's own default (16383 × 16383), used when no pixel limit is configured. */
@@ -55,15 +55,36 @@ export async function expandImagePath(
   extensions: readonly string[] = IMAGE_EXTENSIONS,
   options: { followSymlinks?: boolean } = {},
 ): Promise<string[]> {
+  const found: string[] = [];
+  for await (const file of imagePathsOf(input, extensions, options)) found.push(file);
+  return found;
+}
+
+/**
+ * expandImagePath as a stream, in the same order: a folder's images come from core's walker as
+ * it finds them (no list of a 100k-image folder is held), so a pipeline can start on the first
+ * image at once. A glob's matches are still collected and sorted (tinyglobby returns them whole).
+ */
+export async function* imagePathsOf(
+  input: string,
+  extensions: readonly string[] = IMAGE_EXTENSIONS,
+  options: { followSymlinks?: boolean } = {},
+): AsyncGenerator<string> {
   if (typeof input !== 'string' || input.length === 0) throw invalidArgument('image path', 'a non-empty string', input);
   const info = await stat(input).catch(() => undefined);
-  if (info?.isFile()) return [input];
+  if (info?.isFile()) {
+    yield input;
+    return;
+  }
   // Folders through core's walker: no symlinks out of the folder unless followSymlinks.
-  if (info?.isDirectory()) return walkFiles(input, { extensions, followSymlinks: options.followSymlinks });
-  if (!isDynamicPattern(input)) return [];
+  if (info?.isDirectory()) {
+    yield* walk(input, { extensions, followSymlinks: options.followSymlinks });
+    return;
+  }
+  if (!isDynamicPattern(input)) return;
   const imageFile = new RegExp(`\\.(${extensions.join('|')})$`, 'i');
   const found = await glob(input, { onlyFiles: true, dot: false, followSymbolicLinks: options.followSymlinks ?? false });
-  return found.filter((file) => imageFile.test(file)).sort();
+  yield* found.filter((file) => imageFile.test(file)).sort();
 }
 
 /** Maps transformers' PIL resample codes to sharp kernels (box and hamming have none: linear is closest). */

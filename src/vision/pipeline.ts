@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { errorMessage, invalidArgument } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
 import { ObservationCache, resolveCacheDir } from './cache.js';
-import { expandImagePath, preprocessImage, type PreprocessedImage } from './images.js';
+import { imagePathsOf, preprocessImage, type PreprocessedImage } from './images.js';
 import type { ExecutionProvider, ImageFailure, ImageInput, ObservationBase, RunOptions, VisionModel } from './types.js';
 
 export const DEFAULT_BATCH_SIZE = 8;
@@ -151,17 +151,20 @@ export async function* runImages<T extends ObservationBase>(
 async function* expandSources(inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>): AsyncGenerator<Source> {
   for await (const input of inputs) {
     if (typeof input === 'string') {
-      let files: string[];
+      // A folder is streamed from the walker: its first image is read while the rest is still being listed.
+      let count = 0;
       try {
-        files = await expandImagePath(input);
+        for await (const file of imagePathsOf(input)) {
+          count += 1;
+          yield { file, read: () => readFile(file) };
+        }
       } catch (error) {
         yield { file: String(input), sha256: null, error: `${String(input)}: ${errorMessage(error)}` };
         continue;
       }
-      if (files.length === 0) {
+      if (count === 0) {
         yield { file: input, sha256: null, error: `${input}: no such file, or no image files in that folder or glob` };
       }
-      for (const file of files) yield { file, read: () => readFile(file) };
     } else if (input !== null && typeof input === 'object' && typeof input.name === 'string' && input.bytes instanceof Uint8Array) {
       const bytes = input.bytes;
       yield { file: input.name, read: async () => bytes };
