@@ -9,11 +9,11 @@
  * Every problem names the folder, the file and what was expected.
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { describeValue, errorMessage, VigilInputError } from '../core/errors.js';
-import { sha256File, sha256Hex } from '../core/files.js';
+import { MAX_CONFIG_BYTES, readInputFile, sha256File, sha256Hex } from '../core/files.js';
 import { DEFAULT_PIXEL_LIMIT } from '../vision/images.js';
 import { labelsFromConfig } from '../vision/model.js';
 import { parsePreprocessorConfig } from '../vision/preprocessing.js';
@@ -72,9 +72,10 @@ export function denseKindOf(config: Record<string, unknown>): DenseModelKind | n
 async function readJson(dir: string, file: string): Promise<Record<string, unknown>> {
   const path = join(dir, file);
   if (!existsSync(path)) throw new VigilInputError(`Model folder ${dir}: missing ${file}`, { subject: path });
+  const text = (await readInputFile(path, { what: 'the model file', maxBytes: MAX_CONFIG_BYTES })).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new VigilInputError(`Model folder ${dir}: ${file} is not valid JSON (${errorMessage(error)})`, { subject: path });
   }
@@ -215,7 +216,7 @@ export function describeDenseModel(model: DenseModel): Record<string, unknown> {
 export async function describeDenseFolder(dir: string, device: Device): Promise<{ info: Record<string, unknown>; text: string } | null> {
   let config: Record<string, unknown>;
   try {
-    config = JSON.parse(await readFile(join(resolve(dir), CONFIG), 'utf8')) as Record<string, unknown>;
+    config = JSON.parse((await readInputFile(join(resolve(dir), CONFIG), { maxBytes: MAX_CONFIG_BYTES })).toString('utf8')) as Record<string, unknown>;
   } catch {
     return null;
   }
