@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_GROUPS } from '../../src/cli/commands/index.js';
+import { COMMAND_GROUPS, COMMAND_SUMMARIES } from '../../src/cli/commands/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-lazy-'));
 const hooks = join(dir, 'hooks.mjs');
@@ -45,7 +45,15 @@ describe('lazy command loading', () => {
       const program = new Command();
       (await group.load()).register(program);
       expect(program.commands.map((command) => command.name()).sort()).toEqual([...group.commands].sort());
+      // What `vigil --help` lists without loading the group is what the group registers.
+      for (const command of program.commands) expect(COMMAND_SUMMARIES[command.name()], command.name()).toBe(command.description());
     }
+  });
+
+  it('vigil --help lists every command without loading any command group', () => {
+    const run = modulesLoaded(['--help']);
+    expect(run.status).toBe(0);
+    expect(run.modules.filter((url) => url.includes('/src/cli/commands/') && !url.endsWith('/index.ts'))).toEqual([]);
   });
 
   it('vigil provenance verify of one file loads no model runtime, browser or report stack', () => {

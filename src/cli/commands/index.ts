@@ -26,6 +26,42 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
 ];
 
 /**
+ * What `vigil --help` lists, without loading any group: each top-level command's one-line
+ * description, the same text its group registers (tests/cli/lazy.test.ts checks they agree). A
+ * command missing here makes `--help` load every group instead, so the list is never short.
+ */
+export const COMMAND_SUMMARIES: Readonly<Record<string, string>> = {
+  bias: 'Bias audit: run an audit spec (audits/*.yaml), or audit a predictions CSV with --predictions',
+  probes: 'Probe sets: validate images and labels',
+  cache: 'Inspect and maintain the vision observation cache (cache.sqlite in --cache-dir, $VIGIL_CACHE_DIR or .vigil-cache)',
+  demo: 'Run a bias audit, a screening evaluation and a provenance sign+verify on the bundled fixtures, and write their reports with an index page',
+  detect: 'Detect objects with a DETR/YOLOS-style detector (boxes in pixels of each original image)',
+  segment: 'Semantic segmentation with a Segformer/DPT-style model: a class per pixel at each image\'s original size',
+  provenance: 'C2PA Content Credentials: verify, sign, development keys',
+  report: 'Re-render a report from a results.json alone (no models, no recomputation)',
+  'model-card': 'Write the "Bias, Risks, and Limitations" and evaluation sections of a Hugging Face model card from a bias audit',
+  results: 'Sign audit results (results.json) and verify a signature, so a report can be shown to come from unaltered results',
+  screen: 'Screen images and videos for synthetic-media artifacts; train and evaluate the screener. "vigil screen <paths...>" is "vigil screen files <paths...>".',
+  serve: 'Serve upload screening and C2PA verification over HTTP (POST /v1/screen, /v1/provenance/verify)',
+  worker: 'Consume queued screening and bias jobs from Redis (run any number, on any machines)',
+  'queue-status': 'Job counts, connected workers and the newest dead letters of a Redis queue',
+  models: 'Inspect, quantize and compare model folders',
+  classify: 'Classify images with a ViT classifier, or zero-shot with CLIP over the given labels',
+  embed: 'Write CLIP image embeddings (L2-normalised) to a .jsonl or .npy file',
+};
+
+/**
+ * For `vigil --help` alone: every command as a name and its summary, no group loaded. Returns
+ * false (registering nothing) when a command has no summary, and the caller loads the groups.
+ */
+export function registerSummaries(program: Command): boolean {
+  const names = COMMAND_GROUPS.flatMap((group) => group.commands);
+  if (!names.every((name) => name in COMMAND_SUMMARIES)) return false;
+  for (const name of names) program.command(name).description(COMMAND_SUMMARIES[name]);
+  return true;
+}
+
+/**
  * Registers the group that owns `command` (the first word after `vigil`), or every group when no
  * group owns it (`--help`, `help`, a typo: commander then lists or suggests every command).
  */
