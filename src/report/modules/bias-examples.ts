@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { BiasResult } from '../../bias/result.js';
 import { errorMessage } from '../../core/errors.js';
+import { MAX_DOCUMENT_BYTES, readInputFile } from '../../core/files.js';
 import { confinedPath, sampleWithinBudget, thumbnail } from '../images.js';
 import type { ViewContext } from '../view.js';
 
@@ -63,7 +63,9 @@ export async function biasExamples(result: BiasResult, flagged: Map<string, Set<
 
   let records: Record<string, string>[];
   try {
-    records = parse(await readFile(observationsPath, 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    // From a results folder that may come from elsewhere: a FIFO or device there must not hang the report.
+    const text = (await readInputFile(observationsPath, { what: OBSERVATIONS_FILE, maxBytes: MAX_DOCUMENT_BYTES })).toString('utf8');
+    records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
   } catch (error) {
     return { groups: [], omitted: 0, note: `${OBSERVATIONS_FILE} could not be read: ${errorMessage(error)}` };
   }
