@@ -95,7 +95,9 @@ export async function collectFiles(paths: readonly string[], options: WalkOption
     const info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) await walkFolder(path, options, result);
     else if (info === undefined && isDynamicPattern(path)) {
-      for (const match of (await glob(path, { onlyFiles: true, dot: false })).sort()) result.files.push(match);
+      // A glob the shell left alone: like a folder, it does not follow links unless --follow-symlinks.
+      const matches = await glob(path, { onlyFiles: true, dot: false, followSymbolicLinks: options.followSymlinks === true });
+      for (const match of matches.sort()) result.files.push(match);
     } else result.files.push(path);
   }
   if (options.sidecar) {
