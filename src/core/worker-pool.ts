@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { invalidArgument } from './errors.js';
+import { errorMessage, invalidArgument } from './errors.js';
 
 /**
  * A small pool of worker threads answering one request at a time each, least-loaded first. The
@@ -24,7 +24,13 @@ function startWorker(moduleUrl: string, name: string): Worker {
   return new Worker(new URL(`./${name}.js`, moduleUrl));
 }
 
-export function createWorkerPool<Request, Result>(moduleUrl: string, name: string, size: number): WorkerPool<Request, Result> {
+export interface WorkerPoolOptions {
+  /** The error a request's failure (the worker's message) becomes; default a plain Error. */
+  error?: (message: string) => Error;
+}
+
+export function createWorkerPool<Request, Result>(moduleUrl: string, name: string, size: number, options: WorkerPoolOptions = {}): WorkerPool<Request, Result> {
+  const failure = options.error ?? ((message: string) => new Error(message));
   if (!Number.isInteger(size) || size < 1) throw invalidArgument('workers', 'a positive integer', size);
   const workers = Array.from({ length: size }, () => startWorker(moduleUrl, name));
   const load = new Map<Worker, number>(workers.map((worker) => [worker, 0]));
@@ -37,7 +43,7 @@ export function createWorkerPool<Request, Result>(moduleUrl: string, name: strin
       if (!job) return;
       pending.delete(message.id);
       load.set(worker, load.get(worker)! - 1);
-      if (message.error !== undefined) job.reject(new Error(message.error));
+      if (message.error !== undefined) job.reject(failure(message.error));
       else job.resolve(message.result as Result);
     });
     worker.on('error', (error) => {
@@ -68,12 +74,19 @@ export function createWorkerPool<Request, Result>(moduleUrl: string, name: strin
   };
 }
 
-/** The worker side: answers each request with `handle`'s result, or its error message. */
-export function serveWorkerRequests<Request, Result>(port: { on(event: 'message', listener: (message: { id: number; request: Request }) => void): unknown; postMessage(message: unknown): void }, handle: (request: Request) => Promise<Result>): void {
+/**
+ * The worker side: answers each request with `handle`'s result, or its error message. `transfer`
+ * names buffers of the result to move rather than copy (e.g. a large spectrum).
+ */
+export function serveWorkerRequests<Request, Result>(
+  port: { on(event: 'message', listener: (message: { id: number; request: Request }) => void): unknown; postMessage(message: unknown, transfer?: readonly Transferable[]): void },
+  handle: (request: Request) => Promise<Result>,
+  transfer: (result: Result) => Transferable[] = () => [],
+): void {
   port.on('message', ({ id, request }) => {
     handle(request).then(
-      (result) => port.postMessage({ id, result }),
-      (error: unknown) => port.postMessage({ id, error: error instanceof Error ? error.message : String(error) }),
+      (result) => port.postMessage({ id, result }, transfer(result)),
+      (error: unknown) => port.postMessage({ id, error: errorMessage(error) }),
     );
   });
 }
