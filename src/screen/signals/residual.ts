@@ -45,56 +45,95 @@ export interface ResidualAnalysis {
 
 const EPS = 1e-6;
 
-/** Per-channel residual statistics of one plane region, copied row-major into `p` (w × h). */
+/** Phase sums of one plane, reused across channels and images (integer sums: exact in any order). */
+const sums = {
+  /** NPR: |right - anchor|, |below - anchor|, |diagonal - anchor| summed per anchor phase (y & 1) × 2 + (x & 1). */
+  npr: new Int32Array(4),
+  /** First differences by phase mod 8 (horizontal pairs by column, vertical pairs by row). */
+  d1: new Int32Array(8),
+  d1n: new Int32Array(8),
+  /** Second differences by phase mod 4. */
+  d2: new Int32Array(4),
+  d2n: new Int32Array(4),
+};
+
+/**
+ * Per-channel residual statistics of one plane region, copied row-major into `p` (w × h).
+ *
+ * NPR: for offset (oy, ox), the reconstruction copies each 2×2 cell's anchor pixel (top-left of
+ * the cell on that grid) over the cell; the residual is each pixel minus its anchor; mean
+ * |residual| per offset. Every pixel with a right and a lower neighbour is the anchor of exactly
+ * one offset, and its right and lower differences are also the first differences, so one pass
+ * gives the NPR sums, the first differences by phase mod 8 and the second differences by phase
+ * mod 4 (columns for horizontal pairs, rows for vertical ones).
+ */
 function channelFeatures(p: Int16Array, w: number, h: number): number[] {
-  // NPR: for offset (oy, ox), the reconstruction copies each 2×2 cell's anchor pixel (top-left of
-  // the cell on that grid) over the cell; the residual is each pixel minus its anchor. Mean
-  // |residual| per offset.
-  const npr = [0, 0, 0, 0];
-  for (let o = 0; o < 4; o++) {
-    const oy = o >> 1;
-    const ox = o & 1;
-    let sum = 0;
-    let count = 0;
-    for (let y = oy; y + 1 < h; y += 2) {
-      const row = y * w;
-      for (let x = ox; x + 1 < w; x += 2) {
-        const i = row + x;
-        const a = p[i];
-        sum += Math.abs(p[i + 1] - a) + Math.abs(p[i + w] - a) + Math.abs(p[i + w + 1] - a);
-        count += 3;
-      }
-    }
-    npr[o] = sum / Math.max(1, count) + EPS;
-  }
-  // First differences by phase mod 8 (columns for horizontal, rows for vertical pairs); second
-  // differences by phase mod 4.
-  const d1 = new Float64Array(8);
-  const d1n = new Float64Array(8);
-  const d2 = new Float64Array(4);
-  const d2n = new Float64Array(4);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x + 1 < w; x++) {
-      d1[x & 7] += Math.abs(p[row + x + 1] - p[row + x]);
-      d1n[x & 7]++;
-    }
-    for (let x = 1; x + 1 < w; x++) {
-      d2[x & 3] += Math.abs(p[row + x - 1] - 2 * p[row + x] + p[row + x + 1]);
-      d2n[x & 3]++;
-    }
-  }
+  const { npr: nprSum, d1, d1n, d2, d2n } = sums;
+  nprSum.fill(0);
+  d1.fill(0);
+  d1n.fill(0);
+  d2.fill(0);
+  d2n.fill(0);
   for (let y = 0; y + 1 < h; y++) {
     const row = y * w;
-    let s1 = 0;
-    for (let x = 0; x < w; x++) s1 += Math.abs(p[row + w + x] - p[row + x]);
-    d1[y & 7] += s1;
+    const cells = (y & 1) * 2;
+    let vertical = 0;
+    let secondVertical = 0;
+    // x = 0: no horizontal second difference.
+    {
+      const a = p[row];
+      const below = Math.abs(p[row + w] - a);
+      nprSum[cells] += Math.abs(p[row + 1] - a) + below + Math.abs(p[row + w + 1] - a);
+      d1[0] += Math.abs(p[row + 1] - a);
+      vertical += below;
+      if (y > 0) secondVertical += Math.abs(p[row - w] - 2 * a + p[row + w]);
+    }
+    if (y === 0) {
+      for (let x = 1; x + 1 < w; x++) {
+        const i = row + x;
+        const a = p[i];
+        const right = Math.abs(p[i + 1] - a);
+        const below = Math.abs(p[i + w] - a);
+        nprSum[cells + (x & 1)] += right + below + Math.abs(p[i + w + 1] - a);
+        d1[x & 7] += right;
+        vertical += below;
+        d2[x & 3] += Math.abs(p[i - 1] - 2 * a + p[i + 1]);
+      }
+    } else {
+      // The same, plus the vertical second difference (rows above and below exist).
+      for (let x = 1; x + 1 < w; x++) {
+        const i = row + x;
+        const a = p[i];
+        const right = Math.abs(p[i + 1] - a);
+        const below = Math.abs(p[i + w] - a);
+        nprSum[cells + (x & 1)] += right + below + Math.abs(p[i + w + 1] - a);
+        d1[x & 7] += right;
+        vertical += below;
+        d2[x & 3] += Math.abs(p[i - 1] - 2 * a + p[i + 1]);
+        secondVertical += Math.abs(p[i - w] - 2 * a + p[i + w]);
+      }
+    }
+    // x = w - 1: only the vertical differences.
+    const end = row + w - 1;
+    vertical += Math.abs(p[end + w] - p[end]);
+    d1[y & 7] += vertical;
     d1n[y & 7] += w;
-    if (y === 0) continue;
-    let s2 = 0;
-    for (let x = 0; x < w; x++) s2 += Math.abs(p[row - w + x] - 2 * p[row + x] + p[row + w + x]);
-    d2[y & 3] += s2;
-    d2n[y & 3] += w;
+    if (y > 0) {
+      secondVertical += Math.abs(p[end - w] - 2 * p[end] + p[end + w]);
+      d2[y & 3] += secondVertical;
+      d2n[y & 3] += w;
+    }
+  }
+  // The last row: horizontal differences only (it anchors no cell and has no row below).
+  const last = (h - 1) * w;
+  for (let x = 0; x + 1 < w; x++) d1[x & 7] += Math.abs(p[last + x + 1] - p[last + x]);
+  for (let x = 1; x + 1 < w; x++) d2[x & 3] += Math.abs(p[last + x - 1] - 2 * p[last + x] + p[last + x + 1]);
+  for (let x = 0; x + 1 < w; x++) d1n[x & 7] += h;
+  for (let x = 1; x + 1 < w; x++) d2n[x & 3] += h;
+  const npr = [0, 0, 0, 0];
+  for (let o = 0; o < 4; o++) {
+    const anchors = Math.floor((h - 1 - (o >> 1) + 1) / 2) * Math.floor((w - 1 - (o & 1) + 1) / 2);
+    npr[o] = nprSum[o] / Math.max(1, 3 * anchors) + EPS;
   }
   const d1Mean = Array.from(d1, (s, i) => s / Math.max(1, d1n[i]) + EPS);
   const d2Mean = Array.from(d2, (s, i) => s / Math.max(1, d2n[i]) + EPS);
@@ -114,9 +153,13 @@ function channelFeatures(p: Int16Array, w: number, h: number): number[] {
   ];
 }
 
-/** Copies one channel of a region into a contiguous plane. */
+/** The plane buffer, reused across channels and images (REGION² at most). */
+let planeBuffer = new Int16Array(0);
+
+/** Copies one channel of a region into a contiguous plane (valid until the next call). */
 function region(data: Uint8Array, width: number, step: number, offset: number, left: number, top: number, w: number, h: number): Int16Array {
-  const plane = new Int16Array(w * h);
+  if (planeBuffer.length < w * h) planeBuffer = new Int16Array(REGION * REGION);
+  const plane = planeBuffer.subarray(0, w * h);
   for (let y = 0; y < h; y++) {
     const source = ((top + y) * width + left) * step + offset;
     for (let x = 0; x < w; x++) plane[y * w + x] = data[source + x * step];

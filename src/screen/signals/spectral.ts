@@ -167,19 +167,61 @@ function peakHeight(at: (kx: number, ky: number) => number, kx: number, ky: numb
   return at(kx, ky) - (ring[ring.length / 2 - 1] + ring[ring.length / 2]) / 2;
 }
 
-let dctBasis: Float64Array | undefined;
+interface DctPlan {
+  fft: FFT;
+  /** Makhoul's post-twiddle: orthonormal scale × cos and × sin of πk/(2N). */
+  cos: Float64Array;
+  sin: Float64Array;
+  input: Float64Array;
+  output: Float64Array;
+  /** Row transforms (T = X Cᵀ), then the block's coefficients (D = C T). */
+  rows: Float64Array;
+  coefficients: Float64Array;
+}
 
-/** Orthonormal DCT-II basis, DCT_SIDE × DCT_SIDE (row k = frequency k). */
-function dctMatrix(): Float64Array {
-  if (!dctBasis) {
+let dctPlan: DctPlan | undefined;
+
+function dctPlanFor(): DctPlan {
+  if (!dctPlan) {
     const n = DCT_SIDE;
-    dctBasis = new Float64Array(n * n);
+    const fft = new FFT(n);
+    const cos = new Float64Array(n);
+    const sin = new Float64Array(n);
     for (let k = 0; k < n; k++) {
       const norm = Math.sqrt((k === 0 ? 1 : 2) / n);
-      for (let i = 0; i < n; i++) dctBasis[k * n + i] = norm * Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n));
+      cos[k] = norm * Math.cos((Math.PI * k) / (2 * n));
+      sin[k] = norm * Math.sin((Math.PI * k) / (2 * n));
     }
+    dctPlan = {
+      fft,
+      cos,
+      sin,
+      input: fft.createComplexArray() as unknown as Float64Array,
+      output: fft.createComplexArray() as unknown as Float64Array,
+      rows: new Float64Array(n * n),
+      coefficients: new Float64Array(n * n),
+    };
   }
-  return dctBasis;
+  return dctPlan;
+}
+
+/**
+ * Orthonormal DCT-II of `n` values read at source[start + i × stride], written to
+ * target[at + k × targetStride], through one complex FFT of the same length (Makhoul 1980:
+ * even samples forward, odd samples reversed, then X_k = Re(e^{-iπk/2N} V_k)). O(n log n)
+ * instead of the O(n²) basis product; equal to it up to float rounding.
+ */
+function dct1d(plan: DctPlan, source: ArrayLike<number>, start: number, stride: number, target: Float64Array, at: number, targetStride: number): void {
+  const n = DCT_SIDE;
+  const { input, output, cos, sin } = plan;
+  for (let i = 0; i < n / 2; i++) {
+    input[2 * i] = source[start + 2 * i * stride];
+    input[2 * i + 1] = 0;
+    input[2 * (n - 1 - i)] = source[start + (2 * i + 1) * stride];
+    input[2 * (n - 1 - i) + 1] = 0;
+  }
+  plan.fft.transform(output, input);
+  for (let k = 0; k < n; k++) target[at + k * targetStride] = output[2 * k] * cos[k] + output[2 * k + 1] * sin[k];
 }
 
 /**
@@ -190,34 +232,28 @@ function dctMatrix(): Float64Array {
 function dctFeatures(image: GrayImage): number[] {
   const n = DCT_SIDE;
   if (image.width < n || image.height < n) return [0, 0, 0, 0, 0];
-  const c = dctMatrix();
+  const plan = dctPlanFor();
   const left = Math.floor((image.width - n) / 2);
   const top = Math.floor((image.height - n) / 2);
-  // rows: T = X Cᵀ, then D = C T.
-  const t = new Float64Array(n * n);
-  for (let y = 0; y < n; y++) {
-    const row = (top + y) * image.width + left;
-    for (let k = 0; k < n; k++) {
-      let sum = 0;
-      const basis = k * n;
-      for (let x = 0; x < n; x++) sum += image.data[row + x] * c[basis + x];
-      t[y * n + k] = sum;
-    }
-  }
-  const log = new Float64Array(n * n);
+  // rows: T = X Cᵀ (row y of the block -> row y of T), then D = C T (column k of T -> column k of D).
+  const { rows, coefficients } = plan;
+  for (let y = 0; y < n; y++) dct1d(plan, image.data, (top + y) * image.width + left, 1, rows, y * n, 1);
+  for (let k = 0; k < n; k++) dct1d(plan, rows, k, n, coefficients, k, n);
   let high = 0;
   let low = 0;
   for (let ky = 0; ky < n; ky++) {
     for (let kx = 0; kx < n; kx++) {
-      let sum = 0;
-      for (let y = 0; y < n; y++) sum += c[ky * n + y] * t[y * n + kx];
-      log[ky * n + kx] = Math.log(sum * sum + 1e-3);
       if (kx === 0 && ky === 0) continue;
-      if (kx + ky >= n) high += sum * sum;
-      else low += sum * sum;
+      const value = coefficients[ky * n + kx];
+      if (kx + ky >= n) high += value * value;
+      else low += value * value;
     }
   }
-  const at = (kx: number, ky: number): number => log[Math.min(n - 1, Math.abs(ky)) * n + Math.min(n - 1, Math.abs(kx))];
+  // Only the peaks and their 5×5 rings are read: the log is taken there, not over the whole block.
+  const at = (kx: number, ky: number): number => {
+    const value = coefficients[Math.min(n - 1, Math.abs(ky)) * n + Math.min(n - 1, Math.abs(kx))];
+    return Math.log(value * value + 1e-3);
+  };
   const features = [4, 8].flatMap((period) => {
     const k = (2 * n) / period;
     return [(peakHeight(at, k, 0) + peakHeight(at, 0, k)) / 2, peakHeight(at, k, k)];
