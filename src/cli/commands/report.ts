@@ -46,16 +46,18 @@ Examples:
     .action(
       action(async (resultsPath: string, options: { format: string; out?: string; templates?: string; includeExamples?: boolean; maxImages: string; seed: string }) => {
         const format = parseFormat(options.format);
-        const { readResults, renderMarkdown, renderReport, resultsBaseDir } = await import('../../report/render.js');
+        const { readResultsDocument, renderMarkdown, renderReport, resultsBaseDir } = await import('../../report/render.js');
         const extension = format === 'md' ? '.md' : `.${format}`;
         const out = options.out ?? join(resultsBaseDir(resultsPath), `report${extension}`);
         if (out !== '-' && options.out !== undefined && extname(out) !== '' && extname(out) !== extension) {
           throw invalidArgument('--out', `a ${extension} file name (to match --format ${format})`, out);
         }
-        // Checked before anything is read or rendered (a PDF starts Chromium).
-        if (out !== '-') await checkOutputFile(out);
-        const results = await readResults(resultsPath);
+        // Checked before anything is read or rendered (a PDF starts Chromium). The default lies in the
+        // results' own folder, which reading the results checks (and which must not be created for a missing file).
+        if (options.out !== undefined && out !== '-') await checkOutputFile(out);
+        const { results, sha256: resultsSha256 } = await readResultsDocument(resultsPath);
         const renderOptions = {
+          resultsSha256,
           templatesDir: options.templates,
           baseDir: resultsBaseDir(resultsPath),
           // Results may come from elsewhere: embed only images under their own folder.
