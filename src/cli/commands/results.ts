@@ -30,8 +30,9 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  vigil results sign reports/provenance/results.json --cert dev-keys/signer.pem --key dev-keys/signer.key.pem')
     .action(
       action(async (path: string, options: { cert: string; key: string; alg?: string; keyPassphraseEnv: string; out?: string; json?: boolean }) => {
+        // A given --out is checked first; the default lies beside the results, which are read next.
         const out = options.out ?? `${path}.cose`;
-        await checkOutputFile(out);
+        if (options.out !== undefined) await checkOutputFile(out);
         const bytes = await readInput(path, 'results');
         try {
           JSON.parse(bytes.toString('utf8'));
