@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { toCsv, type CsvCell } from '../core/csv.js';
 import { writeFileAtomic } from '../core/files.js';
+import { resultsJson } from '../core/results.js';
 import type { AuditObservations } from './run.js';
 import type { BiasResult } from './result.js';
 
@@ -47,6 +48,6 @@ export function observationsCsv(runs: readonly AuditObservations[]): string {
 export async function writeBiasOutputs(outDir: string, result: BiasResult, observations: readonly AuditObservations[]): Promise<{ results: string; observations: string }> {
   const paths = { results: join(outDir, 'results.json'), observations: join(outDir, 'observations.csv') };
   await writeFileAtomic(paths.observations, observationsCsv(observations));
-  await writeFileAtomic(paths.results, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(paths.results, resultsJson(result));
   return paths;
 }

@@ -8,7 +8,7 @@ import { runBias } from '../bias/run.js';
 import { loadSpec } from '../bias/spec.js';
 import { VigilInputError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
-import { resultEnvelope } from '../core/results.js';
+import { resultEnvelope, resultsJson } from '../core/results.js';
 import { PACKAGE_ROOT } from '../core/version.js';
 import { loadSigningCredentials } from '../provenance/credentials.js';
 import { generateDevCredentials } from '../provenance/keygen.js';
@@ -72,7 +72,7 @@ async function timed<R>(fn: () => Promise<R>): Promise<Step<R>> {
 }
 
 async function writeResults(dir: string, results: object): Promise<void> {
-  await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'results.json'), resultsJson(results));
   await writeReport(results, dir);
 }
 

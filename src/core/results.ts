@@ -22,3 +22,12 @@ export function resultEnvelope(kind: ResultKind, now: Date = new Date()): Result
     createdAt: now.toISOString(),
   };
 }
+
+/**
+ * The bytes of a results.json as vigil writes it (two-space JSON and a final newline). Every writer
+ * of results.json and the report's "results sha256" use this one serialization, so the digest a
+ * report shows equals `sha256sum results.json` and what `vigil results sign` prints.
+ */
+export function resultsJson(results: object): string {
+  return `${JSON.stringify(results, null, 2)}\n`;
+}

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { invalidArgument, VigilInputError, errorMessage } from '../core/errors.js';
-import { MAX_DOCUMENT_BYTES, readInputFile, writeFileAtomic } from '../core/files.js';
-import type { ResultEnvelope } from '../core/results.js';
+import { MAX_DOCUMENT_BYTES, readInputFile, sha256Hex, writeFileAtomic } from '../core/files.js';
+import { resultsJson, type ResultEnvelope } from '../core/results.js';
 import { loadTemplates } from './templates.js';
 import { DEFAULT_MAX_IMAGES, type LayoutView, type ReportView, type ViewContext } from './view.js';
 
@@ -21,6 +21,11 @@ export interface RenderOptions {
   maxImages?: number;
   /** Seed for sampling images when over budget (default 0). */
   seed?: number;
+  /**
+   * sha256 of the results.json bytes this report is rendered from (`readResultsDocument` gives it
+   * for a file read back). Default: the digest of `resultsJson(results)`, the bytes vigil writes.
+   */
+  resultsSha256?: string;
 }
 
 
@@ -50,7 +55,9 @@ function viewContext(options: RenderOptions, visuals: boolean): ViewContext {
   if (!Number.isInteger(maxImages) || maxImages < 0) throw invalidArgument('maxImages', 'a non-negative integer', maxImages);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw invalidArgument('seed', 'an integer', seed);
-  return { baseDir: options.baseDir, imagesUnder: options.imagesUnder, includeExamples: visuals && options.includeExamples === true, maxImages: visuals ? maxImages : 0, seed, visuals };
+  const resultsSha256 = options.resultsSha256;
+  if (resultsSha256 !== undefined && !/^[0-9a-f]{64}$/.test(resultsSha256)) throw invalidArgument('resultsSha256', '64 lowercase hex digits', resultsSha256);
+  return { baseDir: options.baseDir, imagesUnder: options.imagesUnder, includeExamples: visuals && options.includeExamples === true, maxImages: visuals ? maxImages : 0, seed, visuals, resultsSha256 };
 }
 
 /** Builds the layout view of any vigil results document (shared by every output format). */
@@ -67,7 +74,16 @@ export async function buildLayoutView(results: unknown, context: ViewContext): P
       cause: error,
     });
   }
-  return { ...view, schema: envelope.schema, tool: envelope.tool, createdAt: envelope.createdAt };
+  // The one place a report learns which results.json it shows: header, reproducibility table, footer and PDF footer.
+  const resultsSha256 = context.resultsSha256 ?? sha256Hex(resultsJson(envelope));
+  return {
+    ...view,
+    reproducibility: [...view.reproducibility, { label: 'Results sha256', value: resultsSha256, mono: true }],
+    schema: envelope.schema,
+    tool: envelope.tool,
+    createdAt: envelope.createdAt,
+    resultsSha256,
+  };
 }
 
 /**
@@ -99,9 +115,14 @@ export async function writeReport(results: unknown, outDir: string, options: Omi
 
 /** Reads and parses a results.json, with errors that name the file. */
 export async function readResults(path: string): Promise<unknown> {
-  const text = (await readInputFile(path, { what: 'the results file', maxBytes: MAX_DOCUMENT_BYTES })).toString('utf8');
+  return (await readResultsDocument(path)).results;
+}
+
+/** A results.json read back with the sha256 of its exact bytes (what `sha256sum` and `vigil results sign` print). */
+export async function readResultsDocument(path: string): Promise<{ results: unknown; sha256: string }> {
+  const bytes = await readInputFile(path, { what: 'the results file', maxBytes: MAX_DOCUMENT_BYTES });
   try {
-    return JSON.parse(text) as unknown;
+    return { results: JSON.parse(bytes.toString('utf8')) as unknown, sha256: sha256Hex(bytes) };
   } catch (error) {
     throw new VigilInputError(`The results file ${path} is not valid JSON: ${errorMessage(error)}`, { subject: path, cause: error });
   }

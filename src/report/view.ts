@@ -55,7 +55,10 @@ export interface ReproducibilityItem {
 }
 
 /** What the layout receives: the module's view plus the document envelope. */
-export type LayoutView = ReportView & Pick<ResultEnvelope, 'schema' | 'tool' | 'createdAt'>;
+export type LayoutView = ReportView & Pick<ResultEnvelope, 'schema' | 'tool' | 'createdAt'> & {
+  /** sha256 of the results.json bytes the report shows, so a PDF or page can be matched to its JSON. */
+  resultsSha256: string;
+};
 
 export interface ViewContext {
   /** The folder of results.json: relative image paths in the results resolve against it. */
@@ -70,6 +73,8 @@ export interface ViewContext {
   seed: number;
   /** Charts as inline SVG and embedded images (Markdown output has neither). */
   visuals: boolean;
+  /** sha256 of the results.json bytes, when read from a file (see RenderOptions.resultsSha256). */
+  resultsSha256?: string;
 }
 
 /** Size budget of a report: at most this many embedded images unless --max-images says otherwise. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -48,6 +49,9 @@ describe('vigil provenance CLI', () => {
     expect(results.trustLists).toEqual([{ name: 'dev', file: path('keys/ca.pem'), purpose: 'signer', format: 'pem', anchors: 1, allowed: 0, skipped: [] }]);
     expect(JSON.parse(await readFile(path('report/results.json'), 'utf8')).summary).toEqual(results.summary);
     expect(existsSync(path('report/report.html'))).toBe(true);
+    // The report names the exact results.json bytes written beside it (what sha256sum prints).
+    const digest = createHash('sha256').update(await readFile(path('report/results.json'))).digest('hex');
+    expect(await readFile(path('report/report.html'), 'utf8')).toContain(`data-results-sha256="${digest}"`);
 
     const sharp = (await import('sharp')).default;
     await writeFile(path('stripped.webp'), await sharp(path('signed.jpg')).resize({ width: 120 }).webp().toBuffer());

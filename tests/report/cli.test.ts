@@ -1,5 +1,6 @@
 /** The report commands as a user runs them: output, files and exit codes. */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,10 @@ describe('vigil report, model-card', () => {
     const md = await vigil(['report', biasPath, '--format', 'md', '--out', '-']);
     expect(md.code).toBe(0);
     expect(md.stdout).toMatch(/^# Bias audit: occupation zero-shot audit\n/);
+    // Re-rendered from a file written by someone else (compact JSON): the digest is of its bytes as read.
+    const digest = createHash('sha256').update(readFileSync(biasPath)).digest('hex');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain(`data-results-sha256="${digest}"`);
+    expect(md.stdout).toContain(`results.json sha256 \`${digest}\``);
   });
 
   it('writes the model card', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { invalidArgument, VigilInputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { resultsJson } from '../../core/results.js';
 import { loadSigningCredentials, DEFAULT_PASSPHRASE_ENV } from '../../provenance/credentials.js';
 import { SIGNING_ALGORITHMS } from '../../provenance/cose.js';
 import type { ClipFingerprinter } from '../../provenance/fingerprint.js';
@@ -163,7 +164,7 @@ Examples:
           });
           if (options.out) {
             // File paths are recorded as given, so thumbnails resolve against the working directory.
-            await writeFileAtomic(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+            await writeFileAtomic(join(options.out, 'results.json'), resultsJson(results));
             await writeFileAtomic(join(options.out, 'report.html'), await (await import('../../report/render.js')).renderReport(results, { baseDir: process.cwd() }));
           }
           if (options.json) printJson(results);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { resultsJson } from '../../core/results.js';
 import { checkOutputFolder } from '../../core/output.js';
 import { printable } from '../../core/printable.js';
 import { createProgress } from '../../core/progress.js';
@@ -224,7 +225,7 @@ export function register(program: Command): void {
       if (flags.out !== undefined) {
         results.csv = 'triage.csv';
         await writeFileAtomic(join(flags.out, 'triage.csv'), triageCsv(results));
-        await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+        await writeFileAtomic(join(flags.out, 'results.json'), resultsJson(results));
         if (flags.report) report = await writeReportBeside(results, flags.out);
       }
       if (flags.json) printJson(results);
@@ -396,7 +397,7 @@ export function register(program: Command): void {
       }
       if (flags.out !== undefined) {
         await scores.write(flags.out);
-        await writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+        await writeFileAtomic(join(flags.out, 'results.json'), resultsJson(results));
         // After scores.csv: the report draws its ROC and precision-recall curves from it.
         if (flags.report) report = await writeReportBeside(results, flags.out);
       }
