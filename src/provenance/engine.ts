@@ -40,6 +40,12 @@ export interface EngineSettings {
    * read, see remote.ts). Off by default: verification is offline and reproducible.
    */
   remoteManifestFetch?: boolean;
+  /**
+   * Also return the claim and ingredient thumbnails the store names (`thumbnail.identifier`, a
+   * JUMBF URI), each only when at most this many bytes. Read while the reader is open; not a
+   * c2pa-rs setting.
+   */
+  thumbnailMaxBytes?: number;
 }
 
 function contextJson(settings: EngineSettings): string {
@@ -61,6 +67,14 @@ function contextJson(settings: EngineSettings): string {
 export interface EngineReading {
   store: ManifestStoreJson;
   crJson: CrJson;
+  /** Thumbnail bytes by their JUMBF URI, when settings.thumbnailMaxBytes asked for them. Unchecked: sniff before use. */
+  thumbnails?: Record<string, Uint8Array>;
+}
+
+/** The `thumbnail` reference of a manifest or ingredient in the Reader JSON. */
+export interface ResourceRefJson {
+  format?: string;
+  identifier?: string;
 }
 
 /** c2pa-rs's `Reader::json()` shape, the subset vigil reads. Strings are copied verbatim. */
@@ -98,6 +112,7 @@ export interface ManifestJson {
   assertions?: { label: string; data?: unknown; kind?: string; instance?: number }[];
   ingredients?: IngredientJson[];
   signature_info?: { alg?: string; issuer?: string; common_name?: string; cert_serial_number?: string; time?: string };
+  thumbnail?: ResourceRefJson;
   [key: string]: unknown;
 }
 
@@ -111,6 +126,7 @@ export interface IngredientJson {
   document_id?: string;
   validation_status?: StatusEntryJson[];
   validation_results?: { activeManifest?: StatusBuckets };
+  thumbnail?: ResourceRefJson;
   [key: string]: unknown;
 }
 
@@ -149,16 +165,35 @@ export function engineErrorMessage(error: unknown): string {
   return String(error);
 }
 
+/** The claim and ingredient thumbnails a store names, each at most maxBytes; a missing or unreadable one is left out. */
+function readThumbnails(reader: WasmReader, store: ManifestStoreJson, maxBytes: number): Record<string, Uint8Array> {
+  const uris = new Set<string>();
+  for (const manifest of Object.values(store.manifests ?? {})) {
+    if (typeof manifest.thumbnail?.identifier === 'string') uris.add(manifest.thumbnail.identifier);
+    for (const ingredient of manifest.ingredients ?? []) if (typeof ingredient.thumbnail?.identifier === 'string') uris.add(ingredient.thumbnail.identifier);
+  }
+  const thumbnails: Record<string, Uint8Array> = {};
+  for (const uri of uris) {
+    try {
+      const bytes = reader.resourceToBytes(uri);
+      if (bytes.length <= maxBytes) thumbnails[uri] = bytes;
+    } catch {
+      // A thumbnail the store names but does not hold (or a remote one) is simply not shown.
+    }
+  }
+  return thumbnails;
+}
+
 /** Reads and validates the manifest store of an asset held in memory. Throws c2pa-rs's error text. */
 export async function readAsset(mime: string, bytes: Uint8Array, settings: EngineSettings = {}): Promise<EngineReading> {
   await initEngine();
   let reader: WasmReader | undefined;
   try {
     reader = await WasmReader.fromBytes(mime, bytes, contextJson(settings));
-    return {
-      store: JSON.parse(reader.json()) as ManifestStoreJson,
-      crJson: JSON.parse(reader.crJson()) as CrJson,
-    };
+    const store = JSON.parse(reader.json()) as ManifestStoreJson;
+    const crJson = JSON.parse(reader.crJson()) as CrJson;
+    const thumbnails = settings.thumbnailMaxBytes === undefined ? undefined : readThumbnails(reader, store, settings.thumbnailMaxBytes);
+    return { store, crJson, ...(thumbnails === undefined ? {} : { thumbnails }) };
   } catch (error) {
     throw new Error(engineErrorMessage(error));
   } finally {

@@ -100,8 +100,22 @@ export interface AssertionSummary {
   data?: unknown;
 }
 
+/**
+ * A thumbnail the manifest store carries (claim or ingredient thumbnail), inline, only when verify
+ * was asked for them (--thumbnails). Its bytes were sniffed as JPEG or PNG when read; a report
+ * sniffs and re-encodes them again, since a results document can come from anywhere.
+ */
+export interface EmbeddedThumbnail {
+  mime: 'image/jpeg' | 'image/png';
+  /** The thumbnail's bytes, base64. */
+  base64: string;
+  bytes: number;
+}
+
 export interface ManifestSummary {
   label: string;
+  /** The claim thumbnail (what the asset looked like when signed), with --thumbnails. */
+  thumbnail?: EmbeddedThumbnail;
   title?: string;
   format?: string;
   instanceId?: string;
@@ -133,6 +147,8 @@ export interface IngredientNode {
   codes: StatusCodes;
   /** The ingredient's manifest (recursive), when it has one in this store. */
   manifest?: ManifestSummary;
+  /** The ingredient thumbnail the parent's manifest holds, with --thumbnails. */
+  thumbnail?: EmbeddedThumbnail;
 }
 
 export interface TrustListSummary {

@@ -4,12 +4,13 @@ import { sha256Hex } from '../core/files.js';
 import { createProgress } from '../core/progress.js';
 import { resultEnvelope } from '../core/results.js';
 import { declaresAi, discloseAi, DISCLOSURE_LEVELS, type DisclosureLevel } from './disclosure.js';
-import { isNoManifestError, readAsset, remoteManifestUrl, type EngineReading, type EngineSettings } from './engine.js';
+import { sniffImageMime } from '../core/image-format.js';
+import { isNoManifestError, readAsset, remoteManifestUrl, type EngineReading, type EngineSettings, type ManifestStoreJson, type ResourceRefJson } from './engine.js';
 import type { EngineReader } from './engine-pool.js';
 import { isRasterImage, requireProvenanceFormat, type ProvenanceMime } from './formats.js';
 import { dataHashOf, rehashDataHash } from './hard-binding.js';
 import { withGuardedFetch, type RemoteFetchLimits } from './remote.js';
-import type { FileVerification, ProvenanceResults, ProvenanceSummary, SkippedFile, SoftBindingLookup, StatusCode, StatusCodes } from './result.js';
+import type { EmbeddedThumbnail, FileVerification, ManifestSummary, ProvenanceResults, ProvenanceSummary, SkippedFile, SoftBindingLookup, StatusCode, StatusCodes } from './result.js';
 import { bucketCodes, emptyCodes, stateFromCodes, statusCode, summarizeActiveManifest } from './summarize.js';
 import { engineTrust, type TrustList } from './trust.js';
 
@@ -22,6 +23,36 @@ export interface VerifyOptions {
   fetchRemote?: RemoteFetchLimits;
   /** Where c2pa-rs reads run (an engine pool's workers); default the in-process engine. */
   engine?: EngineReader;
+  /**
+   * Carry the claim and ingredient thumbnails inline in the results (--thumbnails): off by default,
+   * since they add up to MAX_THUMBNAIL_BYTES each to results.json and can show people.
+   */
+  thumbnails?: boolean;
+}
+
+/** Larger thumbnails are left out (c2pa-rs's own default thumbnail is a 1024 px JPEG of a few tens of KB). */
+export const MAX_THUMBNAIL_BYTES = 128 * 1024;
+
+/** A thumbnail's bytes as results carry them, when they really are a JPEG or PNG; anything else (markup, other formats) is dropped. */
+function embeddedThumbnail(ref: ResourceRefJson | undefined, thumbnails: Record<string, Uint8Array>): EmbeddedThumbnail | undefined {
+  const bytes = ref?.identifier === undefined ? undefined : thumbnails[ref.identifier];
+  if (bytes === undefined || bytes.length > MAX_THUMBNAIL_BYTES) return undefined;
+  const mime = sniffImageMime(bytes);
+  if (mime !== 'image/jpeg' && mime !== 'image/png') return undefined;
+  return { mime, base64: Buffer.from(bytes).toString('base64'), bytes: bytes.length };
+}
+
+/** Puts the thumbnails read with the store onto the summary tree (ingredients are summarized in the store's order). */
+function attachThumbnails(summary: ManifestSummary, store: ManifestStoreJson, thumbnails: Record<string, Uint8Array>, depth = 0): void {
+  const manifest = store.manifests[summary.label];
+  if (manifest === undefined || depth > 16) return;
+  const claim = embeddedThumbnail(manifest.thumbnail, thumbnails);
+  if (claim) summary.thumbnail = claim;
+  summary.ingredients.forEach((node, index) => {
+    const ingredient = embeddedThumbnail(manifest.ingredients?.[index]?.thumbnail, thumbnails);
+    if (ingredient) node.thumbnail = ingredient;
+    if (node.manifest) attachThumbnails(node.manifest, store, thumbnails, depth + 1);
+  });
 }
 
 function codesOf(reading: EngineReading): StatusCodes {
@@ -181,7 +212,7 @@ export async function verifyBytes(
   const lists = options.trustLists ?? [];
   const signers = signerLists(options);
   const base: BaseVerification = { path, sha256: sha256Hex(bytes), format: mime };
-  const settings: EngineSettings = { trust: engineTrust(lists) };
+  const settings: EngineSettings = { trust: engineTrust(lists), ...(options.thumbnails === true ? { thumbnailMaxBytes: MAX_THUMBNAIL_BYTES } : {}) };
   const sourceMime: ProvenanceMime = sidecar ? 'application/c2pa' : mime;
   const sourceBytes = sidecar ? sidecar.bytes : bytes;
   let reading: EngineReading;
@@ -215,6 +246,7 @@ export async function verifyBytes(
   }
   const state = sidecar ? stateFromCodes(codes) : (engineState(reading) ?? stateFromCodes(codes));
   const activeManifest = summarizeActiveManifest(reading.store, reading.crJson, codes, trustedBy);
+  if (activeManifest && reading.thumbnails) attachThumbnails(activeManifest, reading.store, reading.thumbnails);
   return {
     ...base,
     state,

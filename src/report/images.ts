@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import sharp from 'sharp';
+import { sniffImageMime } from '../core/image-format.js';
 import { SeededRandom } from '../core/random.js';
 
 /**
@@ -20,11 +21,12 @@ export interface Thumbnail {
 export const THUMBNAIL_EDGE = 128;
 
 /**
- * Downscales an image file into a data URI. Returns undefined when the file is missing or is not
- * a readable image: a report re-rendered on another machine should still render, without it.
+ * Downscales an image file (or image bytes) into a data URI. Returns undefined when the file is
+ * missing or is not a readable image: a report re-rendered on another machine should still render,
+ * without it. Whatever the input, the output is a JPEG sharp encoded.
  */
 export async function thumbnail(
-  path: string | undefined,
+  path: string | Buffer | undefined,
   maxEdge = THUMBNAIL_EDGE,
   options: { enlargePixelated?: boolean } = {},
 ): Promise<Thumbnail | undefined> {
@@ -47,6 +49,21 @@ export async function thumbnail(
     return undefined;
   }
 }
+
+/**
+ * An image a results document carries inline (base64), e.g. a C2PA ingredient thumbnail: the bytes
+ * are data from elsewhere, so they are embedded only when they sniff as JPEG or PNG, and then
+ * re-encoded (never passed through as they are, never as markup).
+ */
+export async function inlineThumbnail(image: { base64?: unknown } | undefined, maxEdge = THUMBNAIL_EDGE): Promise<Thumbnail | undefined> {
+  if (typeof image?.base64 !== 'string' || image.base64.length > 4 * MAX_INLINE_IMAGE_BYTES) return undefined;
+  const bytes = Buffer.from(image.base64, 'base64');
+  const mime = sniffImageMime(bytes);
+  return mime === 'image/jpeg' || mime === 'image/png' ? thumbnail(bytes, maxEdge) : undefined;
+}
+
+/** Inline images larger than this (decoded) are not embedded: verify carries at most 128 KiB per thumbnail. */
+const MAX_INLINE_IMAGE_BYTES = 256 * 1024;
 
 /**
  * Resolves a path recorded in results.json. Evidence images are recorded relative to the results

@@ -61,6 +61,7 @@ interface VerifyCliOptions {
   index?: string | boolean;
   clipModel?: string;
   requireManifest?: boolean;
+  thumbnails?: boolean;
 }
 
 interface SignCliOptions {
@@ -111,6 +112,7 @@ export function register(program: Command): void {
     .option('--no-index', 'do not look up files without a manifest')
     .option('--clip-model <dir>', 'also compare CLIP embeddings (a CLIP model folder) in soft-binding lookups')
     .option('--require-manifest', 'exit 1 when a file has no manifest (and no soft-binding match)')
+    .option('--thumbnails', 'carry the claim and ingredient thumbnails (JPEG/PNG, at most 128 KiB each) in the results, shown in the ingredient tree of the report')
     .addHelpText(
       'after',
       `
@@ -158,6 +160,7 @@ Examples:
             quiet: options.json === true,
             skipped: walk.skipped,
             sidecars: walk.sidecars,
+            thumbnails: options.thumbnails === true,
             ...(pool ? { engine: pool.read, concurrency: pool.size } : {}),
             ...(fetchRemote === undefined ? {} : { fetchRemote }),
             ...(index ? { softBinding: { lookup: (bytes: Uint8Array, lookup: { subject: string }) => index.lookup(bytes, { ...lookup, clip }) } } : {}),

@@ -7,7 +7,7 @@ import type {
   StatusCodes,
 } from '../../provenance/result.js';
 import { formatNumber } from '../helpers.js';
-import { resolveRecordedPath, sampleWithinBudget, thumbnail, type Thumbnail } from '../images.js';
+import { inlineThumbnail, resolveRecordedPath, sampleWithinBudget, thumbnail, type Thumbnail } from '../images.js';
 import { envelopeReproducibility, type Headline, type ReportView, type ViewContext } from '../view.js';
 import type { ReportModule } from './module.js';
 
@@ -34,14 +34,39 @@ interface IngredientView {
   state: string;
   failures: StatusCode[];
   manifest?: { label: string; claimGenerator?: string; signer?: string; aiGenerated: boolean };
+  thumbnail?: Thumbnail;
   children: IngredientView[];
   truncated: boolean;
 }
 
-function ingredientView(node: IngredientNode, depth: number): IngredientView {
+/** Ingredient thumbnails share the report's image budget with the file previews. */
+interface ImageBudget {
+  left: number;
+  omitted: number;
+}
+
+/** Edge of an ingredient thumbnail in the tree, in pixels. */
+const INGREDIENT_THUMBNAIL_EDGE = 96;
+
+async function ingredientThumbnail(node: IngredientNode, budget: ImageBudget): Promise<Thumbnail | undefined> {
+  if (node.thumbnail === undefined) return undefined;
+  if (budget.left <= 0) {
+    budget.omitted++;
+    return undefined;
+  }
+  const image = await inlineThumbnail(node.thumbnail, INGREDIENT_THUMBNAIL_EDGE);
+  if (image) budget.left--;
+  return image;
+}
+
+async function ingredientView(node: IngredientNode, depth: number, budget: ImageBudget): Promise<IngredientView> {
   const children = node.manifest?.ingredients ?? [];
   const cut = depth >= MAX_INGREDIENT_DEPTH;
+  const image = await ingredientThumbnail(node, budget);
+  const childViews: IngredientView[] = [];
+  if (!cut) for (const child of children) childViews.push(await ingredientView(child, depth + 1, budget));
   return {
+    ...(image === undefined ? {} : { thumbnail: image }),
     title: node.title,
     format: node.format,
     relationship: node.relationship,
@@ -55,12 +80,14 @@ function ingredientView(node: IngredientNode, depth: number): IngredientView {
           aiGenerated: node.manifest.aiGenerated,
         }
       : undefined,
-    children: cut ? [] : children.map((child) => ingredientView(child, depth + 1)),
+    children: childViews,
     truncated: cut && children.length > 0,
   };
 }
 
-function manifestView(manifest: ManifestSummary) {
+async function manifestView({ thumbnail: _claimThumbnail, ...manifest }: ManifestSummary, budget: ImageBudget) {
+  const ingredients: IngredientView[] = [];
+  for (const node of manifest.ingredients) ingredients.push(await ingredientView(node, 1, budget));
   return {
     ...manifest,
     generator: manifest.claimGenerator ?? manifest.claimGeneratorInfo.map((g) => [g.name, g.version].filter(Boolean).join(' ')).join(', '),
@@ -70,7 +97,7 @@ function manifestView(manifest: ManifestSummary) {
       parameters: action.parameters === undefined ? undefined : JSON.stringify(action.parameters),
     })),
     assertions: manifest.assertions.map((assertion) => assertion.label),
-    ingredients: manifest.ingredients.map((node) => ingredientView(node, 1)),
+    ingredients,
   };
 }
 
@@ -157,6 +184,10 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
   async buildView(result, context) {
     const { summary } = result;
     const { thumbnails, omitted } = await fileThumbnails(result.files, context);
+    // Ingredient thumbnails (carried with verify --thumbnails) use what the file previews left of the budget.
+    const budget: ImageBudget = { left: context.maxImages - thumbnails.size, omitted: 0 };
+    const manifests = new Map<FileVerification, Awaited<ReturnType<typeof manifestView>>>();
+    for (const file of result.files) if (file.activeManifest) manifests.set(file, await manifestView(file.activeManifest, budget));
     const files = result.files.map((file, index) => ({
       anchor: `file-${index + 1}`,
       path: file.path,
@@ -167,7 +198,7 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       error: file.error,
       thumbnail: thumbnails.get(file),
       manifestCount: file.manifestCount,
-      manifest: file.activeManifest ? manifestView(file.activeManifest) : undefined,
+      manifest: manifests.get(file),
       trustLists: file.trustLists,
       codes: {
         failure: distinctCodes(file.codes.failure).map((code) => ({ ...code, meaning: oneLine(code.explanation) })),
@@ -203,6 +234,7 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
       );
     }
     if (omitted > 0 && context.visuals) notes.push(`${omitted} file preview(s) were left out to keep this report small (at most ${context.maxImages}, sampled with seed ${context.seed}).`);
+    if (budget.omitted > 0 && context.visuals) notes.push(`${budget.omitted} ingredient thumbnail(s) were left out to keep this report small (at most ${context.maxImages} images).`);
     if (result.trustLists.length === 0) {
       notes.push('No trust lists were configured, so no signer can be Trusted: intact manifests show as Valid. Pass --trust-anchors name=file.pem to check signers.');
     }
