@@ -262,3 +262,77 @@ export function curvesSpec(
     resolve: { scale: { x: 'independent', y: 'independent', color: 'shared', strokeDash: 'shared' }, legend: { color: 'shared', strokeDash: 'shared' } },
   };
 }
+
+export interface TimelinePoint {
+  second: number;
+  maxScore: number;
+  meanScore: number;
+  /** The verdict of that second, in words (the badge text). */
+  verdict: string;
+}
+
+/**
+ * A video's P(synthetic) per second over its verdict bands: shaded background bands for "no
+ * evidence", "uncertain" and "likely synthetic" (from the thresholds), the highest frame score of
+ * each second as a solid line with points coloured by that second's verdict, and the mean frame
+ * score dashed.
+ */
+export function timelineSpec(
+  points: readonly TimelinePoint[],
+  options: { thresholds?: { uncertain: number; likelySynthetic: number }; colors: { domain: string[]; range: string[] } },
+): Record<string, unknown> {
+  const last = Math.max(1, ...points.map((p) => p.second + 1));
+  const x = { field: 'second', type: 'quantitative', title: 'Second of video', scale: { domain: [0, last], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
+  const y = { type: 'quantitative', title: 'P(synthetic)', scale: { domain: [0, 1] } };
+  const layers: Record<string, unknown>[] = [];
+  if (options.thresholds) {
+    const { uncertain, likelySynthetic } = options.thresholds;
+    const [likelyLabel, uncertainLabel, noneLabel] = options.colors.domain;
+    const bands = [
+      { from: 0, to: uncertain, band: noneLabel },
+      { from: uncertain, to: likelySynthetic, band: uncertainLabel },
+      { from: likelySynthetic, to: 1, band: likelyLabel },
+    ];
+    layers.push(
+      {
+        data: { values: bands },
+        mark: { type: 'rect', opacity: 0.12 },
+        encoding: {
+          y: { field: 'from', ...y },
+          y2: { field: 'to' },
+          color: { field: 'band', type: 'nominal', scale: options.colors, legend: null },
+        },
+      },
+      {
+        // Direct labels beside the bands, right of the plot (where no point can hide them): the bands say which verdict a height means.
+        data: { values: bands.map((b) => ({ ...b, middle: (b.from + b.to) / 2 })) },
+        mark: { type: 'text', align: 'left', dx: 6, fontSize: 12, color: '#333333' },
+        encoding: { y: { field: 'middle', ...y }, x: { datum: last }, text: { field: 'band' } },
+      },
+    );
+  }
+  // Points sit at the middle of their second.
+  const values = points.map((p) => ({ ...p, second: p.second + 0.5 }));
+  layers.push(
+    {
+      data: { values: values.map((p) => ({ second: p.second, score: p.meanScore, series: 'mean of the second’s frames' })) },
+      mark: { type: 'line', strokeDash: [5, 4], strokeWidth: 1.5, color: '#555555' },
+      encoding: { x, y: { field: 'score', ...y } },
+    },
+    {
+      data: { values },
+      mark: { type: 'line', strokeWidth: 2.5, color: '#000000' },
+      encoding: { x, y: { field: 'maxScore', ...y } },
+    },
+    {
+      data: { values },
+      mark: { type: 'point', filled: true, size: 90, stroke: '#000000', strokeWidth: 1 },
+      encoding: {
+        x,
+        y: { field: 'maxScore', ...y },
+        color: { field: 'verdict', type: 'nominal', title: null, scale: options.colors, legend: { orient: 'bottom' } },
+      },
+    },
+  );
+  return { width: 780, height: 220, layer: layers, resolve: { scale: { color: 'shared' } } };
+}

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderMarkdown, renderReport } from '../../src/report/render.js';
 import { runScreen } from '../../src/screen/run.js';
 import { createScreener, type Screener } from '../../src/screen/screener.js';
 import { HELDOUT_FAKE, HELDOUT_REAL, tempDir } from './helpers.js';
@@ -54,6 +55,17 @@ describe.runIf(HAVE_FFMPEG)('video screening', () => {
     const secondHalf = Math.min(video.timeline[2].maxScore, video.timeline[3].maxScore);
     expect(secondHalf).toBeGreaterThan(firstHalf);
     expect(file.reasons[0]).toMatch(/^top-2 frame mean P\(synthetic\)/);
+
+    // The report shows the same timeline: a chart over the verdict bands, and a row per second with its verdict.
+    const html = await renderReport(results);
+    const timelines = html.slice(html.indexOf('<section id="timelines"'), html.indexOf('<section id="evidence"'));
+    expect(timelines).toContain(`aria-label="P(synthetic) per second of ${clip} over 4 second(s)`);
+    expect(timelines).toMatch(/<svg[^>]*>/);
+    const rows = [...timelines.matchAll(/<tr data-second="(\d+)" data-verdict="([a-z-]+)">.*?data-value="([0-9.e-]+)"/g)].map((m) => [Number(m[1]), m[2], Number(m[3])]);
+    expect(rows).toEqual(video.timeline.map((t) => [t.second, t.verdict, t.maxScore]));
+    const markdown = await renderMarkdown(results);
+    expect(markdown).toContain('## Video timelines');
+    expect(markdown.match(/^\| [0-3] \| 2 \| /gm)).toHaveLength(4);
   });
 
   it('a folder run picks up its videos next to its images', async () => {

@@ -1,5 +1,5 @@
 import type { ProbeSummary, ScreenFileResult, ScreenRunResults } from '../../screen/result.js';
-import { chartFigure, histogramSpec, PALETTE, type ChartFigure } from '../charts.js';
+import { chartFigure, histogramSpec, PALETTE, timelineSpec, type ChartFigure } from '../charts.js';
 import { formatDecimal, formatNumber, formatPercent, verdictInfo } from '../helpers.js';
 import { resolveRecordedPath, thumbnail, type Thumbnail } from '../images.js';
 import { envelopeReproducibility, type Headline, type ReproducibilityItem, type ReportView, type ViewContext } from '../view.js';
@@ -123,6 +123,61 @@ async function evidenceCards(files: readonly ScreenFileResult[], context: ViewCo
   return { cards, omitted: flagged.length - shown.length };
 }
 
+/** Videos with a timeline chart at most (each is an SVG of a few KB; every timeline is in results.json). */
+const MAX_TIMELINES = 20;
+
+interface VideoTimeline {
+  file: string;
+  anchor: string;
+  verdict: string;
+  score: number | null;
+  /** Why the video got its verdict (e.g. out-of-distribution), as the triage table's reason. */
+  reason?: string;
+  framesScored: number;
+  framesSampled: number;
+  sampleFps: number;
+  chart?: ChartFigure;
+  seconds: { second: number; frames: number; maxScore: number; meanScore: number; verdict: string }[];
+}
+
+/** Per video: P(synthetic) per second with the verdict bands (a chart in HTML) and the same numbers as a table. */
+async function videoTimelines(files: readonly ScreenFileResult[], context: ViewContext): Promise<{ timelines: VideoTimeline[]; omitted: number }> {
+  const videos = files.filter((file) => file.video !== undefined && file.video.timeline.length > 0);
+  const shown = videos.slice(0, MAX_TIMELINES);
+  const timelines: VideoTimeline[] = [];
+  for (const [index, file] of shown.entries()) {
+    const video = file.video!;
+    const seconds = video.timeline.map((entry) => ({ ...entry, verdict: entry.verdict ?? 'error' }));
+    const worst = video.timeline.reduce((a, b) => (b.maxScore > a.maxScore ? b : a));
+    const thresholds = file.thresholds ?? undefined;
+    const chart = context.visuals
+      ? await chartFigure(
+          timelineSpec(
+            video.timeline.map((entry) => ({ second: entry.second, maxScore: entry.maxScore, meanScore: entry.meanScore, verdict: verdictInfo(entry.verdict).text })),
+            { colors: VERDICT_COLORS, ...(thresholds ? { thresholds: { uncertain: thresholds.uncertain, likelySynthetic: thresholds.likelySynthetic } } : {}) },
+          ),
+          `P(synthetic) per second of ${file.file} over ${video.timeline.length} second(s): highest ${formatDecimal(worst.maxScore)} in second ${worst.second} (${verdictInfo(worst.verdict).text.toLowerCase()}); ${video.timeline.filter((t) => t.verdict === 'likely-synthetic').length} second(s) likely synthetic, ${video.timeline.filter((t) => t.verdict === 'uncertain').length} uncertain.`,
+          thresholds
+            ? `Highest frame P(synthetic) of each second (solid, points coloured by that second's verdict) and the mean of its frames (dashed), over the verdict bands: uncertain from ${formatDecimal(thresholds.uncertain)}, likely synthetic from ${formatDecimal(thresholds.likelySynthetic)}.`
+            : 'Highest frame P(synthetic) of each second (solid, points coloured by verdict) and the mean of its frames (dashed).',
+        )
+      : undefined;
+    timelines.push({
+      file: file.file,
+      anchor: `timeline-${index + 1}`,
+      verdict: file.verdict ?? 'error',
+      score: file.score,
+      reason: file.reasons[0],
+      framesScored: video.framesScored,
+      framesSampled: video.framesSampled,
+      sampleFps: video.sampleFps,
+      ...(chart ? { chart } : {}),
+      seconds,
+    });
+  }
+  return { timelines, omitted: videos.length - shown.length };
+}
+
 async function scoreHistogram(result: ScreenRunResults, context: ViewContext): Promise<ChartFigure | undefined> {
   const scored = result.files.filter((file) => file.score !== null);
   if (!context.visuals || scored.length === 0) return undefined;
@@ -174,12 +229,14 @@ export const screenModule: ReportModule<ScreenRunResults> = {
         : undefined,
     }));
     const { cards, omitted } = await evidenceCards(result.files, context);
+    const { timelines, omitted: timelinesOmitted } = await videoTimelines(result.files, context);
     const notes: string[] = probeNotes(result.probe, result.files);
     if (result.files.length > MAX_TRIAGE_ROWS) {
       notes.push(
         `The triage table lists the ${MAX_TRIAGE_ROWS} highest-scoring of ${result.files.length} files; every file is in results.json${result.csv ? ` and ${result.csv}` : ''}.`,
       );
     }
+    if (timelinesOmitted > 0) notes.push(`Timelines are shown for the first ${timelines.length} videos; ${timelinesOmitted} more are in results.json.`);
     if (omitted > 0 && context.visuals) {
       notes.push(`Evidence is shown for the ${cards.length} highest-scoring flagged files; ${omitted} more flagged file(s) are in the triage table only (image budget ${context.maxImages}).`);
     }
@@ -208,6 +265,7 @@ export const screenModule: ReportModule<ScreenRunResults> = {
       sections: [
         { id: 'triage', title: 'Triage' },
         { id: 'scores', title: 'Score distribution' },
+        ...(timelines.length > 0 ? [{ id: 'timelines', title: 'Video timelines' }] : []),
         { id: 'evidence', title: 'Evidence for flagged files' },
       ],
       notes,
@@ -215,6 +273,7 @@ export const screenModule: ReportModule<ScreenRunResults> = {
         signals: signals.map((id) => ({ id, title: SIGNAL_TITLES[id] ?? id })),
         triage,
         histogram: await scoreHistogram(result, context),
+        timelines,
         cards,
         csv: result.csv,
         targetFpr: result.probe.targetFpr,
