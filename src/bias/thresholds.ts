@@ -10,6 +10,7 @@
  * Per-group metrics (`accuracy >= 0.8`) are judged on every eligible group; the verdict names the
  * worst one. A spec with no thresholds is `not_judged`. Policy and worked example: docs/bias.md.
  */
+import { formatBound, formatMetric, formatMetricInterval } from '../core/metric-meta.js';
 import type { AuditResult, FeatureResult, MetricValue, RunVerdict, ThresholdVerdict, VerdictStatus } from './result.js';
 
 export type Comparison = '<=' | '>=' | '<' | '>';
@@ -105,22 +106,24 @@ export interface JudgeContext {
 /** Judges one value with its interval against a threshold. */
 export function judge(value: number | null, ci: MetricValue['ci'] | null, t: Threshold, context: JudgeContext = {}): { status: VerdictStatus; reason: string } {
   if (value === null) return { status: 'inconclusive', reason: 'not computable (too little data or an empty denominator)' };
-  const shown = fmt(value);
+  // The why-text speaks the report's units (src/core/metric-meta.ts): "47.5%", "31.0 pts", "0.475", "≤ 10.0 pts".
+  const shown = formatMetric(t.metric, value);
+  const bound = formatBound(t.metric, t.op, t.bound);
   const pointFails = !satisfies(value, t.op, t.bound);
   const alpha = context.alpha ?? 0.05;
   const significant = context.pHolm !== undefined && context.pHolm < alpha;
   const hasInterval = ci !== null && ci[0] !== null && ci[1] !== null;
-  const interval = hasInterval ? `[${fmt(ci[0])}, ${fmt(ci[1])}]` : '';
+  const interval = hasInterval ? formatMetricInterval(t.metric, ci) : '';
   if (hasInterval) {
     const [lo, hi] = ci as [number, number];
     const wholeFails = !satisfies(lo, t.op, t.bound) && !satisfies(hi, t.op, t.bound);
-    if (wholeFails) return { status: 'fail', reason: `${shown} ${interval}: the whole interval violates ${t.op} ${t.bound}` };
+    if (wholeFails) return { status: 'fail', reason: `${shown} ${interval}: the whole interval violates ${bound}` };
   }
   if (t.failOn === 'significant' && pointFails && significant) {
-    return { status: 'fail', reason: `${shown} violates ${t.op} ${t.bound} and the difference is significant (p Holm ${fmtP(context.pHolm as number)} < ${alpha})` };
+    return { status: 'fail', reason: `${shown} violates ${bound} and the difference is significant (p Holm ${fmtP(context.pHolm as number)} < ${alpha})` };
   }
   if (!hasInterval) {
-    return { status: 'inconclusive', reason: `${shown} ${pointFails ? 'violates' : 'satisfies'} ${t.op} ${t.bound} but there is no interval (n_boot 0 or no finite replicate)` };
+    return { status: 'inconclusive', reason: `${shown} ${pointFails ? 'violates' : 'satisfies'} ${bound} but there is no interval (n_boot 0 or no finite replicate)` };
   }
   const [lo, hi] = ci as [number, number];
   if (!(satisfies(lo, t.op, t.bound) && satisfies(hi, t.op, t.bound))) {
@@ -130,17 +133,13 @@ export function judge(value: number | null, ci: MetricValue['ci'] | null, t: Thr
           ? '; no test covers this metric'
           : `; not significant (p Holm ${fmtP(context.pHolm)})`
         : '';
-    return { status: 'inconclusive', reason: `${shown} ${interval} straddles ${t.op} ${t.bound}${test}` };
+    return { status: 'inconclusive', reason: `${shown} ${interval} straddles ${bound}${test}` };
   }
   if (context.caveats && context.caveats.length > 0) {
-    return { status: 'inconclusive', reason: `${shown} ${interval} satisfies ${t.op} ${t.bound}, but ${context.caveats.join('; ')}` };
+    return { status: 'inconclusive', reason: `${shown} ${interval} satisfies ${bound}, but ${context.caveats.join('; ')}` };
   }
-  const margin = t.warn !== undefined && !satisfies(value, t.op, t.warn) ? ` (within the warn margin ${t.op} ${t.warn})` : '';
-  return { status: 'pass', reason: `${shown} satisfies ${t.op} ${t.bound} with its whole interval ${interval}${margin}` };
-}
-
-function fmt(x: number | null): string {
-  return x === null ? 'null' : Number(x.toPrecision(4)).toString();
+  const margin = t.warn !== undefined && !satisfies(value, t.op, t.warn) ? ` (within the warn margin ${formatBound(t.metric, t.op, t.warn)})` : '';
+  return { status: 'pass', reason: `${shown} satisfies ${bound} with its whole interval ${interval}${margin}` };
 }
 
 function fmtP(p: number): string {

@@ -77,7 +77,7 @@ describe('thresholds', () => {
   it('judges pass, fail and inconclusive from the interval, not the point estimate', () => {
     const t = parseThreshold({ check: 'demographic_parity_ratio >= 0.8', warn: 0.9 });
     expect(judge(0.95, [0.91, 0.99], t).status).toBe('pass');
-    expect(judge(0.95, [0.78, 0.99], t)).toMatchObject({ status: 'inconclusive', reason: expect.stringMatching(/straddles >= 0\.8/) });
+    expect(judge(0.95, [0.78, 0.99], t)).toMatchObject({ status: 'inconclusive', reason: '0.950 [0.780, 0.990] straddles ≥ 0.800' });
     // Within the warn margin but the whole interval passes: a pass that says so.
     expect(judge(0.85, [0.81, 0.89], t)).toMatchObject({ status: 'pass', reason: expect.stringMatching(/warn margin/) });
     // The point estimate fails but the interval straddles the bound: not a fail.
@@ -98,6 +98,8 @@ describe('thresholds', () => {
     expect(judge(0.15, [0.05, 0.25], significant, { pHolm: 0.0001 })).toMatchObject({ status: 'fail', reason: expect.stringMatching(/significant \(p Holm < 0\.001/) });
     expect(judge(0.15, [0.05, 0.25], significant, { pHolm: 0.2 })).toMatchObject({ status: 'inconclusive', reason: expect.stringMatching(/not significant/) });
     expect(judge(0.15, [0.05, 0.25], significant, {}).reason).toMatch(/no test covers/);
+    // Differences of rates read in percentage points, as everywhere in the report (src/core/metric-meta.ts).
+    expect(judge(0.15, [0.05, 0.25], interval).reason).toBe('15.0 pts [5.0, 25.0] pts straddles ≤ 10.0 pts');
   });
 
   it('is not judged without thresholds', () => {

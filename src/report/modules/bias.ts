@@ -245,8 +245,8 @@ function verdictRow(verdict: ThresholdVerdict) {
     intervalText: formatMetricInterval(verdict.metric, verdict.ci),
     boundText: boundText(verdict),
     subject: verdictSubject(verdict).trim(),
-    // The judge's reason restates the numbers as fractions; a fail decided on the interval is said in
-    // the row's own units instead, so one row never mixes "49.2 pts" with "0.4917".
+    // The judge's reason is written in the metric table's units (src/bias/thresholds.ts formats through
+    // src/core/metric-meta.ts); a fail decided on the interval only says so, since the row shows the numbers.
     why: verdict.status === 'fail' && verdict.fail_on !== 'significant' && verdict.comparison !== undefined ? `the whole ${verdict.ci ? 'interval' : 'value'} is on the wrong side of ${boundText(verdict)}` : verdict.reason,
   };
 }
