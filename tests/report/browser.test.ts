@@ -5,6 +5,7 @@
  * tests/output/, and the PDF has text and a plausible page count.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BiasResult } from '../../src/bias/result.js';
-import { resultEnvelope } from '../../src/core/results.js';
+import { resultEnvelope, resultsJson } from '../../src/core/results.js';
 import type { ProvenanceResults } from '../../src/provenance/result.js';
 import { openBrowser, type BrowserSession } from '../../src/report/browser.js';
 import { formatDecimal, formatPercent } from '../../src/report/helpers.js';
@@ -272,6 +273,8 @@ describe('PDF', () => {
       const pageText = execFileSync('pdftotext', ['-layout', '-f', String(page), '-l', String(page), path, '-'], { encoding: 'utf8' });
       expect(pageText).toContain(`page ${page} of ${pages}`);
       expect(pageText).toContain('Bias audit: occupation zero-shot audit');
+      // ... and the sha256 of the results.json it was rendered from, so a printed page can be matched to its JSON.
+      expect(pageText).toContain(`results sha256 ${createHash('sha256').update(resultsJson(docs.bias)).digest('hex')}`);
     }
   });
 });
