@@ -334,5 +334,5 @@ export function timelineSpec(
       },
     },
   );
-  return { width: 780, height: 220, layer: layers, resolve: { scale: { color: 'shared' } } };
+  return { width: 840, height: 220, layer: layers, resolve: { scale: { color: 'shared' } } };
 }
