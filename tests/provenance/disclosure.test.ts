@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discloseAi } from '../../src/provenance/disclosure.js';
 import { verifyBytes } from '../../src/provenance/verify.js';
-import { buildWithEngine, devCredentials, IPTC, syntheticImage, tempDir, type DevCredentials } from './helpers.js';
+import { devCredentials, IPTC, signedJpeg, syntheticImage, tempDir, type DevCredentials } from './helpers.js';
 
 /**
  * AI disclosure across the manifest chain, on manifests built through c2pa-rs's builder the way
@@ -16,16 +16,7 @@ describe('AI disclosure across the manifest chain', () => {
   let dev: DevCredentials;
   const jpeg = (seed: number): Promise<Buffer> => syntheticImage(seed, 'jpeg', 96, 72);
 
-  async function sign(seed: number, definition: Record<string, unknown>, parent?: Uint8Array): Promise<Uint8Array> {
-    const { asset } = await buildWithEngine({
-      signer: dev.signer,
-      mime: 'image/jpeg',
-      source: await jpeg(seed),
-      definition,
-      ...(parent ? { ingredients: [{ definition: { title: `parent-${seed}.jpg`, relationship: 'parentOf', label: 'parent' }, mime: 'image/jpeg', bytes: parent }] } : {}),
-    });
-    return asset;
-  }
+  const sign = (seed: number, definition: Record<string, unknown>, parent?: Uint8Array): Promise<Uint8Array> => signedJpeg(dev.signer, seed, definition, parent);
 
   const opened = (extra: Record<string, unknown>[] = [], softwareAgent = agent('ChatGPT')): Record<string, unknown> => ({
     assertions: [{ label: 'c2pa.actions', data: { actions: [{ action: 'c2pa.opened', softwareAgent, parameters: { ingredientIds: ['parent'] } }, ...extra] } }],

@@ -96,6 +96,21 @@ export async function buildWithEngine(request: {
   });
 }
 
+/**
+ * A 96×72 JPEG signed through the builder with `definition`, optionally over a parent ingredient
+ * (label "parent", title parent-<seed>.jpg): how generators chain manifests (ChatGPT over DALL-E).
+ */
+export async function signedJpeg(signer: CoseSigner, seed: number, definition: Record<string, unknown>, parent?: Uint8Array): Promise<Uint8Array> {
+  const { asset } = await buildWithEngine({
+    signer,
+    mime: 'image/jpeg',
+    source: await syntheticImage(seed, 'jpeg', 96, 72),
+    definition,
+    ...(parent ? { ingredients: [{ definition: { title: `parent-${seed}.jpg`, relationship: 'parentOf', label: 'parent' }, mime: 'image/jpeg', bytes: parent }] } : {}),
+  });
+  return asset;
+}
+
 export const IPTC = (term: string): string => `http://cv.iptc.org/newscodes/digitalsourcetype/${term}`;
 
 export const MEDIA_DIR = join(process.cwd(), 'fixtures', 'provenance', 'media');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScreener, screenImage, type Screener } from '../../src/screen/index.js';
 import { verdictFor } from '../../src/screen/fusion.js';
 import { readMetadataFacts, scoreMetadata } from '../../src/screen/signals/metadata.js';
-import { buildWithEngine, devCredentials, IPTC, syntheticImage, tempDir, type DevCredentials } from '../provenance/helpers.js';
+import { devCredentials, IPTC, signedJpeg, syntheticImage, tempDir, type DevCredentials } from '../provenance/helpers.js';
 
 /**
  * The metadata signal reads the AI disclosure of the whole C2PA manifest chain (src/provenance/
@@ -21,18 +21,9 @@ describe('metadata signal: AI disclosure across the C2PA manifest chain', () => 
   let workspace: { dir: string; cleanup: () => Promise<void> };
   let dev: DevCredentials;
   let screener: Screener;
-  const jpeg = (seed: number): Promise<Buffer> => syntheticImage(seed, 'jpeg', 128, 96);
+  const jpeg = (seed: number): Promise<Buffer> => syntheticImage(seed, 'jpeg', 96, 72);
 
-  async function sign(seed: number, definition: Record<string, unknown>, parent?: Uint8Array): Promise<Uint8Array> {
-    const { asset } = await buildWithEngine({
-      signer: dev.signer,
-      mime: 'image/jpeg',
-      source: await jpeg(seed),
-      definition,
-      ...(parent ? { ingredients: [{ definition: { title: `parent-${seed}.jpg`, relationship: 'parentOf', label: 'parent' }, mime: 'image/jpeg', bytes: parent }] } : {}),
-    });
-    return asset;
-  }
+  const sign = (seed: number, definition: Record<string, unknown>, parent?: Uint8Array): Promise<Uint8Array> => signedJpeg(dev.signer, seed, definition, parent);
   const score = async (bytes: Uint8Array) => scoreMetadata(await readMetadataFacts(bytes));
 
   beforeAll(async () => {
