@@ -1,6 +1,5 @@
-import { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import { invalidArgument } from '../../core/errors.js';
+import { errorMessage, invalidArgument, VigilInputError } from '../../core/errors.js';
 import { readDeadLetters } from '../../queue/dead-letters.js';
 import { parseQueueUrl, redactQueueUrl } from '../../queue/connection.js';
 import { queueSecretFromEnv } from '../../queue/integrity.js';
@@ -9,12 +8,9 @@ import { QUEUE_NAME } from '../../queue/protocol.js';
 import { redisCommands } from '../../queue/redis.js';
 import { DEFAULT_JOB_LIMITS, startWorker } from '../../queue/worker.js';
 import { isSignalId, type SignalId } from '../../screen/signals/types.js';
-import { DEVICES } from '../../vision/session.js';
-import type { Device } from '../../vision/index.js';
+import { DEVICES, type Device } from '../../vision/types.js';
 import { loadApiKeys } from '../../service/auth.js';
-import { loadEngines } from '../../service/engines.js';
 import { resolveLimits, DEFAULT_LIMITS } from '../../service/limits.js';
-import { createService } from '../../service/server.js';
 import { action, commaList, printJson } from '../run.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -73,6 +69,21 @@ interface WorkerCliOptions {
   quiet?: boolean;
 }
 
+/** A port in use or not ours to take, said as what to do about it (not a stack trace). */
+function listenError(error: unknown, host: string, port: number): Error {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return new VigilInputError(`Port ${port} on ${host} is already in use (another vigil serve or another program listens there): stop it, or choose another port with --port <n> (--port 0 takes any free port)`, { subject: '--port', cause: error });
+  }
+  if (code === 'EACCES') {
+    return new VigilInputError(`Not allowed to listen on port ${port} on ${host} (ports below 1024 need privileges): choose another port with --port <n>`, { subject: '--port', cause: error });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new VigilInputError(`Cannot listen on ${host}: no network interface of this machine has that address (--host): ${errorMessage(error)}`, { subject: '--host', cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 export function register(program: Command): void {
   program
     .command('serve')
@@ -110,12 +121,22 @@ export function register(program: Command): void {
           maxPerKey: options.maxPerKey,
         });
         const keys = await loadApiKeys({ apiKeysFile: options.apiKeysFile });
+        // fastify, the models and the C2PA engine load only when the service starts.
+        const { loadEngines } = await import('../../service/engines.js');
+        const { createService } = await import('../../service/server.js');
         const engines = loadEngines({
           screener: { probePath: options.probe, signals: parseSignals(options.signals), device: options.device },
           trustAnchors: options.trustAnchors,
         });
         const service = createService({ limits, keys, engines, logger: options.log ? { level: 'info' } : false });
-        const address = await service.app.listen({ host: options.host, port: options.port });
+        let address: string;
+        try {
+          address = await service.app.listen({ host: options.host, port: options.port });
+        } catch (error) {
+          await service.app.close().catch(() => undefined);
+          await engines.then((loaded) => loaded.release()).catch(() => undefined);
+          throw listenError(error, options.host, options.port);
+        }
         process.stderr.write(`vigil serve: listening on ${address} (${keys.size} API key(s)); loading models…\n`);
         try {
           await service.ready;
@@ -188,6 +209,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON on stdout')
     .action(
       action(async (options: { queue: string; deadLetters: number; json?: boolean }) => {
+        const { Queue } = await import('bullmq');
         const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(options.queue) });
         try {
           const [counts, workers, deadLetters] = await Promise.all([
