@@ -88,30 +88,17 @@ function channelFeatures(p: Int16Array, w: number, h: number): number[] {
       vertical += below;
       if (y > 0) secondVertical += Math.abs(p[row - w] - 2 * a + p[row + w]);
     }
-    if (y === 0) {
-      for (let x = 1; x + 1 < w; x++) {
-        const i = row + x;
-        const a = p[i];
-        const right = Math.abs(p[i + 1] - a);
-        const below = Math.abs(p[i + w] - a);
-        nprSum[cells + (x & 1)] += right + below + Math.abs(p[i + w + 1] - a);
-        d1[x & 7] += right;
-        vertical += below;
-        d2[x & 3] += Math.abs(p[i - 1] - 2 * a + p[i + 1]);
-      }
-    } else {
-      // The same, plus the vertical second difference (rows above and below exist).
-      for (let x = 1; x + 1 < w; x++) {
-        const i = row + x;
-        const a = p[i];
-        const right = Math.abs(p[i + 1] - a);
-        const below = Math.abs(p[i + w] - a);
-        nprSum[cells + (x & 1)] += right + below + Math.abs(p[i + w + 1] - a);
-        d1[x & 7] += right;
-        vertical += below;
-        d2[x & 3] += Math.abs(p[i - 1] - 2 * a + p[i + 1]);
-        secondVertical += Math.abs(p[i - w] - 2 * a + p[i + w]);
-      }
+    for (let x = 1; x + 1 < w; x++) {
+      const i = row + x;
+      const a = p[i];
+      const right = Math.abs(p[i + 1] - a);
+      const below = Math.abs(p[i + w] - a);
+      nprSum[cells + (x & 1)] += right + below + Math.abs(p[i + w + 1] - a);
+      d1[x & 7] += right;
+      vertical += below;
+      d2[x & 3] += Math.abs(p[i - 1] - 2 * a + p[i + 1]);
+      // The vertical second difference needs a row above (on row 0, a read before the plane: skipped).
+      if (y > 0) secondVertical += Math.abs(p[i - w] - 2 * a + p[i + w]);
     }
     // x = w - 1: only the vertical differences.
     const end = row + w - 1;
