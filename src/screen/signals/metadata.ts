@@ -77,7 +77,7 @@ export interface MetadataScore extends SignalScore {
  * fusion learns how much to trust the metadata signal on the training data; a declaration
  * overrides fusion (see `declared`).
  */
-const CUE_SCORES: Record<MetadataCueKind, number> = { declared: 0.99, 'ai-involved': 0.9, fingerprint: 0.95, camera: 0.35, absent: 0.55 };
+const CUE_SCORES: Record<Exclude<MetadataCueKind, 'ai-involved'>, number> = { declared: 0.99, fingerprint: 0.95, camera: 0.35, absent: 0.55 };
 
 /** Where a disclosure finding sits, for a reader to check it: ingredients walked, then manifest -> assertion -> field. */
 function evidencePath(evidence: DisclosureEvidence): string {
@@ -187,20 +187,21 @@ export function scoreMetadata(facts: MetadataFacts): MetadataScore {
   for (const entry of evidence.filter((e) => e.level === 'editedWithAi' || e.level === 'containsAiIngredient' || e.level === 'vendorAssertion')) findings.push(disclosureFinding(entry));
   for (const t of xmpAi.filter(xmpComposite)) findings.push(`XMP digitalSourceType ${t.term} (part of the image is AI-made, not necessarily all of it)`);
   const aiInvolved = !declared && findings.length > 0;
+  const beforeFingerprints = findings.length;
   for (const chunk of facts.generatorTextChunks) findings.push(`generator text chunk "${chunk.key}"`);
   if (facts.software !== null && GENERATOR_SOFTWARE.test(facts.software)) findings.push(`Software "${facts.software}" names a generator`);
   const camera = facts.cameraMake !== null || facts.cameraModel !== null;
-  let cue: MetadataCueKind;
-  if (declared) cue = 'declared';
-  else if (aiInvolved) cue = 'ai-involved';
-  else if (findings.length > 0) cue = 'fingerprint';
-  else if (camera) cue = 'camera';
-  else cue = 'absent';
-  if (cue === 'camera') findings.push(`camera EXIF ${[facts.cameraMake, facts.cameraModel].filter(Boolean).join(' ')} (weak cue: easily forged)`);
-  if (cue === 'absent') findings.push('no generator fingerprint and no camera EXIF (weak cue)');
+  // What the rest of the metadata says, without the C2PA AI involvement.
+  const fingerprinted = findings.length > beforeFingerprints;
+  const base: Exclude<MetadataCueKind, 'declared' | 'ai-involved'> = fingerprinted ? 'fingerprint' : camera ? 'camera' : 'absent';
+  const cue: MetadataCueKind = declared ? 'declared' : aiInvolved ? 'ai-involved' : base;
+  if (!declared && base === 'camera') findings.push(`camera EXIF ${[facts.cameraMake, facts.cameraModel].filter(Boolean).join(' ')} (weak cue: easily forged)`);
+  if (!declared && base === 'absent') findings.push('no generator fingerprint and no camera EXIF (weak cue)');
   // Free text is shown, never counted: "AI" in a description does not declare anything.
   for (const entry of evidence.filter((e) => e.level === 'weakCue')) findings.push(disclosureFinding(entry));
   if (facts.c2paError !== null) findings.push(`C2PA manifest unreadable: ${facts.c2paError}`);
-  const score = CUE_SCORES[cue];
-  return { score, raw: Math.log(score / (1 - score)), cue, findings, declared: cue === 'declared', aiInvolved: cue === 'ai-involved' };
+  // AI involvement floors the verdict at uncertain (see `aiInvolved`) but does not raise P(synthetic):
+  // an AI edit of a photograph must not become likely-synthetic through the fusion's metadata weight.
+  const score = CUE_SCORES[declared ? 'declared' : base];
+  return { score, raw: Math.log(score / (1 - score)), cue, findings, declared, aiInvolved };
 }
