@@ -335,7 +335,7 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
     } else if (fused.verdict === 'likely-synthetic' && !declared) {
       result.reasons.push(`fused P(synthetic) ${p} above the likely-synthetic threshold ${fused.thresholds.likelySynthetic.toFixed(3)} (set for ${probe.fusion.targetFpr * 100}% FPR)`);
     } else if (fused.verdict === 'uncertain' && fused.probability <= fused.thresholds.uncertain) {
-      result.reasons.push(`fused P(synthetic) ${p}: the pixel signals alone found no evidence of synthesis; uncertain because of the declared AI involvement above`);
+      result.reasons.push(`fused P(synthetic) ${p}: below the uncertain threshold ${fused.thresholds.uncertain.toFixed(3)}: the signals found no evidence of synthesis on their own; uncertain because of the declared AI involvement above`);
     } else if (fused.verdict === 'uncertain') {
       result.reasons.push(`fused P(synthetic) ${p} above the uncertain threshold ${fused.thresholds.uncertain.toFixed(3)} (set for ${probe.fusion.uncertainFpr * 100}% FPR)`);
     } else if (fused.verdict === 'no-evidence') {
