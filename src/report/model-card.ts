@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import type { AuditKind, BiasResult, FeatureResult, MetricValue, ThresholdVerdict } from '../bias/result.js';
 import { VigilInputError } from '../core/errors.js';
 import { formatDecimal, formatInterval, formatPercent } from './helpers.js';
-import { readableThreshold } from './modules/bias.js';
+import { intervalMethodName, readableThreshold } from './modules/bias.js';
 import { formatMetric, metricMeta } from '../core/metric-meta.js';
 import { loadTemplates } from './templates.js';
 import { DENSE_DISPARITIES, DENSE_TABLE_KEYS, DENSE_TASK_TYPES, denseDataset, denseMetrics, isDenseAudit } from './model-card-dense.js';
@@ -167,6 +167,7 @@ export function renderModelCard(results: unknown, options: ModelCardOptions = {}
     name: result.name,
     verdict: result.verdict,
     ciPercent,
+    intervalMethod: intervalMethodName(result.settings),
     failing: failing.map(verdictView),
     verdicts: result.verdicts.map(verdictView),
     smallGroups,

@@ -226,6 +226,12 @@ async function featureView(
 }
 
 /** Comparison operators as their mathematical signs, which read better than ">=" (and need no escaping). */
+/** How the run's intervals were computed, in words: results record `interval_method` ('bca' since it
+ * was introduced); older results without it used percentile intervals. */
+export function intervalMethodName(settings: BiasResult['settings']): string {
+  return settings.interval_method === 'bca' ? 'bias-corrected and accelerated (BCa) bootstrap' : 'percentile bootstrap';
+}
+
 export function readableThreshold(threshold: string): string {
   return threshold.replace(/>=/g, '≥').replace(/<=/g, '≤');
 }
@@ -351,7 +357,7 @@ function reproducibility(result: BiasResult): ReproducibilityItem[] {
   const s = result.settings;
   items.push(
     { label: 'Seed', value: String(s.seed) },
-    { label: 'Bootstrap', value: `${s.n_boot} resamples, stratified by group, ${Math.round(s.ci_level * 100)}% percentile intervals` },
+    { label: 'Bootstrap', value: `${s.n_boot} resamples, stratified by group, ${Math.round(s.ci_level * 100)}% ${intervalMethodName(s)} intervals` },
     { label: 'Tests', value: `${s.n_permutations} permutations; Holm correction at α = ${s.alpha}` },
     { label: 'Minimum group size', value: String(s.min_group_size) },
   );
@@ -452,6 +458,7 @@ export const biasModule: ReportModule<BiasResult> = {
         openVerdicts: result.verdicts.filter((v) => v.status !== 'pass').map(verdictRow),
         passedVerdicts: result.verdicts.filter((v) => v.status === 'pass').map(verdictRow),
         ciPercent: Math.round(result.settings.ci_level * 100),
+        intervalMethod: intervalMethodName(result.settings),
         spec: result.spec,
         specDocument: result.spec ? JSON.stringify(result.spec.document, null, 2) : undefined,
         model: result.model,
