@@ -1,5 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { IMAGE_EXTENSIONS } from '../core/extensions.js';
+import { MAX_DOCUMENT_BYTES, readInputFile } from '../core/files.js';
+import { basename, dirname, extname, join } from 'node:path';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
 import { resultEnvelope } from '../core/results.js';
 import { listImageFiles } from '../vision/index.js';
@@ -22,7 +24,7 @@ export interface GeneratorSet {
 
 async function hasDirectImages(dir: string): Promise<boolean> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.some((e) => e.isFile() && /\.(jpe?g|png|webp|gif|tiff?|avif)$/i.test(e.name));
+  return entries.some((e) => e.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(extname(e.name).slice(1).toLowerCase()));
 }
 
 /**
@@ -168,7 +170,7 @@ export async function evaluate(screener: Screener, options: EvalOptions): Promis
 
   await runCondition('none', 'Files as given', labeled.map((l) => l.file));
   if (perturbations.length > 0) {
-    const originals = await Promise.all(labeled.map((l) => readFile(l.file).catch(() => undefined)));
+    const originals = await Promise.all(labeled.map((l) => readInputFile(l.file, { what: 'image', maxBytes: MAX_DOCUMENT_BYTES }).catch(() => undefined)));
     for (const perturbation of perturbations) {
       const inputs = await Promise.all(
         labeled.map(async (l, i) => {

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
-import { sha256Hex } from '../core/files.js';
+import { MAX_DOCUMENT_BYTES, readInputFile, sha256Hex } from '../core/files.js';
 import { embedImages, loadModel, reconstruct, type ClipModel, type Device, type MaeModel } from '../vision/index.js';
 import { heatmapPng, safeStem, spectrumPng, writeEvidence } from './evidence.js';
 import { fuse } from './fusion.js';
@@ -195,7 +194,7 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
           index: evidenceCounter++,
         };
         try {
-          const bytes = typeof input === 'string' ? await readFile(input) : input.bytes;
+          const bytes = typeof input === 'string' ? await readInputFile(input, { what: 'image', maxBytes: MAX_DOCUMENT_BYTES }) : input.bytes;
           item.bytes = bytes;
           result.sha256 = sha256Hex(bytes);
           const fast = pool ? await pool.analyze(bytes, name, fastRequest) : await analyzeFast(bytes, name, fastRequest);

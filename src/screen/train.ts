@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { VigilInputError, errorMessage, invalidArgument } from '../core/errors.js';
-import { sha256Hex } from '../core/files.js';
+import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES, readInputFile, sha256Hex } from '../core/files.js';
 import { VIGIL_VERSION } from '../core/version.js';
 import { embedImages, listImageFiles, loadModel, reconstruct, type Device, type VisionModel } from '../vision/index.js';
 import { fitDistribution } from './distribution.js';
@@ -75,7 +74,7 @@ export async function extractItems(
   const items: TrainingItem[] = [];
   for (const { file, label } of listed) {
     try {
-      const bytes = await readFile(file);
+      const bytes = await readInputFile(file, { what: 'image', maxBytes: MAX_DOCUMENT_BYTES });
       const fast = await analyzeFast(bytes, file, request);
       const features = {} as Record<FeatureSignalId, number[]>;
       for (const signal of FEATURE_SIGNALS) {
@@ -109,7 +108,7 @@ export async function groupFiles(files: readonly string[], options: Pick<TrainOp
   const csv = options.groupsCsv;
   let records: Record<string, string>[];
   try {
-    records = parse(await readFile(csv, 'utf8'), { columns: true, bom: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+    records = parse((await readInputFile(csv, { what: '--groups CSV', maxBytes: MAX_CONFIG_BYTES })).toString('utf8'), { columns: true, bom: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
   } catch (error) {
     throw new VigilInputError(`--groups ${csv}: cannot read a CSV with columns file,group (${errorMessage(error)})`, { subject: csv });
   }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import protobuf from 'protobufjs';
 import { VigilInputError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { readInputFile, writeFileAtomic } from '../core/files.js';
 import { ONNX_PROTO } from './onnx-schema.js';
 
 /** onnx.TensorProto.DataType values used here. */
@@ -73,7 +72,8 @@ export interface QuantizeReport {
  * are quantised to uint8 per batch at run time. Everything else stays float32.
  */
 export async function quantizeOnnxFile(input: string, output: string, options: QuantizeOptions = {}): Promise<QuantizeReport> {
-  const bytes = await readFile(input);
+  // No size cap beyond the plain-file check: full-size ONNX graphs run to gigabytes.
+  const bytes = await readInputFile(input, { what: 'ONNX model' });
   const type = onnxModelType();
   let model: Model;
   try {
