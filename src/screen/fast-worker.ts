@@ -1,22 +1,17 @@
 import { parentPort } from 'node:worker_threads';
-import { errorMessage } from '../core/errors.js';
-import { analyzeFast, type FastRequest } from './fast-path.js';
+import { serveWorkerRequests } from '../core/worker-pool.js';
+import { analyzeFast, type FastAnalysis } from './fast-path.js';
+import type { FastJob } from './fast-pool.js';
 
-/** Worker side of the fast-path pool: one message in (id, bytes, name, request), one out. */
-interface Job {
-  id: number;
-  bytes: Uint8Array;
-  name: string;
-  request: FastRequest;
-}
-
-parentPort!.on('message', (job: Job) => {
-  analyzeFast(job.bytes, job.name, job.request).then(
+/** Worker side of the fast-path pool (core's worker pool protocol): one request in, one analysis out. */
+if (parentPort) {
+  serveWorkerRequests<FastJob, FastAnalysis>(
+    parentPort,
+    ({ bytes, name, request }) => analyzeFast(bytes, name, request),
+    // The spectrum is moved, not copied, back to the main thread.
     (analysis) => {
       const spectral = analysis.features.spectral;
-      const transfer = spectral && 'extraction' in spectral && spectral.extraction.spectrum ? [spectral.extraction.spectrum.logPower.buffer as ArrayBuffer] : [];
-      parentPort!.postMessage({ id: job.id, analysis }, transfer);
+      return spectral && 'extraction' in spectral && spectral.extraction.spectrum ? [spectral.extraction.spectrum.logPower.buffer as ArrayBuffer] : [];
     },
-    (error: unknown) => parentPort!.postMessage({ id: job.id, error: errorMessage(error) }),
   );
-});
+}
