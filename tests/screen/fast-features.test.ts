@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/core/random.js';
-import { analyzeResidual } from '../../src/screen/signals/residual.js';
+import { analyzeResidual, residualSummary } from '../../src/screen/signals/residual.js';
 import { analyzeSpectrum, type GrayImage } from '../../src/screen/signals/spectral.js';
 
 /**
@@ -63,22 +63,7 @@ function referenceChannel(p: Int16Array, w: number, h: number): number[] {
     d2[y & 3] += s2;
     d2n[y & 3] += w;
   }
-  const d1Mean = Array.from(d1, (s, i) => s / Math.max(1, d1n[i]) + EPS);
-  const d2Mean = Array.from(d2, (s, i) => s / Math.max(1, d2n[i]) + EPS);
-  const logSpread = (values: readonly number[]): number => Math.log(Math.max(...values) / Math.min(...values));
-  const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
-  const d1Even = mean(d1Mean.filter((_, i) => i % 2 === 0));
-  const d1Odd = mean(d1Mean.filter((_, i) => i % 2 === 1));
-  return [
-    logSpread(npr),
-    // Residual energy relative to the image's gradient energy: down-up reconstructions of smooth
-    // (upsampled) images leave little.
-    Math.log(mean(npr) / mean(d1Mean)),
-    Math.abs(Math.log(d1Even / d1Odd)),
-    Math.abs(Math.log((d2Mean[0] + d2Mean[2]) / (d2Mean[1] + d2Mean[3]))),
-    logSpread(d2Mean),
-    logSpread(d1Mean),
-  ];
+  return residualSummary(npr, d1, d1n, d2, d2n);
 }
 
 

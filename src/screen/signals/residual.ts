@@ -122,6 +122,15 @@ function channelFeatures(p: Int16Array, w: number, h: number): number[] {
     const anchors = Math.floor((h - 1 - (o >> 1) + 1) / 2) * Math.floor((w - 1 - (o & 1) + 1) / 2);
     npr[o] = nprSum[o] / Math.max(1, 3 * anchors) + EPS;
   }
+  return residualSummary(npr, d1, d1n, d2, d2n);
+}
+
+/**
+ * The six residual features from a channel's accumulated sums: NPR means per 2x2 offset, first
+ * differences by row/column phase mod 8 and second differences by phase mod 4 (sums and counts).
+ * Exported so the test's plain reference accumulation is summarised exactly as the fused pass is.
+ */
+export function residualSummary(npr: readonly number[], d1: ArrayLike<number>, d1n: ArrayLike<number>, d2: ArrayLike<number>, d2n: ArrayLike<number>): number[] {
   const d1Mean = Array.from(d1, (s, i) => s / Math.max(1, d1n[i]) + EPS);
   const d2Mean = Array.from(d2, (s, i) => s / Math.max(1, d2n[i]) + EPS);
   const logSpread = (values: readonly number[]): number => Math.log(Math.max(...values) / Math.min(...values));
