@@ -21,23 +21,30 @@ function onInterrupt(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
+let attached = false;
+
+// Once attached, the listeners stay until an interrupt arrives. Detaching them whenever no temp
+// file is pending raced with delivery: a signal caught while a write was pending but dispatched
+// after it finished found no listener, was swallowed, and the process ran on.
 function attachInterrupts(): void {
+  if (attached) return;
+  attached = true;
   for (const signal of INTERRUPTS) process.on(signal, onInterrupt);
   process.on('exit', removePendingTemps);
 }
 
 function detachInterrupts(): void {
+  attached = false;
   for (const signal of INTERRUPTS) process.off(signal, onInterrupt);
   process.off('exit', removePendingTemps);
 }
 
-/** Registers a temp file or folder for removal on exit or interrupt; the listeners exist only while one is in use. */
+/** Registers a temp file or folder for removal on exit or interrupt (the interrupt then takes effect as it would have). */
 export function trackTempFile(temp: string): () => void {
   pendingTemps.add(temp);
-  if (pendingTemps.size === 1) attachInterrupts();
+  attachInterrupts();
   return () => {
     pendingTemps.delete(temp);
-    if (pendingTemps.size === 0) detachInterrupts();
   };
 }
 
