@@ -4,10 +4,14 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { VigilInputError, invalidArgument } from '../core/errors.js';
 import { VIDEO_EXTENSIONS } from '../core/extensions.js';
-import { sha256File, trackTempFile } from '../core/files.js';
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { readInputFile, sha256File, trackTempFile } from '../core/files.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../provenance/walk.js';
 import { verdictFor } from './fusion.js';
-import type { ScreenFileResult, VideoSummary } from './result.js';
+import type { MetadataOutput, ScreenFileResult, VideoSummary } from './result.js';
 import type { Screener } from './screener.js';
+import { readMetadataFacts, scoreMetadata } from './signals/metadata.js';
 import { SIGNAL_IDS } from './signals/types.js';
 
 export { VIDEO_EXTENSIONS };
@@ -52,9 +56,29 @@ function extractFrames(path: string, dir: string, options: VideoOptions): Promis
 }
 
 /**
+ * The video file's own metadata (C2PA manifest in MP4/MOV/AVI, XMP), read like an image's. Frames
+ * extracted by ffmpeg carry none of it, so without this a video declared AI-generated in its
+ * Content Credentials would be judged on its pixels alone. Files over provenance's size limit are
+ * hashed without being held in memory, and their metadata is reported as not read.
+ */
+async function readVideo(path: string, withMetadata: boolean): Promise<{ sha256: string; metadata: MetadataOutput | null; note: string | null }> {
+  const size = (await stat(path)).size;
+  if (!withMetadata || size > DEFAULT_MAX_FILE_BYTES) {
+    const note = withMetadata ? `the video's own metadata (C2PA, XMP) was not read: ${size} bytes, over the ${DEFAULT_MAX_FILE_BYTES}-byte limit` : null;
+    return { sha256: await sha256File(path), metadata: null, note };
+  }
+  const bytes = await readInputFile(path, { what: 'video', maxBytes: DEFAULT_MAX_FILE_BYTES });
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const facts = await readMetadataFacts(bytes);
+  return { sha256, metadata: { ...scoreMetadata(facts), facts }, note: null };
+}
+
+/**
  * Screens a video: samples frames with ffmpeg at `fps`, scores each frame as an image, and
  * aggregates (max, mean, top-k mean; the video's score is the top-k mean, which one odd frame
- * cannot dominate) with a per-second timeline.
+ * cannot dominate) with a per-second timeline. The video file's own metadata counts like an
+ * image's: a C2PA declaration of AI generation makes it likely-synthetic, declared AI
+ * involvement (an AI edit, an AI ingredient) floors it at uncertain.
  */
 export async function screenVideo(screener: Screener, path: string, options: VideoOptions): Promise<ScreenFileResult> {
   if (!(options.fps > 0 && options.fps <= 60)) throw invalidArgument('fps', 'a number of frames per second in (0, 60]', options.fps);
@@ -63,7 +87,7 @@ export async function screenVideo(screener: Screener, path: string, options: Vid
   // Frames are removed however screening ends, also on SIGINT/SIGTERM/SIGHUP mid-video.
   const untrack = trackTempFile(dir);
   try {
-    const sha256 = await sha256File(path);
+    const { sha256, metadata, note } = await readVideo(path, screener.signals.includes('metadata'));
     await extractFrames(path, dir, options);
     const frameFiles = (await readdir(dir)).filter((f) => f.endsWith('.png')).sort();
     if (frameFiles.length === 0) throw new VigilInputError(`${path}: ffmpeg produced no frames (is the video empty?)`, { subject: path });
@@ -116,27 +140,35 @@ export async function screenVideo(screener: Screener, path: string, options: Vid
         }),
       frames: frames.map((r, i) => ({ time: times[i], score: r.score, verdict: r.verdict, error: r.error })),
     };
-    const declared = frames.some((f) => f.signals.metadata?.declared);
+    const frameDeclaring = frames.find((f) => f.signals.metadata?.declared);
+    const declared = metadata?.declared === true || frameDeclaring !== undefined;
+    const aiInvolved = !declared && metadata?.aiInvolved === true;
+    const declaration = metadata?.declared === true ? `the video's metadata: ${metadata.findings[0]}` : frameDeclaring ? `a frame's metadata: ${frameDeclaring.signals.metadata!.findings[0]}` : null;
     // The frames that decide the score: when most of them lie outside the probe's training
     // distribution, the video's verdict is "cannot tell" like an image's.
     const deciding = [...scored].sort((a, b) => b.score - a.score).slice(0, k);
     const outside = deciding.filter((s) => s.result.distribution !== null && !s.result.distribution.inDistribution);
     const outOfDistribution = outside.length * 2 > deciding.length;
-    const verdict = verdictFor(topKMean, thresholds, declared, outOfDistribution);
+    const verdict = verdictFor(topKMean, thresholds, declared, outOfDistribution, aiInvolved);
     return {
       ...base,
       score: topKMean,
       verdict,
       thresholds,
-      signals: top.result.signals,
+      // The frame signals of the highest-scoring frame; metadata is the video file's own.
+      signals: { ...top.result.signals, ...(metadata === null ? {} : { metadata }) },
       distribution: top.result.distribution,
       video,
       reasons: [
+        ...(declaration !== null ? [`metadata declares AI generation: ${declaration}`] : []),
+        ...(aiInvolved ? [`metadata says generative AI was involved, so the verdict is at least uncertain: ${metadata!.findings[0]}`] : []),
         ...(outOfDistribution && !declared
           ? [`out-of-distribution: cannot tell (${outside.length} of the top ${deciding.length} frames lie outside what the probe was trained on: ${outside[0].result.distribution!.why.join('; ')})`]
           : []),
         `top-${k} frame mean P(synthetic) ${topKMean.toFixed(3)} (max ${sorted[0].toFixed(3)} at ${top.time.toFixed(2)}s, mean ${mean.toFixed(3)} over ${scored.length} frames)`,
-        ...top.result.reasons.slice(1).map((r) => `highest frame: ${r}`),
+        ...top.result.reasons.slice(1).filter((r) => !r.startsWith('metadata')).map((r) => `highest frame: ${r}`),
+        ...(metadata !== null && !declared ? metadata.findings.map((f) => `metadata: ${f}`) : []),
+        ...(note !== null ? [note] : []),
       ],
     };
   } finally {

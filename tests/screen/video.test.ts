@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMarkdown, renderReport } from '../../src/report/render.js';
 import { runScreen } from '../../src/screen/run.js';
 import { createScreener, type Screener } from '../../src/screen/screener.js';
+import { signImage } from '../../src/provenance/sign.js';
+import { devWorkspace, MEDIA_DIR } from '../provenance/helpers.js';
 import { HELDOUT_FAKE, HELDOUT_REAL, tempDir } from './helpers.js';
 
 const HAVE_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
@@ -99,6 +101,41 @@ describe.runIf(HAVE_FFMPEG)('video screening', () => {
     const [file] = (await runScreen(screener, [clip], { video: { fps: 1, topK: 3 } })).files;
     expect(file.video!.framesSampled).toBe(4);
     expect(file.video!.timeline.every((t) => t.frames === 1)).toBe(true);
+  });
+});
+
+describe.runIf(HAVE_FFMPEG)("the video file's own Content Credentials", () => {
+  const workspace = devWorkspace();
+  const signed = async (sourceType: string): Promise<string> => {
+    const output = workspace.path(`${sourceType}.mp4`);
+    await signImage({ input: join(MEDIA_DIR, 'clip.mp4'), output, signer: workspace.dev.signer, sourceType });
+    return output;
+  };
+
+  it('a video whose C2PA declares AI generation is likely-synthetic whatever its frames score, with the evidence path', async () => {
+    const path = await signed('trainedAlgorithmicMedia');
+    const [file] = (await runScreen(screener, [path], { video: { fps: 2, topK: 1 } })).files;
+    expect(file.status).toBe('ok');
+    expect(file.verdict).toBe('likely-synthetic');
+    expect(file.signals.metadata?.declared).toBe(true);
+    expect(file.signals.metadata?.facts.format).toBe('video/mp4');
+    expect(file.reasons[0]).toMatch(/^metadata declares AI generation: the video's metadata: C2PA declares AI generation: .*trainedAlgorithmicMedia.* at .*c2pa\.actions/);
+  });
+
+  it('declared AI involvement (a composite with AI) floors the verdict at uncertain; a camera capture declares nothing', async () => {
+    const composite = await signed('compositeWithTrainedAlgorithmicMedia');
+    const capture = await signed('digitalCapture');
+    const [a, b] = (await runScreen(screener, [composite, capture], { video: { fps: 2, topK: 1 } })).files;
+    expect(a.signals.metadata?.aiInvolved).toBe(true);
+    expect(a.verdict === 'uncertain' || a.verdict === 'likely-synthetic').toBe(true);
+    expect(a.reasons.join('\n')).toMatch(/metadata says generative AI was involved, so the verdict is at least uncertain/);
+    expect(b.signals.metadata?.declared).toBe(false);
+    expect(b.signals.metadata?.aiInvolved).toBe(false);
+    expect(b.reasons.join('\n')).not.toMatch(/declares AI|generative AI was involved/);
+    // The unsigned original scores on its pixels alone, exactly as the signed capture does.
+    const [plain] = (await runScreen(screener, [join(MEDIA_DIR, 'clip.mp4')], { video: { fps: 2, topK: 1 } })).files;
+    expect(b.score).toBe(plain.score);
+    expect(b.verdict).toBe(plain.verdict);
   });
 });
 

@@ -3,7 +3,7 @@ import { errorMessage } from '../../core/errors.js';
 import { describeDigitalSourceType } from '../../provenance/digital-source-types.js';
 import { discloseAi, type AiDisclosure, type DisclosureEvidence } from '../../provenance/disclosure.js';
 import { isNoManifestError, readAsset } from '../../provenance/engine.js';
-import { sniffImageMime } from '../../core/image-format.js';
+import { sniffProvenanceMime } from '../../provenance/formats.js';
 import type { SignalMeta, SignalScore } from './types.js';
 
 export const metadataMeta: SignalMeta = {
@@ -114,9 +114,12 @@ function text(value: unknown): string | null {
   return null;
 }
 
-/** Reads the metadata facts of an image held in memory. Unreadable metadata is a fact, not an error. */
+/**
+ * Reads the metadata facts of an image (or a video: MP4, MOV, AVI carry C2PA too) held in memory.
+ * Unreadable metadata is a fact, not an error.
+ */
 export async function readMetadataFacts(bytes: Uint8Array): Promise<MetadataFacts> {
-  const mime = sniffImageMime(bytes);
+  const mime = sniffProvenanceMime(bytes);
   const facts: MetadataFacts = {
     format: mime ?? 'unknown',
     digitalSourceTypes: [],
