@@ -30,7 +30,15 @@ export function estimateRemaining(done: number, total: number, since: { done: nu
  * (--json/--csv on stdout); silent otherwise, so piped output stays clean. Nothing is drawn until
  * the total is known (no full bar at 0/0), and the estimate comes from the measured rate.
  */
-export function createProgress(label: string, options: { quiet?: boolean; total?: number } = {}): Progress {
+export function createProgress(
+  label: string,
+  options: {
+    quiet?: boolean;
+    total?: number;
+    /** Counts the total, called only when a bar is shown (a streamed run's counting pass costs nothing when piped). */
+    count?: () => Promise<number>;
+  } = {},
+): Progress {
   if (options.quiet || !process.stderr.isTTY || process.env.CI) return silent;
   let bar: SingleBar | undefined;
   let total = options.total ?? 0;
@@ -47,17 +55,25 @@ export function createProgress(label: string, options: { quiet?: boolean; total?
       bar.start(total, done, { eta_text: eta() });
     } else bar.update(done, { eta_text: eta() });
   };
+  let stopped = false;
+  const setTotal = (value: number): void => {
+    if (stopped) return;
+    total = value;
+    bar?.setTotal(value);
+    draw();
+  };
+  // A failed count only leaves the bar undrawn; the run itself reports its inputs' errors.
+  options.count?.().then(setTotal, () => undefined);
   return {
-    setTotal: (value) => {
-      total = value;
-      bar?.setTotal(value);
-      draw();
-    },
+    setTotal,
     increment: (by = 1) => {
       done += by;
       since ??= { done, ms: performance.now() };
       draw();
     },
-    stop: () => bar?.stop(),
+    stop: () => {
+      stopped = true;
+      bar?.stop();
+    },
   };
 }

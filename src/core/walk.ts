@@ -11,8 +11,9 @@
  * compared as `name/`, which makes the depth-first order equal to sorting the whole list.
  */
 import type { Dirent } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { constants } from 'node:fs';
+import { access, lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 
 /** An entry the walk did not return, and why (provenance lists every one of them). */
@@ -60,18 +61,22 @@ interface Entry {
   reason?: string;
 }
 
+/** The parts of a directory entry the walker looks at (a Dirent, or fs.Stats with the name). */
+interface EntryKind {
+  name: string;
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+}
+
 /**
- * Every wanted plain file under `root`, as `join(root, relative path)`, in sorted relative-path
- * order, yielded as the walk goes. A `root` that is not a folder yields nothing.
+ * The walker's rules for one root: what an entry is (`classify`) and why a file is not wanted
+ * (`rejection`). `walk` and `walkReaches` both use them, so they cannot disagree.
  */
-export async function* walk(root: string, options: WalkOptions = {}): AsyncGenerator<string> {
-  const realRoot = await realpath(root).catch(() => undefined);
-  if (realRoot === undefined || !(await stat(realRoot)).isDirectory()) return;
+function walkRules(realRoot: string, options: WalkOptions) {
   const wanted = options.extensions === undefined ? undefined : new Set(options.extensions.map((e) => e.toLowerCase()));
   const excluded = options.exclude?.length ? picomatch([...options.exclude], { dot: true }) : undefined;
   const included = options.include?.length ? picomatch([...options.include], { dot: options.dot === true }) : undefined;
-  const onSkip = options.onSkip;
-  const visited = new Set<string>([realRoot]);
 
   /** Why a file (relative path `rel`, hidden when under a dot name) is not wanted, or undefined. */
   const rejection = (name: string, rel: string, hidden: boolean): string | undefined => {
@@ -86,7 +91,7 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
     return undefined;
   };
 
-  const classify = async (dir: string, entry: Dirent): Promise<Entry> => {
+  const classify = async (dir: string, entry: EntryKind): Promise<Entry> => {
     const name = entry.name;
     if (entry.isDirectory()) return { name, key: `${name}/`, kind: 'folder' };
     if (entry.isFile()) return { name, key: name, kind: 'file' };
@@ -105,6 +110,23 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
     return { name, key: name, kind: 'skip', reason: 'symbolic link to something that is not a plain file or folder' };
   };
 
+  /** Whether a folder entry is hidden here (under a dot name, unless `dot`). */
+  const hides = (hidden: boolean, name: string): boolean => hidden || (!options.dot && name.startsWith('.'));
+
+  return { rejection, classify, hides };
+}
+
+/**
+ * Every wanted plain file under `root`, as `join(root, relative path)`, in sorted relative-path
+ * order, yielded as the walk goes. A `root` that is not a folder yields nothing.
+ */
+export async function* walk(root: string, options: WalkOptions = {}): AsyncGenerator<string> {
+  const realRoot = await realpath(root).catch(() => undefined);
+  if (realRoot === undefined || !(await stat(realRoot)).isDirectory()) return;
+  const { rejection, classify, hides } = walkRules(realRoot, options);
+  const onSkip = options.onSkip;
+  const visited = new Set<string>([realRoot]);
+
   async function* walkFolder(dir: string, rel: string, hidden: boolean): AsyncGenerator<string> {
     let dirents: Dirent[];
     try {
@@ -118,7 +140,7 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
     for (const entry of entries) {
       const path = join(dir, entry.name);
       const relPath = rel === '' ? entry.name : join(rel, entry.name);
-      const hiddenHere = hidden || (!options.dot && entry.name.startsWith('.'));
+      const hiddenHere = hides(hidden, entry.name);
       if (entry.kind === 'skip') {
         onSkip?.({ path, reason: entry.reason! });
       } else if (entry.kind === 'folder') {
@@ -143,6 +165,41 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
   }
 
   yield* walkFolder(root, '', false);
+}
+
+/**
+ * Whether `walk(root, options)` yields `path` (as `join(root, relative path)`; compared after
+ * resolving both), decided from that one path without walking the folder: every folder on the way
+ * must be one the walk enters and can read, and the file one it keeps. Lets a caller tell that
+ * two inputs overlap without holding the list of either. Not for `followSymlinks`, where a folder
+ * reached twice is walked only the first time, which depends on the order of the whole walk.
+ */
+export async function walkReaches(root: string, path: string, options: WalkOptions = {}): Promise<boolean> {
+  if (options.followSymlinks) throw new Error('walkReaches does not support followSymlinks');
+  const rel = relative(resolve(root), resolve(path));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return false;
+  const realRoot = await realpath(root).catch(() => undefined);
+  if (realRoot === undefined || !(await stat(realRoot)).isDirectory()) return false;
+  const { rejection, classify, hides } = walkRules(realRoot, options);
+  const names = rel.split(sep);
+  let dir = root;
+  let hidden = false;
+  for (const [i, name] of names.entries()) {
+    // walk skips a folder it cannot read, so nothing under it is reached.
+    if (!(await access(dir, constants.R_OK).then(() => true, () => false))) return false;
+    const info = await lstat(join(dir, name)).catch(() => undefined);
+    if (info === undefined) return false;
+    const entry = await classify(dir, { name, isDirectory: () => info.isDirectory(), isFile: () => info.isFile(), isSymbolicLink: () => info.isSymbolicLink() });
+    hidden = hides(hidden, name);
+    if (i < names.length - 1) {
+      // Hidden folders are entered only to report their files as skipped; none is yielded.
+      if (entry.kind !== 'folder' || hidden) return false;
+      dir = join(dir, name);
+    } else {
+      return entry.kind === 'file' && rejection(name, names.join('/'), hidden) === undefined;
+    }
+  }
+  return false;
 }
 
 /** Every wanted plain file under `root` (see `walk`), collected into a list. */

@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { errorMessage, invalidArgument, VigilInputError } from '../core/errors.js';
 import { IMAGE_EXTENSIONS } from '../core/extensions.js';
-import { walk } from '../core/walk.js';
+import { walk, walkReaches } from '../core/walk.js';
 import type { PreprocessConfig } from './types.js';
 
 /** sharp's own default (16383 × 16383), used when no pixel limit is configured. */
@@ -28,22 +28,80 @@ export interface PreprocessedImage {
  * Expands paths into image files: a file is kept as given, a folder is searched recursively for
  * image files, anything else is a glob (only image files are kept). Folder and glob matches are
  * sorted; duplicates (same resolved path) are dropped. `unmatched` lists inputs that gave nothing.
+ * The whole list is held: for a run over any number of images, stream `imageFilesOf` instead.
  */
 export async function listImageFiles(paths: readonly string[]): Promise<{ files: string[]; unmatched: string[] }> {
   const files: string[] = [];
   const unmatched: string[] = [];
-  const seen = new Set<string>();
-  for (const input of paths) {
-    const matches = await expandImagePath(input);
-    if (matches.length === 0) unmatched.push(input);
-    for (const file of matches) {
-      const key = resolve(file);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      files.push(file);
-    }
-  }
+  for await (const file of imageFilesOf(paths, { onUnmatched: (input) => unmatched.push(input) })) files.push(file);
   return { files, unmatched };
+}
+
+/** An input already streamed, as imageFilesOf remembers it to recognise its images again. */
+type EarlierInput = { kind: 'file'; key: string } | { kind: 'folder'; root: string; key: string } | { kind: 'glob'; keys: Set<string> };
+
+/**
+ * listImageFiles as a stream, in the same order and with the same duplicates dropped, holding
+ * nothing per image: an image is a duplicate when an earlier input reached the same resolved path,
+ * which is decided from the inputs themselves (the same file named twice; a file or folder inside an
+ * earlier folder input that the walk of that folder reaches, asked of core's `walkReaches`; a match
+ * of an earlier glob, whose matches are held as tinyglobby returns them whole anyway).
+ * `onUnmatched` is called for each input that gave no image, after its turn in the stream.
+ */
+export async function* imageFilesOf(
+  paths: readonly string[],
+  options: { onUnmatched?: (input: string) => void } = {},
+): AsyncGenerator<string> {
+  const earlier: EarlierInput[] = [];
+  const reachedBefore = async (file: string): Promise<boolean> => {
+    const key = resolve(file);
+    for (const input of earlier) {
+      if (input.kind === 'file' ? input.key === key : input.kind === 'glob' ? input.keys.has(key) : key.startsWith(input.key) && (await walkReaches(input.root, file, { extensions: IMAGE_EXTENSIONS }))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const input of paths) {
+    const kind = await inputKind(input);
+    const globKeys = kind === 'glob' ? new Set<string>() : undefined;
+    let matched = false;
+    for await (const file of imagePathsOf(input)) {
+      matched = true;
+      globKeys?.add(resolve(file));
+      if (earlier.length > 0 && (await reachedBefore(file))) continue;
+      yield file;
+    }
+    if (!matched) options.onUnmatched?.(input);
+    if (kind === 'file') earlier.push({ kind, key: resolve(input) });
+    else if (kind === 'folder') {
+      const root = resolve(input);
+      earlier.push({ kind, root: input, key: root.endsWith(sep) ? root : `${root}${sep}` });
+    }
+    else if (globKeys!.size > 0) earlier.push({ kind, keys: globKeys! });
+  }
+}
+
+/**
+ * The inputs that match no image, found before any image is read (so a run can report them before
+ * it loads a model): a file must exist, a folder must hold one image (the walk stops at the first),
+ * a glob must match one.
+ */
+export async function unmatchedInputs(paths: readonly string[]): Promise<string[]> {
+  const unmatched: string[] = [];
+  for (const input of paths) {
+    const images = imagePathsOf(input);
+    const first = await images.next();
+    await images.return(undefined);
+    if (first.done) unmatched.push(input);
+  }
+  return unmatched;
+}
+
+/** How imagePathsOf reads an input: a file, a folder, or else a glob. */
+async function inputKind(input: string): Promise<'file' | 'folder' | 'glob'> {
+  const info = await stat(input).catch(() => undefined);
+  return info?.isFile() ? 'file' : info?.isDirectory() ? 'folder' : 'glob';
 }
 
 /**

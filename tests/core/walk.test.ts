@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { walk, walkFiles, type SkippedEntry } from '../../src/core/walk.js';
+import { walk, walkFiles, walkReaches, type SkippedEntry, type WalkOptions } from '../../src/core/walk.js';
 import { collectFiles } from '../../src/provenance/walk.js';
 import { MEDIA_DIR } from '../provenance/helpers.js';
 
@@ -94,6 +94,53 @@ describe('core folder walker', () => {
     expect(followed).toContain(join(root, 'elsewhere', 'secret.png'));
     // sub/up leads back to the root, walked already: no second copy of anything.
     expect(followed.filter((path) => path.endsWith('/s.png'))).toEqual([join(root, 'sub', 's.png')]);
+  });
+});
+
+describe('walkReaches: whether a walk yields one path, without walking', () => {
+  /** Every path under `root`, through links too (what a user could name as an input inside it). */
+  async function everyPath(root: string, depth = 0): Promise<string[]> {
+    if (depth > 3) return [];
+    const out: string[] = [];
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const path = join(root, name);
+      out.push(path);
+      out.push(...(await everyPath(path, depth + 1)));
+    }
+    return out;
+  }
+
+  it('agrees with the walk on every path: links in and out, hidden names, extensions, globs, unreadable folders', async () => {
+    const root = join(dir, 'reaches');
+    const outside = join(dir, 'reaches-outside');
+    await files(root, ['a.png', 'b.txt', 'sub/c.PNG', 'sub/deeper/d.jpg', '.hid/e.png', 'sub/.f.png', 'drafts/g.png', 'locked/h.png']);
+    await files(outside, ['x.png', 'dir/y.png']);
+    await symlink(join(outside, 'x.png'), join(root, 'out.png'));
+    await symlink(join(outside, 'dir'), join(root, 'outdir'));
+    await symlink(join(root, 'sub', 'c.PNG'), join(root, 'alias.png'));
+    await symlink(join(root, 'sub'), join(root, 'sublink'));
+    await symlink(join(root, 'nothing.png'), join(root, 'dangling.png'));
+    execFileSync('mkfifo', [join(root, 'sub', 'pipe.png')]);
+    // Not readable (for any user but root): the walk cannot list it, so nothing in it is reached.
+    await chmod(join(root, 'locked'), 0o311);
+    try {
+      const paths = [...(await everyPath(root)), join(root, 'locked', 'h.png'), join(outside, 'x.png'), root, join(root, '..', 'reaches', 'a.png')];
+      const cases: WalkOptions[] = [{}, { extensions: ['png', 'jpg'] }, { dot: true }, { exclude: ['drafts/**'], include: ['**/*.png'] }];
+      for (const options of cases) {
+        const walked = new Set(await walkFiles(root, options));
+        for (const path of paths) {
+          expect([path, options, await walkReaches(root, path, options)]).toEqual([path, options, walked.has(path)]);
+        }
+        // Given the root in another spelling, the walk's paths are still recognised.
+        expect(await walkReaches(`${root}/./`, join(root, 'a.png'), options)).toBe(walked.has(join(root, 'a.png')));
+      }
+      // The cases above did exercise both answers.
+      expect(await walkReaches(root, join(root, 'alias.png'))).toBe(true);
+      expect(await walkReaches(root, join(root, 'sublink', 'c.PNG'))).toBe(false);
+      await expect(walkReaches(root, join(root, 'a.png'), { followSymlinks: true })).rejects.toThrow('does not support followSymlinks');
+    } finally {
+      await chmod(join(root, 'locked'), 0o755);
+    }
   });
 });
 

@@ -72,12 +72,28 @@ function modelOptions(command: Command): Command {
 async function resolveInputs(paths: string[]): Promise<{ files: string[]; failures: ImageFailure[] }> {
   const { listImageFiles } = await import('../../vision/index.js');
   const { files, unmatched } = await listImageFiles(paths);
-  const failures = unmatched.map((input) => ({
-    file: input,
-    sha256: null,
-    error: `${input}: no such file, or no image files in that folder or glob`,
-  }));
-  return { files, failures };
+  return { files, failures: unmatched.map(unmatchedFailure) };
+}
+
+function unmatchedFailure(input: string): ImageFailure {
+  return { file: input, sha256: null, error: `${input}: no such file, or no image files in that folder or glob` };
+}
+
+/**
+ * The inputs as a stream of image files, so nothing grows with the number of images: each input
+ * that matches nothing is found first (before the model loads) and reported as a skipped image;
+ * the files are expanded (duplicates across inputs dropped) as the run reaches them; and the
+ * progress bar's total comes from a counting pass that runs only when a bar is shown.
+ */
+async function streamInputs(paths: string[]): Promise<{ files: () => AsyncIterable<string>; failures: ImageFailure[]; count: () => Promise<number> }> {
+  const { imageFilesOf, unmatchedInputs } = await import('../../vision/images.js');
+  const failures = (await unmatchedInputs(paths)).map(unmatchedFailure);
+  const count = async (): Promise<number> => {
+    let total = 0;
+    for await (const _ of imageFilesOf(paths)) total += 1;
+    return total;
+  };
+  return { files: () => imageFilesOf(paths), failures, count };
 }
 
 function reportSkipped(failure: ImageFailure): void {
@@ -328,7 +344,7 @@ Examples:
                 ? await readLabelsFile(options.labelsFile)
                 : undefined;
           const top = positiveInteger('--top', options.top);
-          const { files, failures } = await resolveInputs(paths);
+          const { files, failures, count } = await streamInputs(paths);
           const { classify, classLabels, loadModel } = await import('../../vision/index.js');
           const model = await loadModel(options.model, loadOptions(options));
           try {
@@ -340,7 +356,7 @@ Examples:
             const classifyOptions = { labels: labelsOption, templates: options.template, top };
             const labels = classLabels(model, classifyOptions);
             const quiet = format !== 'text' && options.out === undefined;
-            const progress = createProgress('classify', { quiet, total: files.length });
+            const progress = createProgress('classify', { quiet, count });
             const summary = { total: 0, classified: 0, failed: 0, cached: 0 };
             const head: Omit<ClassifyResult, 'images' | 'summary'> = {
               ...resultEnvelope('classify'),
@@ -371,7 +387,7 @@ Examples:
                 await emit({ file: failure.file, sha256: null, provider: null, cached: false, top: [], logits: null, probabilities: null, error: failure.error });
               }
               try {
-                for await (const obs of classify(model, files, { ...classifyOptions, ...runOptions(options, () => progress.increment()) })) {
+                for await (const obs of classify(model, files(), { ...classifyOptions, ...runOptions(options, () => progress.increment()) })) {
                   if (obs.error !== undefined) {
                     reportSkipped(obs);
                     await emit({ file: obs.file, sha256: obs.sha256, provider: null, cached: false, top: [], logits: null, probabilities: null, error: obs.error });
@@ -432,7 +448,7 @@ Examples:
         const ext = extname(options.out).toLowerCase();
         if (ext !== '.jsonl' && ext !== '.npy') throw invalidArgument('--out', 'a file name ending in .jsonl or .npy', options.out);
         await checkOutputFile(options.out);
-        const { files, failures } = await resolveInputs(paths);
+        const { files, failures, count } = await streamInputs(paths);
         failures.forEach(reportSkipped);
         const { embedImages, loadModel } = await import('../../vision/index.js');
         const model = await loadModel(options.model, loadOptions(options));
@@ -442,7 +458,7 @@ Examples:
               subject: options.model,
             });
           }
-          const progress = createProgress('embed', { total: files.length });
+          const progress = createProgress('embed', { count });
           let failed = failures.length;
           let written = 0;
           let width = 0;
@@ -457,7 +473,7 @@ Examples:
               await index!.write(toCsv(INDEX_COLUMNS, []));
             }
             try {
-              for await (const obs of embedImages(model, files, runOptions(options, () => progress.increment()))) {
+              for await (const obs of embedImages(model, files(), runOptions(options, () => progress.increment()))) {
                 if (obs.error !== undefined) {
                   failed += 1;
                   reportSkipped(obs);
