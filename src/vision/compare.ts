@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { binomialInterval } from '../core/binomial.js';
 import { invalidArgument, VigilInputError } from '../core/errors.js';
 import { sha256File, writeFileAtomic } from '../core/files.js';
 import { classify } from './classify.js';
@@ -8,15 +9,30 @@ import { embedImages } from './embed.js';
 import { loadModel } from './model.js';
 import type { Dtype, ImageInput, LoadModelOptions, VisionModel } from './types.js';
 
-/** The accuracy contract a variant must hold against fp32 to be trusted (by `--dtype auto`). */
+/**
+ * The accuracy contract a variant must hold against fp32 to be trusted (by `--dtype auto`). The
+ * top-1 agreement is judged from its exact interval, not its point estimate, like a bias verdict:
+ * 24 of 24 images agreeing does not show 99% (the data allow 88%).
+ */
 export const CONTRACT = {
   /** Mean cosine between the variant's and fp32's image embeddings (CLIP). */
   cosineMean: 0.99,
-  /** Fraction of images whose top-1 label is the same. */
+  /** Fraction of images whose top-1 label is the same: passed when the lower bound reaches it. */
   top1Agreement: 0.99,
-  /** Fewer images than this cannot show a 99% agreement: the verdict is "cannot tell". */
-  minImages: 20,
+  /** One-sided confidence of that lower bound (Clopper-Pearson). */
+  confidence: 0.95,
+  /**
+   * The fewest images that can pass: all agreeing, the one-sided 95% lower bound reaches 99% at
+   * 299 images (0.05^(1/n) >= 0.99). Fewer can fail, never pass.
+   */
+  minImages: 299,
 } as const;
+
+/** One-sided lower and upper bounds of the top-1 agreement at {@link CONTRACT}'s confidence. */
+export function agreementBounds(agree: number, count: number): [number, number] {
+  // A two-sided interval at 1 - 2α gives one-sided bounds at 1 - α.
+  return binomialInterval(agree, count, 1 - 2 * (1 - CONTRACT.confidence));
+}
 
 /** Labels used for zero-shot top-1 agreement when none are given (common photo subjects). */
 export const DEFAULT_COMPARE_LABELS = [
@@ -45,9 +61,15 @@ export interface CompareSummary {
   logitAbsDiff: { max: number; mean: number };
   /** Fraction of images whose top-1 label agrees. */
   top1Agreement: number;
+  /** Its one-sided lower and upper bounds at the contract's confidence (Clopper-Pearson). */
+  top1Bounds: [number, number];
   /** Inference time of each model over the same images in this run (informational; use the bench for speed). */
   seconds: { fp32: number; variant: number };
-  /** passed: contract held; failed: it did not; inconclusive: too few images to tell. */
+  /**
+   * passed: the contract holds (agreement's lower bound >= 99%, mean cosine >= 0.99); failed: it
+   * does not (cosine below, or agreement's upper bound below 99%); inconclusive: the images cannot
+   * tell (too few, or too many near-ties), so `--dtype auto` keeps fp32.
+   */
   verdict: 'passed' | 'failed' | 'inconclusive';
   reasons: string[];
 }
@@ -129,13 +151,25 @@ export async function compareVariant(
         ? null
         : { mean: cosines.reduce((s, c) => s + c, 0) / cosines.length, min: cosines[0], p01: cosines[Math.floor(0.01 * (cosines.length - 1))] };
     const top1Agreement = agree / count;
+    const top1Bounds = agreementBounds(agree, count);
+    const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
+    const goal = percent(CONTRACT.top1Agreement);
     const reasons: string[] = [];
-    if (cosine !== null && cosine.mean < CONTRACT.cosineMean) reasons.push(`mean embedding cosine ${cosine.mean.toFixed(4)} < ${CONTRACT.cosineMean}`);
-    if (top1Agreement < CONTRACT.top1Agreement) reasons.push(`top-1 agreement ${(100 * top1Agreement).toFixed(1)}% < ${100 * CONTRACT.top1Agreement}%`);
-    let verdict: CompareSummary['verdict'] = reasons.length === 0 ? 'passed' : 'failed';
-    if (verdict === 'passed' && count < CONTRACT.minImages) {
+    const cosineFails = cosine !== null && cosine.mean < CONTRACT.cosineMean;
+    if (cosineFails) reasons.push(`mean embedding cosine ${cosine.mean.toFixed(4)} < ${CONTRACT.cosineMean}`);
+    const agreement = `top-1 agreement ${percent(top1Agreement)} (${agree} of ${count} images; one-sided ${100 * CONTRACT.confidence}% bounds [${percent(top1Bounds[0])}, ${percent(top1Bounds[1])}])`;
+    let verdict: CompareSummary['verdict'];
+    if (top1Bounds[1] < CONTRACT.top1Agreement) {
+      verdict = 'failed';
+      reasons.push(`${agreement}: below ${goal}`);
+    } else if (cosineFails) {
+      verdict = 'failed';
+    } else if (top1Bounds[0] >= CONTRACT.top1Agreement) {
+      verdict = 'passed';
+    } else {
       verdict = 'inconclusive';
-      reasons.push(`only ${count} images compared; ${CONTRACT.minImages} or more are needed to tell a ${100 * CONTRACT.top1Agreement}% agreement`);
+      const more = count < CONTRACT.minImages ? `; at least ${CONTRACT.minImages} images, all agreeing, are needed to show ${goal}` : '; more images are needed to tell';
+      reasons.push(`${agreement} cannot show ${goal}${more}`);
     }
     const summary: CompareSummary = {
       dir: reference.dir,
@@ -146,6 +180,7 @@ export async function compareVariant(
       cosine,
       logitAbsDiff: { max: maxDiff, mean: diffs > 0 ? sumDiff / diffs : 0 },
       top1Agreement,
+      top1Bounds,
       seconds: { fp32: secondsA, variant: secondsB },
       verdict,
       reasons,

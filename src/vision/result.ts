@@ -61,6 +61,6 @@ export interface ClassifyImageRecord {
 export interface CompareResult extends ResultEnvelope {
   schema: 'vigil/compare';
   /** The contract the verdict applies (see docs/vision.md). */
-  contract: { cosineMean: number; top1Agreement: number; minImages: number };
+  contract: { cosineMean: number; top1Agreement: number; confidence: number; minImages: number };
   comparison: CompareSummary;
 }

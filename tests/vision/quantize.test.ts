@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VigilInputError } from '../../src/core/errors.js';
 import { classify, embedImages, loadModel } from '../../src/vision/index.js';
+import { agreementBounds, CONTRACT } from '../../src/vision/compare.js';
 import { quantizeColumns, quantizeOnnxFile } from '../../src/vision/quantize.js';
 import { collect, cosine, heldoutImages, REPO_ROOT, runVigil, tempDir, TINY } from './helpers.js';
 
 const scratch = tempDir('quantize');
 afterAll(() => scratch.remove());
 const IMAGES = heldoutImages(24);
+/** Enough images for a 99% agreement to be shown at all (CONTRACT.minImages). */
+const MANY = heldoutImages(320);
 
 function vigil(...args: string[]) {
   return runVigil(scratch.path, ...args);
@@ -101,19 +104,34 @@ describe('vigil models quantize', () => {
   });
 });
 
+describe('the compare contract judges top-1 agreement by its interval', () => {
+  it('needs 299 images all agreeing to show 99% at one-sided 95%; fewer can only fail or be inconclusive', () => {
+    expect(CONTRACT.minImages).toBe(299);
+    expect(agreementBounds(299, 299)[0]).toBeGreaterThanOrEqual(0.99);
+    expect(agreementBounds(298, 298)[0]).toBeLessThan(0.99);
+    // 24 of 24 allows an agreement as low as 88%.
+    expect(agreementBounds(24, 24)[0]).toBeCloseTo(0.05 ** (1 / 24), 6);
+    // 90 of 100: the upper bound is below 99%, so the variant fails however few images there are.
+    expect(agreementBounds(90, 100)[1]).toBeLessThan(0.99);
+    // A few near-ties are allowed once there are enough images: 4 of 1000 disagreeing still shows 99%.
+    expect(agreementBounds(996, 1000)[0]).toBeGreaterThanOrEqual(0.99);
+    expect(agreementBounds(319, 320)[0]).toBeLessThan(0.99);
+  });
+});
+
 describe('vigil models compare', () => {
   it('measures q8 against fp32, records the verdict, and --dtype auto then uses q8', () => {
     const dir = copy(join(REPO_ROOT, 'fixtures/models/clip'), 'clip-compare');
     expect(vigil('models', 'quantize', dir).code).toBe(0);
     const before = vigil('models', 'info', dir, '--dtype', 'auto', '--json');
     expect(JSON.parse(before.stdout).dtype).toBe('fp32');
-    const { code, stdout, stderr } = vigil('models', 'compare', dir, '--dtype', 'q8', '--images', ...IMAGES, '--labels', 'circle,square,triangle,star', '--json');
+    const { code, stdout, stderr } = vigil('models', 'compare', dir, '--dtype', 'q8', '--images', ...MANY, '--labels', 'circle,square,triangle,star', '--json');
     expect(stderr).toBe('');
     const result = JSON.parse(stdout);
     expect(result.schema).toBe('vigil/compare');
-    expect(result.comparison.images).toBe(24);
+    expect(result.comparison.images).toBe(320);
     expect(result.comparison.cosine.mean).toBeGreaterThan(0.99);
-    expect(result.comparison.top1Agreement).toBeGreaterThanOrEqual(0.99);
+    expect(result.comparison.top1Bounds[0]).toBeGreaterThanOrEqual(0.99);
     expect(result.comparison.verdict).toBe('passed');
     expect(code).toBe(0);
     const record = JSON.parse(readFileSync(join(dir, 'vigil-compare.json'), 'utf8'));
@@ -126,13 +144,14 @@ describe('vigil models compare', () => {
     expect(after.variants['onnx/vision_model']).toEqual(['fp32', 'q8']);
   });
 
-  it('says "inconclusive" (exit 1) with too few images to tell a 99% agreement', () => {
+  it('says "inconclusive" (exit 1) when the images agree but are too few to show 99%', () => {
     const dir = copy(join(REPO_ROOT, 'fixtures/models/clip'), 'clip-few');
     expect(vigil('models', 'quantize', dir).code).toBe(0);
-    const { code, stdout } = vigil('models', 'compare', dir, '--dtype', 'q8', '--images', ...IMAGES.slice(0, 5), '--no-record');
+    const { code, stdout } = vigil('models', 'compare', dir, '--dtype', 'q8', '--images', ...IMAGES, '--labels', 'circle,square,triangle,star', '--no-record');
     expect(code).toBe(1);
-    expect(stdout).toMatch(/q8 vs fp32 on 5 images \(0 failed\): INCONCLUSIVE/);
-    expect(stdout).toMatch(/only 5 images compared; 20 or more are needed/);
+    expect(stdout).toMatch(/q8 vs fp32 on 24 images \(0 failed\): INCONCLUSIVE/);
+    expect(stdout).toMatch(/top-1 agreement: 100\.00% \(one-sided 95% bounds \[88\.27%, 100\.00%\]\)/);
+    expect(stdout).toMatch(/cannot show 99\.0%; at least 299 images, all agreeing, are needed to show 99\.0%/);
     expect(existsSync(join(dir, 'vigil-compare.json'))).toBe(false);
   });
 });

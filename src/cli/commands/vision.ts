@@ -583,7 +583,8 @@ Examples:
       'after',
       `
 Contract: mean embedding cosine >= 0.99 and top-1 agreement >= 99% over at least 20 images.
-Exit code 0 when it holds, 1 when it does not, 2 on bad input; fewer than 20 images is "inconclusive" (exit 1).
+Exit code 0 when it holds, 1 when it does not or the images cannot tell ("inconclusive": top-1 agreement
+is judged by its one-sided 95% lower bound, so at least 299 images, all agreeing, are needed to pass), 2 on bad input.
 
 Examples:
   vigil models compare ~/models/clip-vit-base-patch32 --dtype q8 --images photos/
@@ -620,7 +621,7 @@ Examples:
                 ...summary.graphs.map((g) => `  ${printable(g.file)} vs ${printable(g.reference)}`),
                 c === null ? '  embedding cosine: n/a (ViT)' : `  embedding cosine: mean ${c.mean.toFixed(5)}, min ${c.min.toFixed(5)}, 1st percentile ${c.p01.toFixed(5)}`,
                 `  logit |difference|: mean ${summary.logitAbsDiff.mean.toFixed(4)}, max ${summary.logitAbsDiff.max.toFixed(4)}`,
-                `  top-1 agreement: ${(100 * summary.top1Agreement).toFixed(2)}%`,
+                `  top-1 agreement: ${(100 * summary.top1Agreement).toFixed(2)}% (one-sided ${100 * CONTRACT.confidence}% bounds [${(100 * summary.top1Bounds[0]).toFixed(2)}%, ${(100 * summary.top1Bounds[1]).toFixed(2)}%])`,
                 `  time: fp32 ${summary.seconds.fp32.toFixed(2)} s, ${summary.dtype} ${summary.seconds.variant.toFixed(2)} s (one run; see bench/vision for throughput)`,
                 ...summary.reasons.map((r) => `  ${r}`),
               ].join('\n') + '\n',
