@@ -54,6 +54,11 @@ MATE = "/usr/share/backgrounds/mate"
 PLASMA = "/usr/share/wallpapers"
 OPENCV = "/usr/share/doc/opencv-doc/examples/data"
 MPL = "/usr/share/matplotlib/mpl-data/sample_data"
+SKLEARN = "/usr/lib/python3/dist-packages/sklearn/datasets/images"
+# Independent evaluation only (--skimage-check): never a source of the committed sets.
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
+SKIMAGE_PHOTOS = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
+                  "hubble_deep_field.jpg", "moon.png", "motorcycle_left.png", "page.png", "retina.jpg", "rocket.jpg", "text.png"]
 
 # (package, group, files): photographs only (the packages also hold drawings and renders, left out).
 SOURCES = [
@@ -93,6 +98,10 @@ SOURCES = [
     ("plasma-workspace-wallpapers", "plasma-onestandsout", [f"{PLASMA}/OneStandsOut/contents/images/2560x1600.jpg"]),
     ("plasma-workspace-wallpapers", "plasma-path", [f"{PLASMA}/Path/contents/images/2560x1600.jpg"]),
     ("plasma-workspace-wallpapers", "plasma-summer1am", [f"{PLASMA}/summer_1am/contents/images/2560x1600.jpg"]),
+    ("plasma-workspace-wallpapers", "plasma-kite", [f"{PLASMA}/Kite/contents/images/2560x1600.jpg"]),
+    ("plasma-workspace-wallpapers", "plasma-grey", [f"{PLASMA}/Grey/contents/images/2560x1600.jpg"]),
+    ("python3-sklearn", "sklearn-china", [f"{SKLEARN}/china.jpg"]),
+    ("python3-sklearn", "sklearn-flower", [f"{SKLEARN}/flower.jpg"]),
     ("python-matplotlib-data", "mpl-grace-hopper", [f"{MPL}/grace_hopper.jpg"]),
     ("opencv-doc", "ocv-aero", [f"{OPENCV}/aero1.jpg", f"{OPENCV}/aero3.jpg"]),
     ("opencv-doc", "ocv-aloe", [f"{OPENCV}/aloeL.jpg", f"{OPENCV}/aloeR.jpg"]),
@@ -120,8 +129,12 @@ SOURCES = [
 ]
 SPLITS = ("train", "calibration", "test")
 # Real images per split (spread over its groups) and fakes per family (train/test only).
-REAL_COUNTS = {"train": 300, "calibration": 330, "test": 340}
-FAKE_COUNTS = {"train": 32, "test": 40}
+REAL_COUNTS = {"train": 330, "calibration": 480, "test": 480}
+FAKE_COUNTS = {"train": 40, "test": 40}
+# Lossless files (PNG) keep only a centre region of this side, which bounds their size.
+LOSSLESS_SIDE = 192
+# Share of the fakes saved losslessly (the rest JPEG): artifacts a re-encode has not softened.
+LOSSLESS_FAKE_SHARE = 1 / 6
 RESAMPLE = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "lanczos": Image.LANCZOS}
 FAMILIES = [f"{m}-x{k}" for m in RESAMPLE for k in (2, 4)] + ["tconv-checker", "ae-decoder"]
 CROP_SIDES = [224, 256, 256, 288, 320, 384]
@@ -170,6 +183,13 @@ def random_crop(image, rng):
     return image.crop((x, y, x + side, y + side))
 
 
+def centre(image, side):
+    w, h = image.size
+    side = min(side, w, h)
+    x, y = (w - side) // 2, (h - side) // 2
+    return image.crop((x, y, x + side, y + side))
+
+
 def encode(image, fmt, quality=95):
     buf = io.BytesIO()
     if fmt == "png":
@@ -181,7 +201,9 @@ def encode(image, fmt, quality=95):
 
 def upload_variant(crop, rng):
     """What an upload pipeline does to a photograph; returns (bytes, ext, description)."""
-    kind = rng.choice(["jpeg", "jpeg", "resize", "screenshot", "mirror"], p=[0.3, 0.2, 0.25, 0.15, 0.1])
+    kind = rng.choice(["jpeg", "jpeg", "resize", "screenshot", "mirror", "lossless"], p=[0.27, 0.18, 0.23, 0.14, 0.08, 0.10])
+    if kind == "lossless":  # a PNG export or a phone screenshot of the photo at 1:1
+        return encode(centre(crop, LOSSLESS_SIDE), "png"), "png", f"png centre {LOSSLESS_SIDE}"
     if kind == "jpeg":
         q = int(rng.choice([95, 85, 75, 60]))
         return encode(crop, "jpeg", q), "jpg", f"jpeg q{q}"
@@ -310,11 +332,51 @@ def write_probe_groups(photos_root):
             f.write(f"{path},{group}\n")
 
 
+def build_skimage_check(out):
+    """The independent check (never training or calibration data): 5 crops (256-384 px, half of them
+    mirrored) of each of 15 photographs of Debian's python3-skimage, and the same crops downscaled x2
+    (area) and upsampled back (bilinear, bicubic, Lanczos in turn); written as JPEG q85 (as uploads
+    are) under OUT/jpeg and losslessly under OUT/png, each with real/ and fake/resampled-x2/."""
+    rng = np.random.default_rng(SEED + 1)
+    methods = ["bilinear", "bicubic", "lanczos"]
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    n = 0
+    for name in SKIMAGE_PHOTOS:
+        path = os.path.join(SKIMAGE, name)
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: apt-get install python3-skimage")
+        image = Image.open(path).convert("RGB")
+        stem = os.path.splitext(name)[0]
+        for k in range(5):
+            side = min(int(rng.integers(256, 385)), image.width, image.height)
+            side -= side % 4
+            x = int(rng.integers(0, image.width - side + 1))
+            y = int(rng.integers(0, image.height - side + 1))
+            crop = image.crop((x, y, x + side, y + side))
+            if rng.random() < 0.5:
+                crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
+            method = methods[n % len(methods)]
+            fake = crop.resize((side // 2, side // 2), Image.BOX).resize((side, side), RESAMPLE[method])
+            n += 1
+            for fmt, ext in (("jpeg", "jpg"), ("png", "png")):
+                for rel, img in (("real", crop), (f"fake/resampled-x2", fake)):
+                    folder = os.path.join(out, fmt, rel)
+                    os.makedirs(folder, exist_ok=True)
+                    with open(os.path.join(folder, f"{stem}-{k}-{method if rel != 'real' else 'crop'}.{ext}"), "wb") as f:
+                        f.write(encode(img, fmt, 85))
+    print(f"{n} crops and their x2 resamplings, JPEG q85 and PNG, in {out}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=DEFAULT_ROOT)
     parser.add_argument("--groups-only", action="store_true", help="only rewrite default-probe-groups.csv")
+    parser.add_argument("--skimage-check", metavar="DIR", help="only write the independent python3-skimage check set to DIR (never a fixture)")
     args = parser.parse_args()
+    if args.skimage_check:
+        build_skimage_check(args.skimage_check)
+        return
     if args.groups_only:
         write_probe_groups(args.out)
         return
@@ -365,6 +427,10 @@ def main():
                 images = base[group]
                 crop = random_crop(images[int(rng.integers(0, len(images)))], rng)
                 fake = make_fake(family, crop, tconv, ae)
+                if rng.random() < LOSSLESS_FAKE_SHARE:
+                    write(f"{split}/fake/{family}/{group}-{n:03d}.png", encode(centre(fake, LOSSLESS_SIDE), "png"),
+                          {"label": "fake", "group": group, "split": split, "family": family, "variant": f"png centre {LOSSLESS_SIDE}"})
+                    continue
                 q = int(rng.choice([70, 80, 85])) if rng.random() < 0.5 else 92
                 write(f"{split}/fake/{family}/{group}-{n:03d}.jpg", encode(fake, "jpeg", q),
                       {"label": "fake", "group": group, "split": split, "family": family, "variant": f"jpeg q{q}"})

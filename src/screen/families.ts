@@ -79,7 +79,18 @@ async function listFiles(dirs: readonly string[], what: string): Promise<string[
   return files;
 }
 
-export async function evaluateFamilies(options: FamilyEvalOptions): Promise<FamilyEvaluation> {
+/** Every image of a family run, feature-extracted once (training, calibration and test). */
+export interface FamilyData {
+  realItems: TrainingItem[];
+  familyItems: Map<string, TrainingItem[]>;
+  calibration: TrainingItem[];
+  testRealItems: TrainingItem[];
+  testFamilyItems: Map<string, TrainingItem[]>;
+  skipped: { file: string; error: string }[];
+}
+
+/** Lists and extracts every image of the run (one decode each); refuses test or calibration images that are also training images. */
+export async function extractFamilyData(options: FamilyEvalOptions): Promise<FamilyData> {
   const trainReal = await listFiles(options.trainRealDirs, '--train-real');
   const testReal = await listFiles(options.testRealDirs, '--real');
   const calibrationFiles = options.calibrationDirs?.length ? await listFiles(options.calibrationDirs, '--calibration') : [];
@@ -101,7 +112,17 @@ export async function evaluateFamilies(options: FamilyEvalOptions): Promise<Fami
   const testRealItems = await extract(testReal, 0);
   const testFamilyItems = new Map<string, TrainingItem[]>();
   for (const family of testFamilies) testFamilyItems.set(family.name, await extract(family.files, 1));
+  return { realItems, familyItems, calibration, testRealItems, testFamilyItems, skipped };
+}
 
+export async function evaluateFamilies(options: FamilyEvalOptions): Promise<FamilyEvaluation> {
+  return evaluateFamilyData(await extractFamilyData(options), options);
+}
+
+/** The family protocol on extracted images: one probe and one Durall baseline per row. */
+export async function evaluateFamilyData(data: FamilyData, options: FamilyEvalOptions): Promise<FamilyEvaluation> {
+  const { realItems, familyItems, calibration, testRealItems, testFamilyItems, skipped } = data;
+  const testFamilies = [...testFamilyItems.keys()].map((name) => ({ name }));
   const allTrainFamilies = [...familyItems.keys()];
   const rows: FamilyResult[] = [];
   /** Trains one probe and one Durall baseline on the given families, then tests each of `tests` (label, families). */
