@@ -152,9 +152,17 @@ function classifyTextLine(image: ClassifyImageRecord): string {
     : `${image.file}\t${image.top.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join('\t')}\n`;
 }
 
-/** `text` (a JSON.stringify(value, null, 2) block) indented to sit `spaces` deep inside a document. */
+/**
+ * JSON.stringify(value, null, 2) indented to sit `spaces` (even) deep inside a document. The value
+ * is stringified nested in `spaces / 2` arrays, which indents it, and the brackets are cut off: one
+ * string per record instead of a second copy from a replace (classify writes one per image).
+ */
 function indentJson(value: unknown, spaces: number): string {
-  return JSON.stringify(value, null, 2).replaceAll('\n', `\n${' '.repeat(spaces)}`);
+  const depth = spaces / 2;
+  let nested = value;
+  for (let i = 0; i < depth; i++) nested = [nested];
+  // Each level adds "[\n" + its indent before the value and "\n" + the outer indent + "]" after it.
+  return JSON.stringify(nested, null, 2).slice(2 * depth + depth * (depth + 1), -(2 * depth + depth * (depth - 1)) || undefined);
 }
 
 /**
@@ -189,8 +197,9 @@ class StreamedOutput {
   }
 
   async write(data: string | Uint8Array): Promise<void> {
-    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.pending.push(Buffer.from(chunk));
+    // A string is encoded into a new buffer; bytes are copied (the caller may reuse them).
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= 1 << 16) await this.flush();
   }
