@@ -66,6 +66,21 @@ describe('residual signal (NPR)', () => {
     expect(() => analyzeResidual({ data: new Uint8Array(20 * 20), width: 20, height: 20 })).toThrow(/at least 32×32 pixels for the residual/);
   });
 
+  it('the lag-1 phase contrasts rise after x2 nearest, cubic and Lanczos upsampling', async () => {
+    const photo = await texture(200, 3);
+    const analyse = async (bytes: Buffer) => analyzeResidual(await decodeImage(bytes, 'x'));
+    // Features 6 and 7 of each channel (8 per channel): the period-2 and period-4 lag-1 phase contrasts.
+    const lagPhase = (features: number[]): number => Math.max(...[0, 1, 2].flatMap((c) => [features[c * 8 + 6], features[c * 8 + 7]]));
+    const plain = lagPhase((await analyse(photo)).features);
+    const small = await sharp(photo).resize(100, 100, { kernel: 'lanczos3' }).png().toBuffer();
+    // libvips's linear x2 interpolates both phases symmetrically, which these contrasts do not see
+    // (the grid statistic does: the test above); the training fakes' PIL resampling is seen by both.
+    for (const kernel of ['nearest', 'cubic', 'lanczos3'] as const) {
+      const upsampled = lagPhase((await analyse(await sharp(small).resize(200, 200, { kernel }).png().toBuffer())).features);
+      expect(upsampled, kernel).toBeGreaterThan(plain + 0.5);
+    }
+  });
+
   it('is one entry of the signal registry, like the spectral signal', () => {
     expect(FEATURE_SIGNALS.map((s) => [s.id, s.meta.id, s.meta.needs.includes('pixels')])).toEqual([
       ['spectral', 'spectral', true],

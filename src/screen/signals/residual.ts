@@ -217,7 +217,8 @@ export function residualSummary(
  * (largest − smallest of the four phases), each as log(1 + 100 × contrast). A ×2 (×4)
  * interpolation (nearest, bilinear, bicubic, Lanczos, a learned decoder) makes samples between the
  * grid points functions of their neighbours, so the second difference's correlation with the next
- * one changes with the phase whatever the kernel; on a photograph the phases agree (near 0).
+ * one changes with the phase (on the training fakes for every family; not after libvips's
+ * symmetric linear ×2, which the grid contrasts see instead); on a photograph the phases agree.
  * Pairs whose stencil (n - 1 .. n + 2) straddles an 8×8 JPEG block boundary (n mod 8 = 6, 7, 0;
  * the region is aligned to the file's block grid) are left out: block coding is not upsampling.
  */
