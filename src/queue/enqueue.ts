@@ -9,6 +9,7 @@ import { jobIdOf, sign, verify, type QueueSecret } from './integrity.js';
 import {
   KEY_TTL_SECONDS,
   QUEUE_NAME,
+  isMissingBytesReason,
   keys,
   optionsHashOf,
   signedJobFields,
@@ -65,6 +66,9 @@ export interface QueuedFileOutcome {
 /** Times a job whose result does not verify is run again before it is failed. */
 const REJECTED_RESULT_RERUNS = 1;
 
+/** Times a job that lost its bytes (Redis restarted while it was being submitted) is submitted again. */
+const MISSING_BYTES_RESUBMITS = 3;
+
 const CONNECT_TIMEOUT_MS = 5000;
 
 /**
@@ -94,6 +98,7 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
     const check = (jobId: string, sha256: string, stored: unknown): JobResult | { rejected: string } =>
       checkedResult(batch, { jobId, optionsHash, sha256 }, stored);
     const rejections = new Map<string, number>(); // job id → results refused so far
+    const resubmits = new Map<string, number>(); // job id → times submitted again after losing its bytes
 
     // Input positions by content: equal bytes are one job whose result serves every position.
     const outcomes: QueuedFileOutcome[] = new Array(batch.inputs.length);
@@ -169,7 +174,11 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
         } else if (state !== undefined) {
           pending.delete(jobId);
           progressed = true;
-          if (state.kind !== 'completed') settle(sha256, state.result, state.kind === 'failed');
+          if (state.kind === 'failed' && state.missingBytes && (resubmits.get(jobId) ?? 0) < MISSING_BYTES_RESUBMITS) {
+            // Redis lost the bytes, not the job (restarted between the two): this command still has them.
+            resubmits.set(jobId, (resubmits.get(jobId) ?? 0) + 1);
+            toSubmit.push(sha256);
+          } else if (state.kind !== 'completed') settle(sha256, state.result, state.kind === 'failed');
           else {
             const result = check(jobId, sha256, state.stored);
             if ('rejected' in result) await refuse(jobId, sha256, result.rejected);
@@ -232,7 +241,11 @@ function checkedResult(
   return { ok: true, value: value.data };
 }
 
-type Finished = { kind: 'completed'; stored: unknown } | { kind: 'failed'; result: JobResult } | { kind: 'unreadable'; result: JobResult };
+type Finished =
+  | { kind: 'completed'; stored: unknown }
+  /** `missingBytes`: the worker found no bytes for it (see missingBytesReason); the input is still here to submit again. */
+  | { kind: 'failed'; result: JobResult; missingBytes: boolean }
+  | { kind: 'unreadable'; result: JobResult };
 
 /**
  * Adds the job unless it exists. Returns its stored value at once when it already finished (an
@@ -301,6 +314,7 @@ async function finishedResult(
   return {
     kind: 'failed',
     result: { ok: false, error: `failed after ${job.attemptsMade} attempt(s), dead-lettered: ${job.failedReason ?? 'unknown reason'}` },
+    missingBytes: isMissingBytesReason(job.failedReason),
   };
 }
 

@@ -29,6 +29,21 @@ export const keys = {
   deadLetterIds: `vigil:v${PROTOCOL_VERSION}:dead-letter-ids`,
 };
 
+/**
+ * Why a worker fails a job whose bytes are not in Redis. The enqueuing command recognises it and
+ * submits the job again with its bytes: a Redis restart between storing the bytes and adding the
+ * job (two commands, not one transaction) leaves a job without them.
+ */
+export function missingBytesReason(fileName: string): string {
+  return `the bytes of ${fileName} are ${MISSING_BYTES}; run the enqueuing command again`;
+}
+
+const MISSING_BYTES = 'no longer in Redis (expired or deleted)';
+
+export function isMissingBytesReason(reason: string | undefined): boolean {
+  return reason !== undefined && reason.includes(MISSING_BYTES);
+}
+
 /** Seconds a blob or finished job outlives its last use by an enqueuing command. */
 export const KEY_TTL_SECONDS = 7 * 24 * 3600;
 

@@ -4,7 +4,7 @@ import { sha256Hex } from '../core/files.js';
 import { redisCommands } from './redis.js';
 import { recordDeadLetter } from './dead-letters.js';
 import { sign, verify, type QueueSecret } from './integrity.js';
-import { QUEUE_NAME, keys, optionsHashOf, signedJobFields, signedResultFields, type JobData, type JobKind, type JobResult, type SignedResult } from './protocol.js';
+import { QUEUE_NAME, keys, missingBytesReason, optionsHashOf, signedJobFields, signedResultFields, type JobData, type JobKind, type JobResult, type SignedResult } from './protocol.js';
 import { firstIssue, jobDataSchema } from './schemas.js';
 
 /** Processes one file's bytes (a screening record, a bias observation); input errors come back as `{ ok: false }`, anything thrown is retried. */
@@ -121,7 +121,7 @@ export function startWorker(options: WorkerOptions): Worker<JobData, SignedResul
       }
       const bytes = await client.getBuffer(keys.blob(jobId));
       if (bytes === null) {
-        throw new UnrecoverableError(`the bytes of ${fileName} are no longer in Redis (expired or deleted); run the enqueuing command again`);
+        throw new UnrecoverableError(missingBytesReason(fileName));
       }
       if (sha256Hex(bytes) !== sha256) throw new UnrecoverableError(`the bytes stored for ${fileName} do not match its sha256`);
       let processor = processors.get(optionsHash);

@@ -301,6 +301,36 @@ describe('Redis restarted mid-run (no persistence)', () => {
   }, 60_000);
 });
 
+describe('a job that lost its bytes (Redis restarted between storing them and adding the job)', () => {
+  it('is submitted again with its bytes by the enqueuing command and completes', async () => {
+    const inputs = [{ name: 'lost.png', bytes: Buffer.from('fake lost bytes') }, { name: 'kept.png', bytes: Buffer.from('real kept bytes') }];
+    const options = { run: 'lost-bytes' };
+    const lostId = jobIdOf(secret, 'screen', optionsHashOf('screen', options), sha256Hex(inputs[0].bytes));
+    const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url) });
+    const client = await redisCommands(queue);
+    const calls: string[] = [];
+    let worker: ReturnType<typeof startWorker> | undefined;
+    try {
+      // No worker yet: the jobs wait; then the bytes of one vanish, as after a restart mid-submit.
+      const running = runQueuedBatch(batch(inputs, options));
+      while ((await queue.getJob(lostId)) === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await client.del(keys.blob(lostId))).toBe(1);
+      worker = startWorker({ connection: parseQueueUrl(redis.url), secret, loaders: honest(calls), concurrency: 1, lockDurationMs: 2000, onError: () => {} });
+      const outcomes = await running;
+      expect(outcomes.map((o) => o.result)).toEqual([
+        { ok: true, value: { text: 'fake lost bytes', verdict: 'likely-synthetic' } },
+        { ok: true, value: { text: 'real kept bytes', verdict: 'no-evidence' } },
+      ]);
+      expect(outcomes.some((o) => o.jobFailed)).toBe(false);
+      // Run once the bytes were back (the first attempt failed before calling the processor).
+      expect(calls.filter((c) => c === 'fake lost bytes')).toHaveLength(1);
+    } finally {
+      await worker?.close();
+      await queue.close();
+    }
+  }, 60_000);
+});
+
 describe('terminal escapes in the worker log and queue-status', () => {
   it('a job named with ESC sequences and a newline is logged and listed escaped', async () => {
     const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J\ncompleted forged.png (screen done)\u202e.png';
