@@ -36,6 +36,18 @@ export async function forgetDeadLetter(client: RedisCommands, jobId: string): Pr
   await client.srem(keys.deadLetterIds, jobId);
 }
 
+/**
+ * Removes a job's entries from the dead-letter list, for a failure that was not one: a job whose
+ * bytes Redis lost and that the enqueuing command submitted again (see missingBytesReason).
+ * Operators read the list as what needs their attention. Rare, so scanning the list is fine.
+ */
+export async function withdrawDeadLetter(client: RedisCommands, jobId: string): Promise<void> {
+  for (const text of await client.lrange(keys.deadLetters, 0, -1)) {
+    if (parseDeadLetter(text).jobId === jobId) await client.lrem(keys.deadLetters, 0, text);
+  }
+  await forgetDeadLetter(client, jobId);
+}
+
 export async function readDeadLetters(client: RedisCommands, limit: number): Promise<{ total: number; newest: DeadLetter[] }> {
   const total = await client.llen(keys.deadLetters);
   const newest = (await client.lrange(keys.deadLetters, 0, limit - 1)).map(parseDeadLetter);

@@ -4,7 +4,7 @@ import { VigilInputError, errorMessage } from '../core/errors.js';
 import { readInputFile, sha256Hex } from '../core/files.js';
 import { printable } from '../core/printable.js';
 import { redisCommands, type RedisCommands } from './redis.js';
-import { forgetDeadLetter, recordDeadLetter } from './dead-letters.js';
+import { forgetDeadLetter, recordDeadLetter, withdrawDeadLetter } from './dead-letters.js';
 import { jobIdOf, sign, verify, type QueueSecret } from './integrity.js';
 import {
   KEY_TTL_SECONDS,
@@ -177,6 +177,7 @@ export async function runQueuedBatch(batch: QueuedBatchOptions): Promise<QueuedF
           if (state.kind === 'failed' && state.missingBytes && (resubmits.get(jobId) ?? 0) < MISSING_BYTES_RESUBMITS) {
             // Redis lost the bytes, not the job (restarted between the two): this command still has them.
             resubmits.set(jobId, (resubmits.get(jobId) ?? 0) + 1);
+            await withdrawDeadLetter(client, jobId);
             toSubmit.push(sha256);
           } else if (state.kind !== 'completed') settle(sha256, state.result, state.kind === 'failed');
           else {

@@ -16,6 +16,7 @@ export interface RedisCommands {
   lpush(key: string, value: string): Promise<number>;
   ltrim(key: string, start: number, stop: number): Promise<unknown>;
   lrange(key: string, start: number, stop: number): Promise<string[]>;
+  lrem(key: string, count: number, value: string): Promise<number>;
   llen(key: string): Promise<number>;
 }
 

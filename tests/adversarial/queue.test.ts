@@ -302,7 +302,7 @@ describe('Redis restarted mid-run (no persistence)', () => {
 });
 
 describe('a job that lost its bytes (Redis restarted between storing them and adding the job)', () => {
-  it('is submitted again with its bytes by the enqueuing command and completes', async () => {
+  it('is submitted again with its bytes by the enqueuing command, completes, and leaves no dead letter', async () => {
     const inputs = [{ name: 'lost.png', bytes: Buffer.from('fake lost bytes') }, { name: 'kept.png', bytes: Buffer.from('real kept bytes') }];
     const options = { run: 'lost-bytes' };
     const lostId = jobIdOf(secret, 'screen', optionsHashOf('screen', options), sha256Hex(inputs[0].bytes));
@@ -324,6 +324,8 @@ describe('a job that lost its bytes (Redis restarted between storing them and ad
       expect(outcomes.some((o) => o.jobFailed)).toBe(false);
       // Run once the bytes were back (the first attempt failed before calling the processor).
       expect(calls.filter((c) => c === 'fake lost bytes')).toHaveLength(1);
+      // Not left in the dead letters operators read: it did not fail.
+      expect((await deadLetters()).newest.map((e) => e.jobId)).not.toContain(lostId);
     } finally {
       await worker?.close();
       await queue.close();
