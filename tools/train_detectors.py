@@ -300,6 +300,19 @@ def person_recall(scenes, logits, boxes, threshold=0.5):
     return {t: round(h / max(n, 1), 4) for t, (h, n) in hits.items()}
 
 
+def fit_or_load(model, checkpoint, train, batch_loss, n_items, **fit_args):
+    """Trains `model` with training.fit and saves it to `checkpoint` when `train`, else loads the
+    checkpoint (to re-export without retraining); returns the training seconds."""
+    if train:
+        seconds = fit(model, batch_loss, n_items, **fit_args)
+        torch.save({"state": model.state_dict(), "seconds": seconds}, checkpoint)
+        return seconds
+    saved = torch.load(checkpoint)
+    model.load_state_dict(saved["state"])
+    model.eval()
+    return saved["seconds"]
+
+
 def build_bench_model(seed):
     """bench/models/yolos-s-random: a ViT-S-sized YOLOS layout (224 × 224, 16 × 16 patches, 12
     layers, width 384, 196 detection tokens), random weights: bench/detect.bench.ts measures vigil's
@@ -360,15 +373,8 @@ def main():
                 loss = loss + 5 * F.l1_loss(pred[positive], boxes[idx][positive])
             return loss
 
-        if "detector" in steps:
-            seconds = fit(model, batch_loss, len(train), epochs=args.epochs, batch_size=64, lr=2e-3, seed=args.seed,
-                          log=log, label="detector")
-            torch.save({"state": model.state_dict(), "seconds": seconds}, detector_ckpt)
-        else:
-            saved = torch.load(detector_ckpt)
-            model.load_state_dict(saved["state"])
-            seconds = saved["seconds"]
-            model.eval()
+        seconds = fit_or_load(model, detector_ckpt, "detector" in steps, batch_loss, len(train), epochs=args.epochs,
+                              batch_size=64, lr=2e-3, seed=args.seed, log=log, label="detector")
         directory = os.path.join(OUT, "models", "detector")
         export_onnx(model, (train_pixels[:2],), os.path.join(directory, "onnx", "model.onnx"), ["pixel_values"],
                     ["logits", "pred_boxes"], {"pixel_values": {0: "batch_size"}, "logits": {0: "batch_size"},
@@ -403,15 +409,9 @@ def main():
         def seg_loss(idx, _gen):
             return F.cross_entropy(model(train_pixels[idx]), targets[idx])
 
-        if "segmenter" in steps:
-            seconds = fit(model, seg_loss, N_SEGMENTER_TRAIN, epochs=max(1, args.epochs // 3), batch_size=64, lr=2e-3,
-                          seed=args.seed, log=log, label="segmenter")
-            torch.save({"state": model.state_dict(), "seconds": seconds}, segmenter_ckpt)
-        else:
-            saved = torch.load(segmenter_ckpt)
-            model.load_state_dict(saved["state"])
-            seconds = saved["seconds"]
-            model.eval()
+        seconds = fit_or_load(model, segmenter_ckpt, "segmenter" in steps, seg_loss, N_SEGMENTER_TRAIN,
+                              epochs=max(1, args.epochs // 3), batch_size=64, lr=2e-3, seed=args.seed, log=log,
+                              label="segmenter")
         directory = os.path.join(OUT, "models", "segmenter")
         export_onnx(model, (train_pixels[:2],), os.path.join(directory, "onnx", "model.onnx"), ["pixel_values"],
                     ["logits"], {"pixel_values": {0: "batch_size"}, "logits": {0: "batch_size"}})
