@@ -23,6 +23,19 @@ async function scene(width: number, height: number, rect: { x0: number; y0: numb
   return { bytes: new Uint8Array(await sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer()), rect };
 }
 
+/** Runs `body` on a temporary copy of the model folder `source` whose processor has this `size`. */
+async function withProcessorSize(source: string, size: Record<string, number>, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-detr-'));
+  try {
+    cpSync(source, dir, { recursive: true });
+    const processor = JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ ...processor, size }));
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function detect(dir: string, images: { name: string; bytes: Uint8Array }[], batchSize: number): Promise<DetectionObservation[]> {
   const model = await loadDenseModel(dir);
   try {
@@ -83,11 +96,7 @@ describe('DETR variable-size preprocessing', () => {
   });
 
   it('keeps the fixed-size path for the same graph when the processor gives a fixed size', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-detr-fixed-'));
-    try {
-      cpSync(DYNAMIC, dir, { recursive: true });
-      const processor = JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ ...processor, size: { height: 64, width: 64 } }));
+    await withProcessorSize(DYNAMIC, { height: 64, width: 64 }, async (dir) => {
       const model = await loadDenseModel(dir);
       expect(model.variableSize).toBeNull();
       await model.release();
@@ -95,20 +104,12 @@ describe('DETR variable-size preprocessing', () => {
       const [obs] = await detect(dir, [image], 1);
       expect(Math.abs(obs.objects[0].box.xmin - 20)).toBeLessThan(1.5);
       expect(Math.abs(obs.objects[0].box.ymax - 30)).toBeLessThan(1.5);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('rejects a shortest/longest-edge processor on a fixed-size graph, naming the file and what it needs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-detr-mismatch-'));
-    try {
-      cpSync(FIXED, dir, { recursive: true });
-      const processor = JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ ...processor, size: { shortest_edge: 64, longest_edge: 96 } }));
+    await withProcessorSize(FIXED, { shortest_edge: 64, longest_edge: 96 }, async (dir) => {
       await expect(loadDenseModel(dir)).rejects.toThrow(/onnx\/model\.onnx to have a dynamic height and width .*pixel_mask/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
