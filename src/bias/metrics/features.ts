@@ -78,31 +78,22 @@ export function intersectFeatures(parts: readonly Feature[]): Feature {
 /** Dense codes of the combinations of several features' codes, in order of first appearance. */
 function combinedCodes(features: readonly Feature[], n: number): { codes: Int32Array; representatives: number[] } {
   const codes = new Int32Array(n);
-  const seen = new Map<number, number>();
+  // A number key (mixed radix) while the product of the group counts stays exact, else a string key.
+  const seen = new Map<number | string, number>();
   const representatives: number[] = [];
   const radix = features.map((f) => f.groups.length);
-  const product = radix.reduce((p, r) => p * r, 1);
-  const numeric = product < Number.MAX_SAFE_INTEGER;
-  const strings = new Map<string, number>();
+  const numeric = radix.reduce((p, r) => p * r, 1) < Number.MAX_SAFE_INTEGER;
   for (let i = 0; i < n; i++) {
-    let code: number | undefined;
+    let key: number | string;
     if (numeric) {
-      let key = 0;
+      key = 0;
       for (let f = 0; f < features.length; f++) key = key * radix[f] + features[f].codes[i];
-      code = seen.get(key);
-      if (code === undefined) {
-        code = representatives.length;
-        seen.set(key, code);
-        representatives.push(i);
-      }
-    } else {
-      const key = features.map((f) => f.codes[i]).join(',');
-      code = strings.get(key);
-      if (code === undefined) {
-        code = representatives.length;
-        strings.set(key, code);
-        representatives.push(i);
-      }
+    } else key = features.map((f) => f.codes[i]).join(',');
+    let code = seen.get(key);
+    if (code === undefined) {
+      code = representatives.length;
+      seen.set(key, code);
+      representatives.push(i);
     }
     codes[i] = code;
   }
