@@ -33,10 +33,11 @@ export function hypothesisTests(
     return t;
   };
   const { prediction, truth, positive } = table;
+  // Membership of each class code in the positive labels.
+  const inP = new Uint8Array(c);
+  for (const l of positive ?? []) inP[l] = 1;
   if (prediction) {
     if (positive) {
-      const inP = new Uint8Array(c);
-      for (const l of positive) inP[l] = 1;
       const t = chiSquareIndependence(contingency(2, (row) => inP[prediction[row]]), e, 2);
       tests.push({ metric: 'selection_rate', method: 'chi_square', statistic: t.statistic, df: t.df, p_value: t.p_value });
     }
@@ -50,8 +51,6 @@ export function hypothesisTests(
     tests.push({ metric: 'accuracy', method: 'chi_square', statistic: t.statistic, df: t.df, p_value: t.p_value });
     if (positive) {
       // TPR (FPR): group × predicted-positive among the rows whose truth is (is not) positive.
-      const inP = new Uint8Array(c);
-      for (const l of positive) inP[l] = 1;
       for (const [metric, truthPositive] of [['tpr', 1], ['fpr', 0]] as const) {
         const counts = new Float64Array(e * 2);
         for (let row = 0; row < table.n; row++) {
@@ -136,8 +135,8 @@ export function permutationTestOfGroupMeans(values: Float64Array, codes: Int32Ar
     }
     return max - min;
   };
-  const observed = spread(codes);
   if (values.length > PERMUTATION_ROWS_LIMIT) return anovaTest(values, codes, e, name);
+  const observed = spread(codes);
   const rng = new SeededRandom(seed);
   const shuffled = Int32Array.from(codes);
   let atLeast = 0;
