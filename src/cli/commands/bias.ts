@@ -57,12 +57,13 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** The in-memory spec of a `--predictions` run (validated like a spec file). */
+/** `--agg`: how equalized odds combines the TPR and FPR disparities. */
 function aggOption(text: string): 'worst_case' | 'mean' {
   if (text !== 'worst_case' && text !== 'mean') throw invalidArgument('--agg', 'worst_case or mean (Fairlearn\'s equalized_odds agg)', text);
   return text;
 }
 
+/** The in-memory spec of a `--predictions` run (validated like a spec file). */
 async function predictionsSpec(options: BiasOptions): Promise<LoadedSpec> {
   if (!options.sensitive) throw invalidArgument('--sensitive', 'a comma-separated list of sensitive columns', undefined);
   if (!options.pred && !options.score) throw new VigilInputError('--predictions needs --pred <column>, --score <column>, or both');
