@@ -7,12 +7,14 @@ import { embedImages, listImageFiles, loadModel, reconstruct, type Device, type 
 import { fitDistribution } from './distribution.js';
 import { calibrateThresholds, trainFusion } from './fusion.js';
 import { analyzeFast, type FastRequest } from './fast-path.js';
-import { applyPlatt, decisionValue, fitLogisticCv, fitPlatt, groupedFolds, sigmoid, stratifiedFolds } from './logistic.js';
+import { applyPlatt, fitLogisticCv, fitPlatt, groupedFolds, sigmoid, stratifiedFolds } from './logistic.js';
 import { computeMetrics, type MetricValues } from './metrics.js';
 import { portablePath, type ScreenProbe } from './probe.js';
 import { FEATURE_SIGNALS, type FeatureSignalId } from './signals/index.js';
+import { scoreClipProbe } from './signals/clip-probe.js';
+import { scoreMaeRecon } from './signals/mae-recon.js';
 import { scoreMetadata } from './signals/metadata.js';
-import type { FeatureModel } from './signals/spectral.js';
+import { scoreFeatures, type FeatureModel } from './signals/spectral.js';
 import { SIGNAL_IDS, type SignalId } from './signals/types.js';
 
 /** Below this many images of a class, out-of-fold metrics and thresholds are too noisy to trust: train warns. */
@@ -165,9 +167,8 @@ export async function trainProbe(options: TrainOptions): Promise<ScreenProbe> {
       metadata: true,
       crops: [clip, mae].flatMap((model) => (model ? [model.preprocessing.inputSize] : [])),
     };
-    const allItems = await extractItems([...listed, ...calibrationListed], request, skipped, options.onItem);
+    const items = await extractItems([...listed, ...calibrationListed], request, skipped, options.onItem);
     const runOptions = { cacheDir: options.cacheDir };
-    const items = allItems;
     const inputs = (crop: number) => items.map((item) => ({ name: item.file, bytes: item.modelInputs[crop] }));
     if (clip?.kind === 'clip') {
       let i = 0;
@@ -349,19 +350,13 @@ export function fitProbe(
 }
 
 /** Per-signal calibrated scores of one item under the final trained models (what the screener would compute). */
-export function scoreItem(
-  trained: { spectral: FeatureModel | null; residual: FeatureModel | null; clipProbe: ScreenProbe['clipProbe']; maeRecon: ScreenProbe['maeRecon'] },
-  item: TrainingItem,
-): Partial<Record<SignalId, number>> {
+export function scoreItem(trained: Pick<ScreenProbe, FeatureSignalId | 'clipProbe' | 'maeRecon'>, item: TrainingItem): Partial<Record<SignalId, number>> {
   const scores: Partial<Record<SignalId, number>> = { metadata: item.metadata };
   for (const signal of FEATURE_SIGNALS) {
     const model = trained[signal.id];
-    if (model) scores[signal.id] = applyPlatt(model.calibration, decisionValue(model.model, item.features[signal.id]));
+    if (model) scores[signal.id] = scoreFeatures(item.features[signal.id], model).score;
   }
-  if (trained.clipProbe && item.embedding) scores['clip-probe'] = applyPlatt(trained.clipProbe.calibration, decisionValue(trained.clipProbe.model, Array.from(item.embedding)));
-  if (trained.maeRecon && item.maeError !== undefined) {
-    const z = (Math.log(Math.max(item.maeError, 1e-12)) - trained.maeRecon.realLogErrorMean) / trained.maeRecon.realLogErrorStd;
-    scores['mae-recon'] = applyPlatt(trained.maeRecon.calibration, z);
-  }
+  if (trained.clipProbe && item.embedding) scores['clip-probe'] = scoreClipProbe(item.embedding, trained.clipProbe).score;
+  if (trained.maeRecon && item.maeError !== undefined) scores['mae-recon'] = scoreMaeRecon(item.maeError, trained.maeRecon).score;
   return scores;
 }
