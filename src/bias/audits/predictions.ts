@@ -83,13 +83,12 @@ export async function readPredictions(
   // The code of the empty value in each categorical column (-1: none), so rows are checked by code.
   const emptyCodes = categorical.map((name) => ({ name, column: table.columns[name] as CategoryColumn })).map((c) => ({ ...c, empty: c.column.levels.indexOf('') }));
   const scores = columns.score === undefined ? null : (table.columns[columns.score] as NumberColumn).values;
+  // The score's text by row, for the messages of the rows it failed on.
+  const scoreText = new Map(table.badNumbers.map((b) => [b.row, b.value]));
   for (let row = 0; row < n; row++) {
     for (const { name, column, empty } of emptyCodes) if (column.codes[row] === empty) problem(row, name, '', `empty value in column "${name}"`);
-    if (scores !== null && Number.isNaN(scores[row])) problem(row, columns.score as string, '', 'expected a finite number');
+    if (scores !== null && Number.isNaN(scores[row])) problem(row, columns.score as string, scoreText.get(row) ?? '', 'expected a finite number');
   }
-  // The score's text, for the messages of the rows it failed on.
-  const scoreText = new Map(table.badNumbers.map((b) => [table.lines[b.row], b.value]));
-  for (const p of problems) if (p.column === columns.score && p.message === 'expected a finite number') p.value = scoreText.get(p.line as number) ?? '';
   if (more > 0) problems.push({ line: null, column: null, value: null, message: `${more} more problem row(s) not listed` });
   const kept = keep.reduce((sum, k) => sum + k, 0);
   /** The kept rows of a column (the same array when none was dropped). */
