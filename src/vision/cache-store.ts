@@ -56,6 +56,8 @@ interface Row {
 /** One open cache database; shared by every ObservationCache of the process on the same folder. */
 export class CacheStore {
   private readonly db: Database.Database;
+  /** The statements every get and set runs, prepared once (get and set run once per image). */
+  private readonly statements: { select: Database.Statement; remove: Database.Statement; touch: Database.Statement; upsert: Database.Statement };
   private writesSinceCapCheck = 0;
   readonly path: string;
 
@@ -86,6 +88,12 @@ export class CacheStore {
         CREATE INDEX IF NOT EXISTS entries_last_used ON entries(last_used);
       `);
       this.db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+      this.statements = {
+        select: this.db.prepare('SELECT key, provider, length, body, checksum FROM entries WHERE key = ?'),
+        remove: this.db.prepare('DELETE FROM entries WHERE key = ?'),
+        touch: this.db.prepare('UPDATE entries SET last_used = ? WHERE key = ?'),
+        upsert: this.db.prepare('INSERT OR REPLACE INTO entries (key, model, output, provider, length, body, checksum, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      };
     } catch (error) {
       throw new VigilInputError(
         `Cannot open the observation cache ${this.path} (${errorMessage(error)}); choose another with VIGIL_CACHE_DIR or disable it`,
@@ -96,13 +104,13 @@ export class CacheStore {
 
   /** The entry when present and intact; a damaged or rewritten one is deleted and reported as a miss. */
   get(key: string): StoredEntry | undefined {
-    const row = this.db.prepare('SELECT key, provider, length, body, checksum FROM entries WHERE key = ?').get(key) as Row | undefined;
+    const row = this.statements.select.get(key) as Row | undefined;
     if (!row) return undefined;
     if (!this.intact(row)) {
-      this.db.prepare('DELETE FROM entries WHERE key = ?').run(key);
+      this.statements.remove.run(key);
       return undefined;
     }
-    this.db.prepare('UPDATE entries SET last_used = ? WHERE key = ?').run(Date.now(), key);
+    this.statements.touch.run(Date.now(), key);
     // Copy into an aligned buffer: the blob need not start at a multiple of 4.
     const values = new Float32Array(row.length);
     new Uint8Array(values.buffer).set(row.body);
@@ -112,9 +120,7 @@ export class CacheStore {
   set(key: string, scope: { model: string; output: string }, entry: StoredEntry): void {
     const body = Buffer.from(entry.values.buffer, entry.values.byteOffset, entry.values.byteLength);
     try {
-      this.db
-        .prepare('INSERT OR REPLACE INTO entries (key, model, output, provider, length, body, checksum, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(key, scope.model, scope.output, entry.provider, entry.values.length, body, checksumOf(key, entry.provider, entry.values.length, body), Date.now());
+      this.statements.upsert.run(key, scope.model, scope.output, entry.provider, entry.values.length, body, checksumOf(key, entry.provider, entry.values.length, body), Date.now());
     } catch (error) {
       throw new VigilInputError(
         `Cannot write the observation cache ${this.path} (${errorMessage(error)}); choose another with VIGIL_CACHE_DIR or disable it`,
@@ -142,8 +148,7 @@ export class CacheStore {
       }
     }
     if (options.repair && report.corruptKeys.length > 0) {
-      const remove = this.db.prepare('DELETE FROM entries WHERE key = ?');
-      this.db.transaction((keys: string[]) => keys.forEach((key) => remove.run(key)))(report.corruptKeys);
+      this.db.transaction((keys: string[]) => keys.forEach((key) => this.statements.remove.run(key)))(report.corruptKeys);
     }
     return report;
   }
@@ -160,8 +165,7 @@ export class CacheStore {
       doomed.push(row.key);
       total -= row.bytes;
     }
-    const remove = this.db.prepare('DELETE FROM entries WHERE key = ?');
-    this.db.transaction(() => doomed.forEach((key) => (removed += remove.run(key).changes)))();
+    this.db.transaction(() => doomed.forEach((key) => (removed += this.statements.remove.run(key).changes)))();
     return removed;
   }
 
