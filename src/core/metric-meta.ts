@@ -14,75 +14,69 @@ export type MetricUnit = 'percent' | 'points' | 'ratio' | 'score';
 
 interface MetricEntry {
   label: string;
-  /** A proportion shown as a percentage. */
-  percent: boolean;
+  unit: MetricUnit;
   /** Which direction is better, for reading charts and tables (undefined: neither). */
   better?: 'higher' | 'lower';
   description: string;
-  /** Set where it is not implied by `percent` (percent, else score). */
-  unit?: MetricUnit;
 }
 
 export interface MetricMeta extends MetricEntry {
-  unit: MetricUnit;
+  /** A proportion shown as a percentage (unit 'percent'). */
+  percent: boolean;
 }
 
 const METRICS: Record<string, MetricEntry> = {
   selection_rate: {
     label: 'Selection rate',
-    percent: true,
+    unit: 'percent',
     description: 'Share of the group predicted as one of the positive (or harmful) labels.',
   },
-  accuracy: { label: 'Accuracy', percent: true, better: 'higher', description: 'Share of predictions equal to the ground truth.' },
-  error_rate: { label: 'Error rate', percent: true, better: 'lower', description: 'Share of predictions that differ from the ground truth.' },
-  tpr: { label: 'True positive rate', percent: true, better: 'higher', description: 'Share of truly positive images predicted positive.' },
-  recall: { label: 'Recall', percent: true, better: 'higher', description: 'Share of the group’s annotated persons the detector found (COCO matching at the audit’s IoU and score threshold).' },
-  miss_rate: { label: 'Miss rate', percent: true, better: 'lower', description: 'Share of the group’s annotated persons the detector missed (1 − recall).' },
-  ap50: { label: 'AP50', percent: false, better: 'higher', description: 'COCO average precision at IoU 0.5, with the other groups’ persons ignored.' },
-  ap75: { label: 'AP75', percent: false, better: 'higher', description: 'COCO average precision at IoU 0.75, with the other groups’ persons ignored.' },
-  fp_per_image: { label: 'False positives per image', percent: false, better: 'lower', description: 'Unmatched detections per image, over the images that show the group.' },
-  tpr_by_label: { label: 'True positive rate of a label', percent: true, better: 'higher', description: 'Share of the images of one label predicted as that label.' },
-  fpr_by_label: { label: 'False positive rate of a label', percent: true, better: 'lower', description: 'Share of the images of other labels predicted as that label.' },
-  selection_rate_by_label: { label: 'Selection rate of a label', percent: true, description: 'Share of the group predicted as that label.' },
-  fpr: { label: 'False positive rate', percent: true, better: 'lower', description: 'Share of truly negative images predicted positive.' },
+  accuracy: { label: 'Accuracy', unit: 'percent', better: 'higher', description: 'Share of predictions equal to the ground truth.' },
+  error_rate: { label: 'Error rate', unit: 'percent', better: 'lower', description: 'Share of predictions that differ from the ground truth.' },
+  tpr: { label: 'True positive rate', unit: 'percent', better: 'higher', description: 'Share of truly positive images predicted positive.' },
+  recall: { label: 'Recall', unit: 'percent', better: 'higher', description: 'Share of the group’s annotated persons the detector found (COCO matching at the audit’s IoU and score threshold).' },
+  miss_rate: { label: 'Miss rate', unit: 'percent', better: 'lower', description: 'Share of the group’s annotated persons the detector missed (1 − recall).' },
+  ap50: { label: 'AP50', unit: 'score', better: 'higher', description: 'COCO average precision at IoU 0.5, with the other groups’ persons ignored.' },
+  ap75: { label: 'AP75', unit: 'score', better: 'higher', description: 'COCO average precision at IoU 0.75, with the other groups’ persons ignored.' },
+  fp_per_image: { label: 'False positives per image', unit: 'score', better: 'lower', description: 'Unmatched detections per image, over the images that show the group.' },
+  tpr_by_label: { label: 'True positive rate of a label', unit: 'percent', better: 'higher', description: 'Share of the images of one label predicted as that label.' },
+  fpr_by_label: { label: 'False positive rate of a label', unit: 'percent', better: 'lower', description: 'Share of the images of other labels predicted as that label.' },
+  selection_rate_by_label: { label: 'Selection rate of a label', unit: 'percent', description: 'Share of the group predicted as that label.' },
+  fpr: { label: 'False positive rate', unit: 'percent', better: 'lower', description: 'Share of truly negative images predicted positive.' },
   demographic_parity_difference: {
     label: 'Demographic parity difference',
-    percent: false,
     unit: 'points',
     better: 'lower',
     description: 'Largest difference in selection rate between groups (0 = parity).',
   },
   demographic_parity_ratio: {
     label: 'Demographic parity ratio',
-    percent: false,
     unit: 'ratio',
     better: 'higher',
     description: 'Smallest selection rate divided by the largest (1 = parity; the "four-fifths rule" asks for at least 0.8).',
   },
   equalized_odds_difference: {
     label: 'Equalized odds difference',
-    percent: false,
     unit: 'points',
     better: 'lower',
     description: 'The larger of the between-group differences in true and false positive rates (0 = parity).',
   },
   equalized_odds_ratio: {
     label: 'Equalized odds ratio',
-    percent: false,
     unit: 'ratio',
     better: 'higher',
     description: 'The smaller of the between-group ratios of true and false positive rates (1 = parity).',
   },
-  max_skew: { label: 'MaxSkew@k', percent: false, description: 'Log ratio of the most over-represented group’s top-k share to its target share (0 = parity).' },
-  min_skew: { label: 'MinSkew@k', percent: false, description: 'Log ratio of the most under-represented group’s top-k share to its target share (0 = parity).' },
-  ndkl: { label: 'NDKL', percent: false, description: 'Normalised discounted KL divergence of the ranking from the target distribution (0 = parity).' },
-  auc: { label: 'AUC', percent: false, better: 'higher', description: 'Area under the ROC curve: the chance a random synthetic image scores above a random real one.' },
-  ap: { label: 'Average precision', percent: false, better: 'higher', description: 'Area under the precision-recall curve (screening: synthetic is the positive class; detection: COCO AP@[.5:.95] with the other groups’ persons ignored).' },
-  eer: { label: 'EER', percent: true, better: 'lower', description: 'Equal error rate: where the false positive rate equals the false negative rate.' },
-  tpr_at_1pct_fpr: { label: 'TPR @ 1% FPR', percent: true, better: 'higher', description: 'Share of synthetic images caught when 1% of real images are wrongly flagged.' },
-  tpr_at_5pct_fpr: { label: 'TPR @ 5% FPR', percent: true, better: 'higher', description: 'Share of synthetic images caught when 5% of real images are wrongly flagged.' },
-  tpr_at_threshold: { label: 'TPR at threshold', percent: true, better: 'higher', description: 'Share of synthetic images at or above the operating threshold.' },
-  fpr_at_threshold: { label: 'FPR at threshold', percent: true, better: 'lower', description: 'Share of real images wrongly at or above the operating threshold.' },
+  max_skew: { label: 'MaxSkew@k', unit: 'score', description: 'Log ratio of the most over-represented group’s top-k share to its target share (0 = parity).' },
+  min_skew: { label: 'MinSkew@k', unit: 'score', description: 'Log ratio of the most under-represented group’s top-k share to its target share (0 = parity).' },
+  ndkl: { label: 'NDKL', unit: 'score', description: 'Normalised discounted KL divergence of the ranking from the target distribution (0 = parity).' },
+  auc: { label: 'AUC', unit: 'score', better: 'higher', description: 'Area under the ROC curve: the chance a random synthetic image scores above a random real one.' },
+  ap: { label: 'Average precision', unit: 'score', better: 'higher', description: 'Area under the precision-recall curve (screening: synthetic is the positive class; detection: COCO AP@[.5:.95] with the other groups’ persons ignored).' },
+  eer: { label: 'EER', unit: 'percent', better: 'lower', description: 'Equal error rate: where the false positive rate equals the false negative rate.' },
+  tpr_at_1pct_fpr: { label: 'TPR @ 1% FPR', unit: 'percent', better: 'higher', description: 'Share of synthetic images caught when 1% of real images are wrongly flagged.' },
+  tpr_at_5pct_fpr: { label: 'TPR @ 5% FPR', unit: 'percent', better: 'higher', description: 'Share of synthetic images caught when 5% of real images are wrongly flagged.' },
+  tpr_at_threshold: { label: 'TPR at threshold', unit: 'percent', better: 'higher', description: 'Share of synthetic images at or above the operating threshold.' },
+  fpr_at_threshold: { label: 'FPR at threshold', unit: 'percent', better: 'lower', description: 'Share of real images wrongly at or above the operating threshold.' },
 };
 
 const SUFFIXES: [string, string][] = [
@@ -99,15 +93,19 @@ function humanize(key: string): string {
 
 /** Display metadata of any metric key, derived for mean_* and disparity suffixes. */
 export function metricMeta(key: string): MetricMeta {
+  const entry = metricEntry(key);
+  return { ...entry, percent: entry.unit === 'percent' };
+}
+
+function metricEntry(key: string): MetricEntry {
   const known = METRICS[key];
-  if (known) return { ...known, unit: known.unit ?? (known.percent ? 'percent' : 'score') };
+  if (known) return known;
   for (const [suffix, words] of SUFFIXES) {
     if (key.endsWith(suffix)) {
-      const base = metricMeta(key.slice(0, -suffix.length));
+      const base = metricEntry(key.slice(0, -suffix.length));
       const ratio = suffix.includes('ratio');
       return {
         label: `${base.label} ${words}`,
-        percent: false,
         // A difference of two rates is in percentage points; a ratio has no unit.
         unit: ratio ? 'ratio' : base.unit === 'percent' ? 'points' : base.unit,
         better: ratio ? 'higher' : 'lower',
@@ -116,9 +114,9 @@ export function metricMeta(key: string): MetricMeta {
     }
   }
   if (key.startsWith('mean_')) {
-    return { label: humanize(key), percent: false, unit: 'score', description: `Mean ${key.slice(5).replace(/_/g, ' ')} of the group.` };
+    return { label: humanize(key), unit: 'score', description: `Mean ${key.slice(5).replace(/_/g, ' ')} of the group.` };
   }
-  return { label: humanize(key), percent: false, unit: 'score', description: '' };
+  return { label: humanize(key), unit: 'score', description: '' };
 }
 
 function finite(value: unknown): value is number {
@@ -128,7 +126,7 @@ function finite(value: unknown): value is number {
 /** A value of `key` in its one unit: "47.5%", "31.0 pts", "0.475"; "—" when missing. */
 export function formatMetric(key: string, value: unknown): string {
   if (!finite(value)) return '—';
-  switch (metricMeta(key).unit) {
+  switch (metricEntry(key).unit) {
     case 'percent':
       return `${(value * 100).toFixed(1)}%`;
     case 'points':
@@ -142,7 +140,7 @@ export function formatMetric(key: string, value: unknown): string {
 export function formatMetricInterval(key: string, ci: readonly (number | null | undefined)[] | null | undefined): string {
   const [low, high] = ci ?? [];
   if (!finite(low) || !finite(high)) return '—';
-  const unit = metricMeta(key).unit;
+  const unit = metricEntry(key).unit;
   if (unit === 'points') return `[${(low * 100).toFixed(1)}, ${(high * 100).toFixed(1)}] pts`;
   return `[${formatMetric(key, low)}, ${formatMetric(key, high)}]`;
 }
