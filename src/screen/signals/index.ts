@@ -59,7 +59,3 @@ export const FEATURE_SIGNALS: readonly FeatureSignal[] = [
     },
   },
 ];
-
-export function isFeatureSignal(id: SignalId): id is FeatureSignalId {
-  return FEATURE_SIGNALS.some((s) => s.id === id);
-}

@@ -348,15 +348,9 @@ export interface FeatureModel {
   model: LogisticModel;
   calibration: PlattCalibration;
 }
-/** @deprecated name kept for callers of the spectral module: the spectral signal's FeatureModel. */
-export type SpectralModel = FeatureModel;
 
 /** Score of a pixel-feature signal (pure): raw = the logistic model's log-odds over the features; score = its Platt-calibrated probability. */
 export function scoreFeatures(features: readonly number[], model: FeatureModel): SignalScore {
   const raw = decisionValue(model.model, features);
   return { raw, score: applyPlatt(model.calibration, raw) };
-}
-
-export function scoreSpectral(analysis: SpectralAnalysis, model: FeatureModel): SignalScore {
-  return scoreFeatures(analysis.features, model);
 }
