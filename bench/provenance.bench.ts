@@ -37,18 +37,9 @@ interface Row {
   seconds: number;
 }
 
-function table(title: string, rows: Row[], baseline: string): void {
-  const base = rows.find((row) => row.name === baseline)!;
-  const baseRate = base.files / base.seconds;
-  console.log(`\n${title}`);
-  console.log(`${'variant'.padEnd(46)}${'files'.padStart(7)}${'seconds'.padStart(10)}${'files/s'.padStart(10)}${'ratio'.padStart(10)}   (ratio: files/s relative to ${baseline})`);
-  for (const row of rows) {
-    const rate = row.files / row.seconds;
-    console.log(`${row.name.padEnd(46)}${String(row.files).padStart(7)}${row.seconds.toFixed(2).padStart(10)}${rate.toFixed(1).padStart(10)}${`${(rate / baseRate).toFixed(2)}x`.padStart(10)}`);
-  }
-}
-
+/** Each variant's best of `rounds` timed passes, after one untimed pass each (JIT warm-up and file caches favour none). */
 async function interleaved(variants: [string, () => Promise<number>][], rounds: number): Promise<Row[]> {
+  for (const [, pass] of variants) await pass();
   const rows: Row[] = variants.map(([name]) => ({ name, files: 0, seconds: Infinity }));
   for (let round = 0; round < rounds; round++) {
     // The order alternates round by round: whichever variant runs first after another pays for its garbage.
@@ -81,14 +72,16 @@ function mb(assets: readonly Asset[]): number {
   return assets.reduce((sum, asset) => sum + asset.bytes.length, 0) / 1e6;
 }
 
-function rateTable(title: string, rows: Row[], megabytes: number, baseline: string): void {
+/** The rows with files/s (and MB/s, given the megabytes each pass reads) and their ratio to `baseline`. */
+function rateTable(title: string, rows: Row[], baseline: string, megabytes?: number): void {
   const base = rows.find((row) => row.name === baseline)!;
+  const mbColumn = (text: string): string => (megabytes === undefined ? '' : text.padStart(8));
   console.log(`\n${title}`);
-  console.log(`${'variant'.padEnd(46)}${'files'.padStart(7)}${'seconds'.padStart(9)}${'files/s'.padStart(9)}${'MB/s'.padStart(8)}${'ratio'.padStart(8)}   (ratio: files/s relative to ${baseline})`);
+  console.log(`${'variant'.padEnd(46)}${'files'.padStart(7)}${'seconds'.padStart(9)}${'files/s'.padStart(9)}${mbColumn('MB/s')}${'ratio'.padStart(8)}   (ratio: files/s relative to ${baseline})`);
   for (const row of rows) {
     const rate = row.files / row.seconds;
     console.log(
-      `${row.name.padEnd(46)}${String(row.files).padStart(7)}${row.seconds.toFixed(2).padStart(9)}${rate.toFixed(1).padStart(9)}${(megabytes / row.seconds).toFixed(1).padStart(8)}${`${(rate / (base.files / base.seconds)).toFixed(2)}x`.padStart(8)}`,
+      `${row.name.padEnd(46)}${String(row.files).padStart(7)}${row.seconds.toFixed(2).padStart(9)}${rate.toFixed(1).padStart(9)}${mbColumn((megabytes! / row.seconds).toFixed(1))}${`${(rate / (base.files / base.seconds)).toFixed(2)}x`.padStart(8)}`,
     );
   }
 }
@@ -145,10 +138,6 @@ export async function run(): Promise<void> {
       };
       const vigilPass = async (): Promise<number> => (await verifyPaths(paths, { quiet: true })).files.length;
       const pooledPass = async (): Promise<number> => (await verifyPaths(paths, { quiet: true, engine: pool.read, concurrency: pool.size })).files.length;
-      // One untimed pass each so JIT warm-up and file caches do not favour whichever variant runs second.
-      await rawPass();
-      await vigilPass();
-      await pooledPass();
       const rows = await interleaved(
         [
           ['c2pa-rs Reader directly (1 thread)', rawPass],
@@ -157,7 +146,7 @@ export async function run(): Promise<void> {
         ],
         ROUNDS,
       );
-      rateTable(`verify: ${title}; best of ${ROUNDS} interleaved rounds`, rows, mb(assets), 'c2pa-rs Reader directly (1 thread)');
+      rateTable(`verify: ${title}; best of ${ROUNDS} interleaved rounds`, rows, 'c2pa-rs Reader directly (1 thread)', mb(assets));
     }
   } finally {
     await pool.close();
@@ -197,8 +186,6 @@ export async function run(): Promise<void> {
       for (const [i, input] of inputs.entries()) await signImage({ input, output: join(dir, `out-${i}.jpg`), signer, thumbnail: false });
       return inputs.length;
     };
-    await rawSignAll();
-    await vigilSignAll();
     const signRows = await interleaved(
       [
         ['vigil signImage (thumbnail, write, read back)', vigilSignAll],
@@ -207,7 +194,7 @@ export async function run(): Promise<void> {
       ],
       ROUNDS,
     );
-    table('sign (best of rounds)', signRows, 'raw c2pa-rs Builder (init once)');
+    rateTable('sign (best of rounds)', signRows, 'raw c2pa-rs Builder (init once)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
