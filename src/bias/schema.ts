@@ -1,13 +1,11 @@
 /**
- * The spec's zod schemas as JSON Schema (`vigil bias schema [kind]`), the spec-field reference in
- * docs/bias.md generated from them (tests/bias/schema.test.ts fails when the two drift), and the
- * per-field descriptions that spec errors quote their examples from.
+ * The spec's zod schemas as JSON Schema (`vigil bias schema [kind]`) and the spec-field reference in
+ * docs/bias.md generated from them (tests/bias/schema.test.ts fails when the two drift). Spec errors
+ * quote the same per-field descriptions (spec.ts, describeIssues).
  */
 import { z } from 'zod';
 import { AUDIT_KINDS, auditKind } from './registry.js';
 import { specSchema } from './spec.js';
-
-export { describeField, exampleOf } from './spec.js';
 
 /** JSON Schema (draft 2020-12) of a whole spec, or of one audit kind's entry. Describes input: defaulted fields are optional. */
 export function specJsonSchema(kind?: string): Record<string, unknown> {

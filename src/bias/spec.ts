@@ -123,7 +123,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
  * The description of the field at `path` in a spec document (audit entries by their kind), for
  * error messages: "what it is. Example: ...". Undefined when the path leads nowhere known.
  */
-export function describeField(document: unknown, path: readonly PropertyKey[]): string | undefined {
+function describeField(document: unknown, path: readonly PropertyKey[]): string | undefined {
   let schema: z.ZodType = specSchema;
   let value: unknown = document;
   let description: string | undefined;
@@ -149,7 +149,7 @@ export function describeField(document: unknown, path: readonly PropertyKey[]): 
 }
 
 /** "Example: ..." from a field description, or undefined. */
-export function exampleOf(description: string | undefined): string | undefined {
+function exampleOf(description: string | undefined): string | undefined {
   const match = description === undefined ? null : /Example: (.*)$/.exec(description);
   return match ? match[1].replace(/\.$/, '') : undefined;
 }
@@ -163,11 +163,12 @@ function allowedKeys(document: unknown, path: readonly PropertyKey[]): string[] 
     const shape = (unwrap(registered?.parameters ?? specSchema) as unknown as { _zod: { def: { shape?: Record<string, unknown> } } })._zod.def.shape;
     return registered && shape ? Object.keys(shape) : [];
   }
-  const inner = unwrap((describeFieldSchema(document, path) ?? specSchema) as z.ZodType) as unknown as { _zod: { def: { shape?: Record<string, unknown> } } };
+  const inner = unwrap((fieldSchema(path) ?? specSchema) as z.ZodType) as unknown as { _zod: { def: { shape?: Record<string, unknown> } } };
   return Object.keys(inner._zod.def.shape ?? {});
 }
 
-function describeFieldSchema(document: unknown, path: readonly PropertyKey[]): z.ZodType | undefined {
+/** The schema of the field at `path` through objects and arrays (undefined past anything else). */
+function fieldSchema(path: readonly PropertyKey[]): z.ZodType | undefined {
   let schema: z.ZodType = specSchema;
   for (const key of path) {
     const def = (unwrap(schema) as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } } })._zod.def;
@@ -175,7 +176,6 @@ function describeFieldSchema(document: unknown, path: readonly PropertyKey[]): z
     if (!next) return undefined;
     schema = next;
   }
-  void document;
   return schema;
 }
 
