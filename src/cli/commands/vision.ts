@@ -136,14 +136,22 @@ function classifyFormat(options: { json?: boolean; csv?: boolean; out?: string }
   return 'text';
 }
 
-const CLASSIFY_CSV_COLUMNS = ['file', 'sha256', 'rank', 'label', 'probability', 'provider', 'cached', 'error'];
+/** A streamed CSV: its header line, written once, then rows alone (toCsv's output less the header). */
+function streamedCsv(columns: readonly string[]): { header: string; rows(rows: readonly (readonly CsvCell[])[]): string } {
+  const header = toCsv(columns, []);
+  return { header, rows: (rows) => toCsv(columns, rows).slice(header.length) };
+}
+
+const CLASSIFY_CSV = streamedCsv(['file', 'sha256', 'rank', 'label', 'probability', 'provider', 'cached', 'error']);
+/** The .files.csv beside an .npy of embeddings: which file each row is. */
+const INDEX_CSV = streamedCsv(['row', 'file', 'sha256']);
 
 /** CSV rows of one image (one per rank; one error row on failure), without the header line. */
 function classifyCsvRows(image: ClassifyImageRecord): string {
   const rows: CsvCell[][] = [];
   if (image.error !== null) rows.push([image.file, image.sha256, null, null, null, null, false, image.error]);
   image.top.forEach((entry, rank) => rows.push([image.file, image.sha256, rank + 1, entry.label, entry.probability, image.provider, image.cached, null]));
-  return toCsv(CLASSIFY_CSV_COLUMNS, rows).slice(toCsv(CLASSIFY_CSV_COLUMNS, []).length);
+  return CLASSIFY_CSV.rows(rows);
 }
 
 function classifyTextLine(image: ClassifyImageRecord): string {
@@ -390,7 +398,7 @@ Examples:
             };
             try {
               if (format === 'json') await out.write(`${JSON.stringify(head, null, 2).slice(0, -2)},\n  "images": [`);
-              else if (format === 'csv') await out.write(toCsv(CLASSIFY_CSV_COLUMNS, []));
+              else if (format === 'csv') await out.write(CLASSIFY_CSV.header);
               for (const failure of failures) {
                 reportSkipped(failure);
                 await emit({ file: failure.file, sha256: null, provider: null, cached: false, top: [], logits: null, probabilities: null, error: failure.error });
@@ -479,7 +487,7 @@ Examples:
           try {
             if (ext === '.npy') {
               await out.write(npyHeader(0, 0));
-              await index!.write(toCsv(INDEX_COLUMNS, []));
+              await index!.write(INDEX_CSV.header);
             }
             try {
               for await (const obs of embedImages(model, files(), runOptions(options, () => progress.increment()))) {
@@ -495,7 +503,7 @@ Examples:
                   await out.write(`${JSON.stringify(row)}\n`);
                 } else {
                   await out.write(new Uint8Array(obs.embedding.buffer, obs.embedding.byteOffset, obs.embedding.byteLength));
-                  await index!.write(toCsv(INDEX_COLUMNS, [[written, obs.file, obs.sha256]]).slice(toCsv(INDEX_COLUMNS, []).length));
+                  await index!.write(INDEX_CSV.rows([[written, obs.file, obs.sha256]]));
                 }
                 written += 1;
               }
@@ -641,8 +649,6 @@ Examples:
       ),
     );
 }
-
-const INDEX_COLUMNS = ['row', 'file', 'sha256'];
 
 /** Bytes of the .npy header vigil writes: always 128, so it can be rewritten once the row count is known. */
 const NPY_HEADER_BYTES = 128;
