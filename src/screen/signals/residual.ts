@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../core/errors.js';
-import type { GrayImage } from './spectral.js';
+import { channelPlanes, type GrayImage, type Plane } from './spectral.js';
 import type { SignalMeta } from './types.js';
 
 export const residualMeta: SignalMeta = {
@@ -243,8 +243,8 @@ export function lagPhaseContrasts(lag: ArrayLike<number>): [number, number] {
 /** The plane buffer, reused across channels and images (REGION² at most). */
 let planeBuffer = new Int16Array(0);
 
-/** Copies one channel of a region into a contiguous plane (valid until the next call). */
-function region(data: Uint8Array, width: number, step: number, offset: number, left: number, top: number, w: number, h: number): Int16Array {
+/** Copies a region of one channel into a contiguous plane (valid until the next call). */
+function region({ data, width, step, offset }: Plane, left: number, top: number, w: number, h: number): Int16Array {
   if (planeBuffer.length < w * h) planeBuffer = new Int16Array(REGION * REGION);
   const plane = planeBuffer.subarray(0, w * h);
   for (let y = 0; y < h; y++) {
@@ -287,10 +287,7 @@ export function analyzeResidual(image: GrayImage): ResidualAnalysis {
   const w = Math.min(REGION, image.width);
   const h = Math.min(REGION, image.height);
   const { left, top } = residualRegion(image.width, image.height, w, h);
-  const colour = image.pixels !== undefined && (image.channels ?? 1) >= 3;
-  const perChannel = colour
-    ? [0, 1, 2].map((offset) => channelFeatures(region(image.pixels!, image.width, image.channels!, offset, left, top, w, h), w, h))
-    : [channelFeatures(region(image.data, image.width, 1, 0, left, top, w, h), w, h)];
+  const perChannel = channelPlanes(image).map((plane) => channelFeatures(region(plane, left, top, w, h), w, h));
   while (perChannel.length < 3) perChannel.push(perChannel[0]);
   const statistic = gridStatistic(perChannel);
   // The statistic is also the last feature: one kernel-independent summary the learned model can

@@ -115,11 +115,19 @@ function largestPowerOfTwoAtMost(n: number): number {
 }
 
 /** One channel of an image: value at (x, y) = data[(y × width + x) × step + offset]. */
-interface Plane {
+export interface Plane {
   data: Uint8Array;
   width: number;
   step: number;
   offset: number;
+}
+
+/** The red, green and blue planes of a colour image; the luma alone when it has no colour pixels. */
+export function channelPlanes(image: GrayImage): Plane[] {
+  const colour = image.pixels !== undefined && (image.channels ?? 1) >= 3;
+  return colour
+    ? [0, 1, 2].map((offset) => ({ data: image.pixels!, width: image.width, step: image.channels!, offset }))
+    : [{ data: image.data, width: image.width, step: 1, offset: 0 }];
 }
 
 /**
@@ -277,10 +285,7 @@ export function analyzeSpectrum(image: GrayImage): SpectralAnalysis {
   const left0 = Math.floor((image.width - nx * size) / 2);
   const top0 = Math.floor((image.height - ny * size) / 2);
   const tiles = nx * ny;
-  const colour = image.pixels !== undefined && (image.channels ?? 1) >= 3;
-  const planes: Plane[] = colour
-    ? [0, 1, 2].map((offset) => ({ data: image.pixels!, width: image.width, step: image.channels!, offset }))
-    : [{ data: image.data, width: image.width, step: 1, offset: 0 }];
+  const planes = channelPlanes(image);
 
   const half = size / 2;
   const bins = radialBins(size);
