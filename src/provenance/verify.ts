@@ -235,13 +235,15 @@ export async function verifyBytes(
   if (sidecar) bindSidecar(bytes, reading, codes);
   else explainDataHashMismatch(bytes, reading, codes);
   const trustedBy: string[] = [];
-  if (isTrusted(reading) && signers.length === 1) trustedBy.push(signers[0].name);
-  else if (isTrusted(reading)) {
-    // c2pa-rs names only the first list that trusts the signer; each list is asked on its own.
-    const others = lists.filter((list) => list.purpose !== 'signer');
-    for (const list of signers) {
-      const alone: EngineSettings = { trust: engineTrust([list, ...others]) };
-      if (isTrusted(await read(sourceMime, sourceBytes, alone, options, remote?.url))) trustedBy.push(list.name);
+  if (isTrusted(reading)) {
+    if (signers.length === 1) trustedBy.push(signers[0].name);
+    else {
+      // c2pa-rs names only the first list that trusts the signer; each list is asked on its own.
+      const others = lists.filter((list) => list.purpose !== 'signer');
+      for (const list of signers) {
+        const alone: EngineSettings = { trust: engineTrust([list, ...others]) };
+        if (isTrusted(await read(sourceMime, sourceBytes, alone, options, remote?.url))) trustedBy.push(list.name);
+      }
     }
   }
   const state = sidecar ? stateFromCodes(codes) : (engineState(reading) ?? stateFromCodes(codes));
