@@ -236,7 +236,7 @@ export async function runDemo(outDir: string, options: { quiet: boolean }): Prom
     reports: [biasEntry(bias.result, bias.seconds), screenEntry(screen.result, screen.seconds), provenanceEntry(provenance.result, provenance.seconds)],
     seconds: (performance.now() - start) / 1000,
   };
-  await writeFileAtomic(join(outDir, 'results.json'), `${JSON.stringify(index, null, 2)}\n`);
+  await writeFileAtomic(join(outDir, 'results.json'), resultsJson(index));
   await writeFileAtomic(join(outDir, 'index.html'), await renderReport(index, { baseDir: outDir }));
   return index;
 }
