@@ -79,7 +79,7 @@ export interface DetectionExamples {
 }
 
 /** Images recorded per group for examples: enough for a report's sample, bounded in results.json. */
-export const EXAMPLE_IMAGES_PER_GROUP = 6;
+const EXAMPLE_IMAGES_PER_GROUP = 6;
 
 /** The audit's outcome beside the standard AuditResult fields. */
 export interface DetectionAuditResult extends AuditResult {

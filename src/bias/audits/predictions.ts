@@ -51,7 +51,7 @@ export interface PredictionsInput {
 /** Problems listed in results.json; beyond this only their count is kept (the exclusions say how many). */
 const PROBLEM_LIST_LIMIT = 10_000;
 /** observations.csv lists prediction rows up to this many (the input file is the table beyond). */
-export const OBSERVATION_ROWS_LIMIT = 200_000;
+const OBSERVATION_ROWS_LIMIT = 200_000;
 
 /**
  * Streams the predictions file (CSV or JSONL) into columns, listing every bad row (an empty
@@ -212,7 +212,7 @@ export function auditPredictions(input: PredictionsInput, parameters: Prediction
 }
 
 /** The rows as observations for observations.csv (small files only; see OBSERVATION_ROWS_LIMIT). */
-export function predictionObservations(input: PredictionsInput): Observation[] {
+function predictionObservations(input: PredictionsInput): Observation[] {
   if (input.files === null) return [];
   const files = input.files;
   return Array.from({ length: input.n }, (_, i): Observation => ({
