@@ -180,17 +180,18 @@ async function* runDense(
   const run = async (feeds: Record<string, ort.Tensor>, count: number): Promise<Float32Array[]> => {
     const result = await model.session.run(feeds, outputs);
     const tensors = outputs.map((name) => result[name]);
-      return Array.from({ length: count }, (_, i) => {
-        const total = tensors.reduce((s, t) => s + t.data.length / count, 0);
-        const joined = new Float32Array(total);
-        let at = 0;
-        for (const t of tensors) {
-          const per = t.data.length / count;
-          joined.set((t.data as Float32Array).subarray(i * per, (i + 1) * per), at);
-          at += per;
-        }
-        return joined;
-      });
+    // Each image's outputs, joined in `outputs` order.
+    const total = tensors.reduce((s, t) => s + t.data.length / count, 0);
+    return Array.from({ length: count }, (_, i) => {
+      const joined = new Float32Array(total);
+      let at = 0;
+      for (const t of tensors) {
+        const per = t.data.length / count;
+        joined.set((t.data as Float32Array).subarray(i * per, (i + 1) * per), at);
+        at += per;
+      }
+      return joined;
+    });
   };
   const variable = model.variableSize;
   const stream = runImages(model as unknown as VisionModel, remember(), options, {
