@@ -3,10 +3,10 @@ import { VigilInputError, invalidArgument } from '../core/errors.js';
 import { listImageFiles } from '../vision/index.js';
 import { resolveGenerators } from './eval.js';
 import { fuse } from './fusion.js';
-import { decisionValue, fitLogisticCv, groupedFolds, stratifiedFolds } from './logistic.js';
+import { decisionValue, fitLogisticCv } from './logistic.js';
 import { bootstrapMetrics, type BootstrapOptions, type MetricEstimate } from './metrics.js';
 import { FEATURE_SIGNALS } from './signals/index.js';
-import { extractItems, fitProbe, groupFiles, scoreItem, type TrainingItem } from './train.js';
+import { extractItems, fitProbe, foldAssignment, groupFiles, scoreItem, type TrainingItem } from './train.js';
 
 /**
  * Cross-family evaluation (DeepfakeBench's protocol): for each artifact family, train on every
@@ -156,8 +156,7 @@ export async function evaluateFamilyData(data: FamilyData, options: FamilyEvalOp
     const full = probe.fusion.subsets.find((s) => s.signals.length === probe.signals.length)!;
     // Durall baseline on the same training images and folds.
     const y = training.map((item) => item.label);
-    const grouped = options.groupsCsv !== undefined || options.pairBy !== undefined;
-    const assignment = grouped ? groupedFolds(y, groups, options.folds, options.seed) : stratifiedFolds(y, options.folds, options.seed);
+    const assignment = foldAssignment(y, groups, options);
     const durall = fitLogisticCv({ x: training.map((item) => durallFeatures(item.features.spectral)), y }, { folds: options.folds, seed: options.seed, assignment }).model;
     const durallScore = (item: TrainingItem): number => decisionValue(durall, durallFeatures(item.features.spectral));
     const realVigil = testRealItems.map(fusedScore);

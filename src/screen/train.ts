@@ -197,6 +197,17 @@ export async function trainProbe(options: TrainOptions): Promise<ScreenProbe> {
   }
 }
 
+/**
+ * Cross-validation folds of the training rows: group-aware when the images are grouped (--groups,
+ * --pair-by; refused with fewer groups than folds), else stratified by label.
+ */
+export function foldAssignment(y: readonly number[], groups: readonly string[], options: Pick<TrainOptions, 'groupsCsv' | 'pairBy' | 'folds' | 'seed'>): number[] {
+  if (options.groupsCsv === undefined && options.pairBy === undefined) return stratifiedFolds(y, options.folds, options.seed);
+  const groupCount = new Set(groups).size;
+  if (groupCount < options.folds) throw new VigilInputError(`group-aware folds need at least ${options.folds} groups (got ${groupCount})`);
+  return groupedFolds(y, groups, options.folds, options.seed);
+}
+
 export interface ModelInfo {
   clip?: { sha256: string; dir: string; embeddingSize: number };
   mae?: { sha256: string; dir: string };
@@ -242,12 +253,7 @@ export function fitProbe(
   }
   const usableGroups = usable.map((item) => groupOf.get(item)!);
   const groupCount = new Set(usableGroups).size;
-  const grouped = options.groupsCsv !== undefined || options.pairBy !== undefined;
-  if (grouped && groupCount < options.folds) {
-    throw new VigilInputError(`group-aware folds need at least ${options.folds} groups (got ${groupCount})`);
-  }
-  const assignment = grouped ? groupedFolds(y, usableGroups, options.folds, options.seed) : stratifiedFolds(y, options.folds, options.seed);
-  const cv = { folds: options.folds, seed: options.seed, assignment };
+  const cv = { folds: options.folds, seed: options.seed, assignment: foldAssignment(y, usableGroups, options) };
   const heldOut: Partial<Record<SignalId, number>>[] = usable.map(() => ({}));
   const validation: Partial<Record<SignalId | 'fused', MetricValues>> = {};
 
