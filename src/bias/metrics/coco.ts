@@ -174,9 +174,8 @@ export interface Accumulated {
 export interface PreparedAccumulation {
   evaluations: readonly (ImageEvaluation | null)[];
   thresholds: number;
-  /** Image index and detection index of every kept detection, in score order. */
+  /** Image index of every kept detection, in score order. */
   image: Int32Array;
-  index: Int32Array;
   /** Non-ignored ground truth per image. */
   npig: Float64Array;
   /** [threshold × detection], in score order: 0 ignored, 1 true positive, 2 false positive. */
@@ -212,7 +211,6 @@ export function prepareAccumulation(evaluations: readonly (ImageEvaluation | nul
     evaluations,
     thresholds,
     image: Int32Array.from(order, (j) => image[j]),
-    index: Int32Array.from(order, (j) => index[j]),
     npig,
     outcome,
   };
