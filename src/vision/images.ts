@@ -10,9 +10,6 @@ import type { PreprocessConfig } from './types.js';
 /** sharp's own default (16383 × 16383), used when no pixel limit is configured. */
 export const DEFAULT_PIXEL_LIMIT = 268_402_689;
 
-/** Extensions sharp's prebuilt binaries decode; folders and globs keep only these (declared in core). */
-export { IMAGE_EXTENSIONS };
-
 // One libvips thread per image: images are preprocessed concurrently on libuv's pool instead,
 // which leaves the cores to onnxruntime while it runs.
 sharp.concurrency(1);
