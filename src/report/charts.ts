@@ -217,6 +217,8 @@ export function curvesSpec(
 ): Record<string, unknown> {
   const values = points.map((p, order) => ({ ...p, order }));
   const series = { field: 'series', type: 'nominal', title: null };
+  // Padding keeps a curve at 0 or 1 off the frame, where it would disappear into it.
+  const scale = (domain: [number, number]) => ({ domain, nice: false, padding: 8 });
   const panel = (x: [number, number], y: [number, number], title: string | null, size: number): Record<string, unknown> => {
     const layers: Record<string, unknown>[] = [
       {
@@ -224,9 +226,8 @@ export function curvesSpec(
         // Clipped to the panel, so the zoomed view shows only its range.
         mark: { type: 'line', strokeWidth: 2.5, interpolate: 'linear', clip: true },
         encoding: {
-          // Padding keeps a curve at 0 or 1 off the frame, where it would disappear into it.
-          x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { domain: x, nice: false, padding: 8 } },
-          y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { domain: y, nice: false, padding: 8 } },
+          x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: scale(x) },
+          y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: scale(y) },
           // Colour and dash both encode the series (one merged legend), so curves differ without colour.
           color: { ...series, legend: { orient: 'bottom', columns: 2 } },
           strokeDash: { ...series, legend: { orient: 'bottom', columns: 2 } },
@@ -239,13 +240,14 @@ export function curvesSpec(
         data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
         mark: { type: 'line', color: '#999999', strokeDash: [2, 2], strokeWidth: 1, clip: true },
         // The same explicit domains as the curves: a layer without them would widen the zoomed range back to [0, 1].
-        encoding: { x: { field: 'x', type: 'quantitative', scale: { domain: x, nice: false, padding: 8 } }, y: { field: 'y', type: 'quantitative', scale: { domain: y, nice: false, padding: 8 } } },
+        encoding: { x: { field: 'x', type: 'quantitative', scale: scale(x) }, y: { field: 'y', type: 'quantitative', scale: scale(y) } },
       });
     }
     return { width: size, height: size * 0.8, ...(title ? { title } : {}), layer: layers };
   };
-  const full = panel([0, 1], [0, 1], null, 420);
-  if (!options.zoom) return { ...panel([0, 1], [0, 1], null, 900), height: 380 };
+  /** The full view alone, wide: without a zoom, or when no curve crowds the zoomed range. */
+  const wide = (): Record<string, unknown> => ({ ...panel([0, 1], [0, 1], null, 900), height: 380 });
+  if (!options.zoom) return wide();
   const [x0, x1] = options.zoom.x;
   // The zoom is for the curves that crowd the top of the frame (mean y ≥ 0.8 in the range): its y
   // range starts just below the lowest of them. Weaker curves are clipped there; the full view has them.
@@ -253,11 +255,11 @@ export function curvesSpec(
   const crowded = [...new Set(points.map((p) => p.series))]
     .map((name) => points.filter((p) => p.series === name && p.x > x0 && p.x <= x1).map((p) => p.y))
     .filter((ys) => ys.length > 0 && ys.reduce((a, b) => a + b, 0) / ys.length >= 0.8);
-  if (crowded.length === 0) return { ...panel([0, 1], [0, 1], null, 900), height: 380 };
+  if (crowded.length === 0) return wide();
   const low = Math.max(0, Math.floor((Math.min(...crowded.flat()) - 0.02) * 20) / 20);
   const zoomTitle = `Zoom: ${Math.round(x0 * 100)}–${Math.round(x1 * 100)}% on the x axis`;
   return {
-    hconcat: [full, panel([x0, x1], [Math.min(low, 0.95), 1], zoomTitle, 420)],
+    hconcat: [panel([0, 1], [0, 1], null, 420), panel([x0, x1], [Math.min(low, 0.95), 1], zoomTitle, 420)],
     spacing: 40,
     resolve: { scale: { x: 'independent', y: 'independent', color: 'shared', strokeDash: 'shared' }, legend: { color: 'shared', strokeDash: 'shared' } },
   };
