@@ -4,14 +4,14 @@ import { MAX_DOCUMENT_BYTES, readInputFile, sha256Hex } from '../core/files.js';
 import { embedImages, loadModel, reconstruct, type ClipModel, type Device, type MaeModel } from '../vision/index.js';
 import { heatmapPng, safeStem, spectrumPng, writeEvidence } from './evidence.js';
 import { fuse } from './fusion.js';
-import { analyzeFast } from './fast-path.js';
+import { analyzeFast, type FastAnalysis } from './fast-path.js';
 import { createFastPool, type FastPool } from './fast-pool.js';
 import { DEFAULT_PROBE_PATH, loadProbe, portablePath, resolvePortablePath, type ScreenProbe } from './probe.js';
 import type { ProbeSummary, ScreenFileResult } from './result.js';
 import { scoreClipProbe } from './signals/clip-probe.js';
 import { scoreMaeRecon } from './signals/mae-recon.js';
 import { checkDistribution, type DistributionCheck } from './distribution.js';
-import { FEATURE_SIGNALS, type FeatureSignalId } from './signals/index.js';
+import { FEATURE_SIGNALS } from './signals/index.js';
 import { scoreMetadata } from './signals/metadata.js';
 import { scoreFeatures } from './signals/spectral.js';
 import { SIGNAL_IDS, type SignalId } from './signals/types.js';
@@ -295,7 +295,7 @@ export async function createScreener(options: ScreenerOptions = {}): Promise<Scr
   };
 
   /** The distribution check of one image, when the probe has a model and its features were extracted. */
-  function distributionOf(features: Partial<Record<FeatureSignalId, { extraction: { features: number[] } } | { error: string }>>, width: number, height: number): DistributionCheck | null {
+  function distributionOf(features: FastAnalysis['features'], width: number, height: number): DistributionCheck | null {
     const model = probe.distribution;
     if (!model) return null;
     const row: number[] = [];
