@@ -112,6 +112,12 @@ interface FamilyFlags {
   pairBy?: string;
 }
 
+/** --pair-by: "stem" (group images by file stem) or absent. */
+function pairByFlag(value: string | undefined): 'stem' | undefined {
+  if (value !== undefined && value !== 'stem') throw invalidArgument('--pair-by', 'stem', value);
+  return value;
+}
+
 function printFamilies(families: NonNullable<ScreenEvalResults['families']>): void {
   const fmt = (e: { value: number; ci: [number, number] }): string => `${e.value.toFixed(3)} [${e.ci[0].toFixed(2)}, ${e.ci[1].toFixed(2)}]`;
   console.log(`\n${families.protocol} (trained here on ${families.train.real} real + ${families.train.fake} synthetic, thresholds on ${families.train.calibration} calibration images; pixel signals + metadata)`);
@@ -272,14 +278,14 @@ export function register(program: Command): void {
         const seed = Number(flags.seed);
         if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
         const { trainProbe } = await import('../../screen/train.js');
-        if (flags.pairBy !== undefined && flags.pairBy !== 'stem') throw invalidArgument('--pair-by', 'stem', flags.pairBy);
+        const pairBy = pairByFlag(flags.pairBy);
         const probe = await withProgress('train', flags.json, (events) =>
           trainProbe({
             realDirs: commaList(flags.real),
             fakeDirs: commaList(flags.fake),
             calibrationDirs: flags.calibration === undefined ? undefined : commaList(flags.calibration),
             groupsCsv: flags.groups,
-            pairBy: flags.pairBy === 'stem' ? 'stem' : undefined,
+            pairBy,
             clipDir: flags.model,
             maeDir: flags.mae,
             seed,
@@ -349,7 +355,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(seed)) throw invalidArgument('--seed', 'an integer', flags.seed);
       if (flags.out !== undefined) await checkOutputFolder(flags.out);
       if (flags.baseline !== undefined && flags.baseline !== 'durall') throw invalidArgument('--baseline', 'durall', flags.baseline);
-      if (flags.pairBy !== undefined && flags.pairBy !== 'stem') throw invalidArgument('--pair-by', 'stem', flags.pairBy);
+      const pairBy = pairByFlag(flags.pairBy);
       const familyRun = flags.leaveOneOut === true || flags.baseline !== undefined;
       if (familyRun && (flags.trainReal === undefined || flags.trainFake === undefined)) {
         throw invalidArgument('--train-real/--train-fake', 'training folders for --leave-one-out/--baseline', 'none');
@@ -384,7 +390,7 @@ export function register(program: Command): void {
             testRealDirs: commaList(flags.real),
             testFakeDirs: commaList(flags.fake),
             groupsCsv: flags.groups,
-            pairBy: flags.pairBy === 'stem' ? 'stem' : undefined,
+            pairBy,
             seed,
             folds: 5,
             targetFpr: results.probe.targetFpr,
