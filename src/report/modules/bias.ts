@@ -173,19 +173,23 @@ async function featureView(
   const judgedBy = (key: string) => verdicts.find((v) => v.audit === audit.id && v.attribute === feature.attribute && v.metric === key);
   const disparities = Object.entries(feature.disparities)
     .sort(([a], [b]) => Number(Boolean(judgedBy(b))) - Number(Boolean(judgedBy(a))) || Number(isDetailDisparity(a)) - Number(isDetailDisparity(b)))
-    .map(([key, disparity]) => ({
-    key,
-    label: metricMeta(key).label,
-    description: metricMeta(key).description,
-    value: disparity.value,
-    valueText: formatMetric(key, disparity.value),
-    intervalText: formatMetricInterval(key, disparity.ci),
-    judged: judgedBy(key) ? { status: judgedBy(key)!.status, bound: boundText(judgedBy(key)!) } : undefined,
-    ci: disparity.ci,
-    groups: disparity.groups ? disparity.groups.join(' vs ') : null,
-    worstLabel: disparity.label,
-    detail: isDetailDisparity(key),
-  }));
+    .map(([key, disparity]) => {
+      const meta = metricMeta(key);
+      const verdict = judgedBy(key);
+      return {
+        key,
+        label: meta.label,
+        description: meta.description,
+        value: disparity.value,
+        valueText: formatMetric(key, disparity.value),
+        intervalText: formatMetricInterval(key, disparity.ci),
+        judged: verdict ? { status: verdict.status, bound: boundText(verdict) } : undefined,
+        ci: disparity.ci,
+        groups: disparity.groups ? disparity.groups.join(' vs ') : null,
+        worstLabel: disparity.label,
+        detail: isDetailDisparity(key),
+      };
+    });
   const skew = Object.entries(feature.skew ?? {}).flatMap(([query, byK]) =>
     Object.entries(byK).flatMap(([k, byTarget]) =>
       Object.entries(byTarget).map(([target, value]) => ({
@@ -225,13 +229,13 @@ async function featureView(
   };
 }
 
-/** Comparison operators as their mathematical signs, which read better than ">=" (and need no escaping). */
 /** How the run's intervals were computed, in words: results record `interval_method` ('bca' since it
  * was introduced); older results without it used percentile intervals. */
 export function intervalMethodName(settings: BiasResult['settings']): string {
   return settings.interval_method === 'bca' ? 'bias-corrected and accelerated (BCa) bootstrap' : 'percentile bootstrap';
 }
 
+/** Comparison operators as their mathematical signs, which read better than ">=" (and need no escaping). */
 export function readableThreshold(threshold: string): string {
   return threshold.replace(/>=/g, '≥').replace(/<=/g, '≤');
 }
@@ -242,11 +246,12 @@ function isDetailDisparity(key: string): boolean {
 }
 
 function verdictRow(verdict: ThresholdVerdict) {
+  const meta = metricMeta(verdict.metric);
   return {
     ...verdict,
     threshold: readableThreshold(verdict.threshold),
-    metricLabel: metricMeta(verdict.metric).label,
-    percent: metricMeta(verdict.metric).percent,
+    metricLabel: meta.label,
+    percent: meta.percent,
     valueText: formatMetric(verdict.metric, verdict.value),
     intervalText: formatMetricInterval(verdict.metric, verdict.ci),
     boundText: boundText(verdict),
@@ -411,6 +416,7 @@ export const biasModule: ReportModule<BiasResult> = {
           : { groups: [], omitted: 0, note: 'Photographs of probe subjects from the flagged groups were left out of this report, as they are by default (they show people). Re-render with vigil report results.json --include-examples to embed a sample.' };
 
     const counts = countStatuses(result.verdicts);
+    const verdicts = result.verdicts.map(verdictRow);
     const notes: string[] = [];
     if (smallGroups.length > 0) {
       notes.push(
@@ -453,10 +459,10 @@ export const biasModule: ReportModule<BiasResult> = {
       sections,
       notes,
       body: {
-        verdicts: result.verdicts.map(verdictRow),
+        verdicts,
         // Failed and undecided checks stay open; passed ones fold away (and print unfolded).
-        openVerdicts: result.verdicts.filter((v) => v.status !== 'pass').map(verdictRow),
-        passedVerdicts: result.verdicts.filter((v) => v.status === 'pass').map(verdictRow),
+        openVerdicts: verdicts.filter((v) => v.status !== 'pass'),
+        passedVerdicts: verdicts.filter((v) => v.status === 'pass'),
         ciPercent: Math.round(result.settings.ci_level * 100),
         intervalMethod: intervalMethodName(result.settings),
         spec: result.spec,
