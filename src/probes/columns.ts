@@ -162,8 +162,7 @@ export async function readColumns(path: string, options: ReadColumnsOptions): Pr
   const hash = createHash('sha256');
   const chunkBytes = options.chunkBytes ?? 1 << 20;
   try {
-    if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) await streamJsonl(path, sink, hash, chunkBytes, (b) => options.onBytes?.(b, totalBytes));
-    else await streamCsv(path, sink, hash, chunkBytes, (b) => options.onBytes?.(b, totalBytes));
+    await streamTable(path, sink, hash, chunkBytes, (b) => options.onBytes?.(b, totalBytes));
   } catch (error) {
     if (error instanceof VigilInputError) throw error;
     throw new VigilInputError(`${path} cannot be read: ${errorMessage(error)}`, { subject: path });
@@ -175,6 +174,12 @@ export async function readColumns(path: string, options: ReadColumnsOptions): Pr
   for (const [name, g] of numbers) columns[name] = { kind: 'number', values: g.done() };
   for (const [name, list] of texts) columns[name] = { kind: 'text', values: list };
   return { path, header, n, lines: lines.done(), columns, badNumbers, sha256: hash.digest('hex') };
+}
+
+/** Streams a JSONL file (.jsonl, .ndjson) or else a CSV into the sink. */
+function streamTable(path: string, sink: Sink, hash: Hash, chunkBytes: number, onBytes: (bytes: number) => void): Promise<void> {
+  const stream = path.endsWith('.jsonl') || path.endsWith('.ndjson') ? streamJsonl : streamCsv;
+  return stream(path, sink, hash, chunkBytes, onBytes);
 }
 
 const QUOTE = 0x22;
@@ -342,8 +347,7 @@ export async function readHeader(path: string): Promise<string[]> {
   };
   const hash = createHash('sha256');
   try {
-    if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) await streamJsonl(path, sink, hash, 1 << 16, () => {});
-    else await streamCsv(path, sink, hash, 1 << 16, () => {});
+    await streamTable(path, sink, hash, 1 << 16, () => {});
   } catch (error) {
     if (error !== stop) throw error instanceof VigilInputError ? error : new VigilInputError(`${path} cannot be read: ${errorMessage(error)}`, { subject: path });
   }
