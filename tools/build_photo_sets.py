@@ -314,6 +314,14 @@ def make_fake(family, crop, tconv, ae):
     return small.resize((w, h), RESAMPLE[method])
 
 
+def write_groups_csv(path, rows):
+    """A file,group CSV (what `vigil screen train --groups` reads) from (file, group) pairs."""
+    with open(path, "w") as f:
+        f.write("file,group\n")
+        for file, group in rows:
+            f.write(f"{file},{group}\n")
+
+
 def write_probe_groups(photos_root):
     """fixtures/screen/default-probe-groups.csv: every image the default probe trains on -> its group
     (photos: the source photograph; the procedural fixtures: each image its own group)."""
@@ -326,10 +334,7 @@ def write_probe_groups(photos_root):
     with open(os.path.join(screen_root, "manifest.json")) as f:
         for entry in json.load(f)["files"]:
             rows.append((entry["path"], "fixture-" + os.path.splitext(os.path.basename(entry["path"]))[0]))
-    with open(os.path.join(screen_root, "default-probe-groups.csv"), "w") as f:
-        f.write("file,group\n")
-        for path, group in rows:
-            f.write(f"{path},{group}\n")
+    write_groups_csv(os.path.join(screen_root, "default-probe-groups.csv"), rows)
 
 
 def build_skimage_check(out):
@@ -357,7 +362,7 @@ def build_skimage_check(out):
             if rng.random() < 0.5:
                 crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
             method = methods[n % len(methods)]
-            fake = crop.resize((side // 2, side // 2), Image.BOX).resize((side, side), RESAMPLE[method])
+            fake = make_fake(f"{method}-x2", crop, None, None)
             n += 1
             for fmt, ext in (("jpeg", "jpg"), ("png", "png")):
                 for rel, img in (("real", crop), (f"fake/resampled-x2", fake)):
@@ -439,10 +444,7 @@ def main():
         json.dump(manifest, f, indent=1)
         f.write("\n")
     # groups.csv: file -> source photograph, for `vigil screen train --groups`.
-    with open(os.path.join(args.out, "groups.csv"), "w") as f:
-        f.write("file,group\n")
-        for entry in manifest["files"]:
-            f.write(f"{entry['path']},{entry['group']}\n")
+    write_groups_csv(os.path.join(args.out, "groups.csv"), [(entry["path"], entry["group"]) for entry in manifest["files"]])
     if os.path.abspath(args.out) == os.path.abspath(DEFAULT_ROOT):  # beside the fixture manifest
         write_probe_groups(args.out)
     print(json.dumps({s: len(m) for s, m in manifest["splits"].items()}), losses, len(manifest["files"]), "files")
