@@ -10,6 +10,15 @@ import { evalCurves } from './screen-curves.js';
 /** The metrics the eval tables show, in DeepfakeBench's order. */
 const TABLE_METRICS: MetricKey[] = ['auc', 'ap', 'eer', 'accuracy', 'tpr_at_1pct_fpr', 'tpr_at_5pct_fpr'];
 
+/** The fused score's summary cards: metric and card label. */
+const SUMMARY_METRICS: readonly [MetricKey, string][] = [
+  ['auc', 'AUC (fused)'],
+  ['ap', 'Average precision'],
+  ['eer', 'Equal error rate'],
+  ['tpr_at_1pct_fpr', 'TPR @ 1% FPR'],
+  ['tpr_at_5pct_fpr', 'TPR @ 5% FPR'],
+];
+
 /** At most this many rows of per-file errors are listed. */
 const MAX_ERRORS = 50;
 
@@ -122,13 +131,10 @@ export const screenEvalModule: ReportModule<ScreenEvalResults> = {
       title: 'Evaluation of the synthetic-media screen',
       subtitle: `${formatNumber(result.dataset.realFiles)} real images against ${result.dataset.generators.reduce((n, g) => n + g.files, 0)} synthetic images from ${result.dataset.generators.length} generator(s); ${confidence}% bootstrap intervals.`,
       summary: fusedAll
-        ? [
-            { key: 'auc', label: 'AUC (fused)', value: formatMetric('auc', fusedAll.metrics.auc.value), raw: fusedAll.metrics.auc.value, interval: formatMetricInterval('auc', fusedAll.metrics.auc.ci) },
-            { key: 'ap', label: 'Average precision', value: formatMetric('ap', fusedAll.metrics.ap.value), raw: fusedAll.metrics.ap.value, interval: formatMetricInterval('ap', fusedAll.metrics.ap.ci) },
-            { key: 'eer', label: 'Equal error rate', value: formatMetric('eer', fusedAll.metrics.eer.value), raw: fusedAll.metrics.eer.value, interval: formatMetricInterval('eer', fusedAll.metrics.eer.ci) },
-            { key: 'tpr_at_1pct_fpr', label: 'TPR @ 1% FPR', value: formatMetric('tpr_at_1pct_fpr', fusedAll.metrics.tpr_at_1pct_fpr.value), raw: fusedAll.metrics.tpr_at_1pct_fpr.value, interval: formatMetricInterval('tpr_at_1pct_fpr', fusedAll.metrics.tpr_at_1pct_fpr.ci) },
-            { key: 'tpr_at_5pct_fpr', label: 'TPR @ 5% FPR', value: formatMetric('tpr_at_5pct_fpr', fusedAll.metrics.tpr_at_5pct_fpr.value), raw: fusedAll.metrics.tpr_at_5pct_fpr.value, interval: formatMetricInterval('tpr_at_5pct_fpr', fusedAll.metrics.tpr_at_5pct_fpr.ci) },
-          ]
+        ? SUMMARY_METRICS.map(([key, label]) => {
+            const estimate = fusedAll.metrics[key];
+            return { key, label, value: formatMetric(key, estimate.value), raw: estimate.value, interval: formatMetricInterval(key, estimate.ci) };
+          })
         : [],
       sections: [
         { id: 'performance', title: 'Detection performance' },
