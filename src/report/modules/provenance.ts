@@ -188,29 +188,32 @@ export const provenanceModule: ReportModule<ProvenanceResults> = {
     const budget: ImageBudget = { left: context.maxImages - thumbnails.size, omitted: 0 };
     const manifests = new Map<FileVerification, Awaited<ReturnType<typeof manifestView>>>();
     for (const file of result.files) if (file.activeManifest) manifests.set(file, await manifestView(file.activeManifest, budget));
-    const files = result.files.map((file, index) => ({
-      anchor: `file-${index + 1}`,
-      path: file.path,
-      sha256: file.sha256,
-      format: file.format,
-      ...shownState(file),
-      stateMeaning: file.state ? STATE_MEANING[shownState(file).state] : undefined,
-      error: file.error,
-      thumbnail: thumbnails.get(file),
-      manifestCount: file.manifestCount,
-      manifest: manifests.get(file),
-      trustLists: file.trustLists,
-      codes: {
-        failure: distinctCodes(file.codes.failure).map((code) => ({ ...code, meaning: oneLine(code.explanation) })),
-        informational: distinctCodes(file.codes.informational).map((code) => ({ ...code, meaning: oneLine(code.explanation) })),
-        success: distinctCodes(file.codes.success),
-      },
-      hasCodes: allCodes(file.codes).length > 0,
-      softBinding: file.softBinding,
-      disclosure: file.disclosure,
-      aiDisclosed: file.disclosure !== undefined && file.disclosure.level !== 'none' && file.disclosure.level !== 'weakCue',
-      remoteManifest: file.remoteManifest,
-    }));
+    const files = result.files.map((file, index) => {
+      const shown = shownState(file);
+      return {
+        anchor: `file-${index + 1}`,
+        path: file.path,
+        sha256: file.sha256,
+        format: file.format,
+        ...shown,
+        stateMeaning: file.state ? STATE_MEANING[shown.state] : undefined,
+        error: file.error,
+        thumbnail: thumbnails.get(file),
+        manifestCount: file.manifestCount,
+        manifest: manifests.get(file),
+        trustLists: file.trustLists,
+        codes: {
+          failure: distinctCodes(file.codes.failure).map((code) => ({ ...code, meaning: oneLine(code.explanation) })),
+          informational: distinctCodes(file.codes.informational).map((code) => ({ ...code, meaning: oneLine(code.explanation) })),
+          success: distinctCodes(file.codes.success),
+        },
+        hasCodes: allCodes(file.codes).length > 0,
+        softBinding: file.softBinding,
+        disclosure: file.disclosure,
+        aiDisclosed: file.disclosure !== undefined && file.disclosure.level !== 'none' && file.disclosure.level !== 'weakCue',
+        remoteManifest: file.remoteManifest,
+      };
+    });
 
     // Large runs: the files that need attention (invalid, unreadable) first, shown in their original order.
     const attention = { Invalid: 0, Unreadable: 0, Trusted: 1, Valid: 1, NoManifest: 2 } as const;
