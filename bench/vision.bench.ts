@@ -35,6 +35,7 @@ import { SeededRandom } from '../src/core/random.js';
 import { PACKAGE_ROOT } from '../src/core/version.js';
 import { cosineSimilarity } from '../src/core/vectors.js';
 import { embedImages, embedTexts, loadModel, preprocessImage, type ClipModel } from '../src/vision/index.js';
+import { DEFAULT_COMPARE_LABELS } from '../src/vision/compare.js';
 import { quantizeOnnxFile } from '../src/vision/quantize.js';
 
 const MODEL_DIR = join(PACKAGE_ROOT, 'bench/models/clip-vit-b32-random');
@@ -91,6 +92,11 @@ function python(args: string[]): string {
   const result = spawnSync(PYTHON, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${PYTHON} ${args.join(' ')} failed: ${result.stderr || result.error}`);
   return result.stdout;
+}
+
+/** VIGIL_BENCH_THREADS, or every available core: the threads of each library measured. */
+function benchThreads(): number {
+  return Number(process.env.VIGIL_BENCH_THREADS ?? availableParallelism());
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {
@@ -158,7 +164,7 @@ export async function run(): Promise<void> {
 }
 
 async function runTorch(): Promise<void> {
-  const threads = Number(process.env.VIGIL_BENCH_THREADS ?? availableParallelism());
+  const threads = benchThreads();
   const config = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as { vision_config: VisionConfig; projection_dim: number };
   const flopsPerImage = towerFlops(config.vision_config, config.projection_dim);
   const work = mkdtempSync(join(tmpdir(), 'vigil-bench-vision-'));
@@ -300,7 +306,6 @@ async function ensureQuantized(dir: string): Promise<void> {
 
 /** Images for the q8 agreement check: enough that 99% means something (one disagreement is 0.4%). */
 const AGREEMENT_IMAGES = 256;
-const COMPARE_LABELS = ['person', 'cat', 'dog', 'bird', 'horse', 'car', 'bicycle', 'airplane', 'boat', 'train', 'flower', 'tree', 'house', 'food', 'book', 'chair', 'computer', 'phone', 'mountain', 'beach'];
 
 /**
  * Varied images at the model's input size (224×224 JPEGs: cheap to decode, no resize): a random
@@ -343,7 +348,7 @@ function argmax(values: number[]): number {
  * labels with each dtype's own text tower) on {@link AGREEMENT_IMAGES} varied images.
  */
 async function runQuantized(): Promise<void> {
-  const threads = Number(process.env.VIGIL_BENCH_THREADS ?? availableParallelism());
+  const threads = benchThreads();
   await ensureQuantized(REAL_B32);
   const work = mkdtempSync(join(tmpdir(), 'vigil-bench-q8-'));
   try {
@@ -380,7 +385,7 @@ async function runQuantized(): Promise<void> {
     console.log(`medians of ${ROUNDS} interleaved rounds; load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
     const varied = await makeVariedImages(work, AGREEMENT_IMAGES);
-    const prompts = COMPARE_LABELS.map((l) => `a photo of a ${l}.`);
+    const prompts = DEFAULT_COMPARE_LABELS.map((l) => `a photo of a ${l}.`);
     const [a, b] = [await embedAll(fp32, varied, batch), await embedAll(q8, varied, batch)];
     const [textA, textB] = [await embedTexts(fp32, prompts), await embedTexts(q8, prompts)];
     await fp32.release();
@@ -412,7 +417,7 @@ async function runQuantized(): Promise<void> {
     const at = (sorted: number[], p: number) => sorted[Math.floor(p * (sorted.length - 1))];
     console.log(
       `agreement on ${a.length} varied 224×224 JPEGs: embedding cosine min ${cosines[0].toFixed(5)}, 1st percentile ${at(cosines, 0.01).toFixed(5)}, median ${at(cosines, 0.5).toFixed(5)}; ` +
-        `zero-shot top-1 (${COMPARE_LABELS.length} labels) identical on ${agree}/${a.length} (${((100 * agree) / a.length).toFixed(1)}%); ` +
+        `zero-shot top-1 (${DEFAULT_COMPARE_LABELS.length} labels) identical on ${agree}/${a.length} (${((100 * agree) / a.length).toFixed(1)}%); ` +
         `fp32 picks ${topCounts.size} distinct labels, the most common for ${largestShare}/${a.length} images; ` +
         `fp32 top-1 margin median ${at(margins, 0.5).toExponential(2)}, 5th percentile ${at(margins, 0.05).toExponential(2)}; ` +
         `label pairs reordered by q8: ${flipped}/${pairs} (${((100 * flipped) / pairs).toFixed(2)}%)`,
@@ -425,7 +430,7 @@ async function runQuantized(): Promise<void> {
 
 /** vigil vs transformers.js end to end on the same full-size folder, JPEGs and threads. */
 async function runTransformersJs(): Promise<void> {
-  const threads = Number(process.env.VIGIL_BENCH_THREADS ?? availableParallelism());
+  const threads = benchThreads();
   await ensureQuantized(REAL_B32);
   const tjs = await import('@huggingface/transformers');
   // Local folders only: nothing may be downloaded.
