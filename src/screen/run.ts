@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { VigilInputError, errorMessage } from '../core/errors.js';
 import { toCsv } from '../core/csv.js';
+import { VIDEO_EXTENSIONS } from '../core/extensions.js';
 import { sha256File } from '../core/files.js';
 import { resultEnvelope } from '../core/results.js';
 import { walkFiles } from '../core/walk.js';
@@ -8,7 +9,7 @@ import { expandImagePath } from '../vision/images.js';
 import { VERDICTS, type Verdict } from './fusion.js';
 import type { ScreenFileResult, ScreenRunResults } from './result.js';
 import { blankFileResult, type Screener } from './screener.js';
-import { isVideoPath, screenVideo, VIDEO_EXTENSIONS, type VideoOptions } from './video.js';
+import { isVideoPath, screenVideo, type VideoOptions } from './video.js';
 
 export interface ScreenRunOptions {
   /** Results folder: evidence images are written under it. */

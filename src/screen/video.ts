@@ -1,20 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { VigilInputError, invalidArgument } from '../core/errors.js';
 import { VIDEO_EXTENSIONS } from '../core/extensions.js';
-import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { readInputFile, sha256File, trackTempFile } from '../core/files.js';
+import { readInputFile, sha256File, sha256Hex, trackTempFile } from '../core/files.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../provenance/walk.js';
 import { verdictFor } from './fusion.js';
 import type { MetadataOutput, ScreenFileResult, VideoSummary } from './result.js';
 import type { Screener } from './screener.js';
 import { readMetadataFacts, scoreMetadata } from './signals/metadata.js';
 import { SIGNAL_IDS } from './signals/types.js';
-
-export { VIDEO_EXTENSIONS };
 
 export function isVideoPath(path: string): boolean {
   return (VIDEO_EXTENSIONS as readonly string[]).includes(extname(path).slice(1).toLowerCase());
@@ -68,9 +64,8 @@ async function readVideo(path: string, withMetadata: boolean): Promise<{ sha256:
     return { sha256: await sha256File(path), metadata: null, note };
   }
   const bytes = await readInputFile(path, { what: 'video', maxBytes: DEFAULT_MAX_FILE_BYTES });
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const facts = await readMetadataFacts(bytes);
-  return { sha256, metadata: { ...scoreMetadata(facts), facts }, note: null };
+  return { sha256: sha256Hex(bytes), metadata: { ...scoreMetadata(facts), facts }, note: null };
 }
 
 /**
