@@ -17,7 +17,7 @@ import { SeededRandom } from '../src/core/random.js';
 import { coseSign1, reserveSizeFor } from '../src/provenance/cose.js';
 import { loadSigningCredentials } from '../src/provenance/credentials.js';
 import { WasmReader } from '@contentauth/c2pa-wasm';
-import { buildSignedAsset, initEngine } from '../src/provenance/engine.js';
+import { buildSignedAsset, contextJson, initEngine } from '../src/provenance/engine.js';
 import { createEnginePool } from '../src/provenance/engine-pool.js';
 import { requireProvenanceFormat } from '../src/provenance/formats.js';
 import { generateDevCredentials } from '../src/provenance/keygen.js';
@@ -29,7 +29,7 @@ const CONFORMANCE = resolve(process.env.VIGIL_C2PA_CONFORMANCE ?? '../shared/con
 const ROUNDS = 4;
 const SIGN_COUNT = 12;
 /** The settings vigil reads with (no trust lists): offline, trust and time-stamp checks on. */
-const ENGINE_CONTEXT = JSON.stringify({ version: 1, trust: {}, verify: { remote_manifest_fetch: false, ocsp_fetch: false, verify_trust: true, verify_timestamp_trust: true } });
+const ENGINE_CONTEXT = contextJson({});
 
 interface Row {
   name: string;

@@ -48,7 +48,8 @@ export interface EngineSettings {
   thumbnailMaxBytes?: number;
 }
 
-function contextJson(settings: EngineSettings): string {
+/** The c2pa-rs context JSON of `settings` (what vigil's Reader and Builder are created with). */
+export function contextJson(settings: EngineSettings): string {
   const anchors = (settings.trust ?? []).map((list) => ({
     trust_kind: list.kind,
     trust_uri: list.uri,
