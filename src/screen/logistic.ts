@@ -156,7 +156,11 @@ export function stratifiedFolds(y: readonly number[], folds: number, seed: numbe
 export function groupedFolds(y: readonly number[], groups: readonly string[], folds: number, seed: number): number[] {
   if (groups.length !== y.length) throw invalidArgument('groups', `${y.length} group names (one per row)`, groups.length);
   const members = new Map<string, number[]>();
-  groups.forEach((g, i) => members.set(g, [...(members.get(g) ?? []), i]));
+  groups.forEach((g, i) => {
+    const rows = members.get(g);
+    if (rows) rows.push(i);
+    else members.set(g, [i]);
+  });
   const random = new SeededRandom(seed);
   const order = random.shuffle([...members.keys()]).sort((a, b) => members.get(b)!.length - members.get(a)!.length);
   const perFold = Array.from({ length: folds }, () => [0, 0]);
