@@ -27,7 +27,7 @@ export function isSigningAlgorithm(value: string): value is SigningAlgorithm {
 }
 
 /** COSE header labels (RFC 9052 section 3.1, RFC 9360). */
-const HEADER = { alg: 1, x5chain: 33 } as const;
+export const HEADER = { alg: 1, contentType: 3, x5chain: 33 } as const;
 const COSE_SIGN1_TAG = 18;
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });

@@ -1,6 +1,7 @@
-import { constants, createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { constants, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { Decoder, Tag } from 'cbor-x';
-import { COSE_ALGORITHMS, coseSign1WithHeaders, sigStructure, type CoseSigner, type SigningAlgorithm } from './cose.js';
+import { sha256Hex } from '../core/files.js';
+import { COSE_ALGORITHMS, coseSign1WithHeaders, HEADER, sigStructure, type CoseSigner, type SigningAlgorithm } from './cose.js';
 import type { TrustList } from './trust.js';
 
 /**
@@ -12,12 +13,9 @@ import type { TrustList } from './trust.js';
 
 export const RESULTS_CONTENT_TYPE = 'application/json';
 
-/** COSE header label of the content type (RFC 9052 section 3.1). */
-const CONTENT_TYPE = 3;
-
 /** A detached COSE_Sign1 over the results bytes. */
 export function signResults(signer: CoseSigner, results: Uint8Array): Buffer {
-  return coseSign1WithHeaders(signer, results, new Map([[CONTENT_TYPE, RESULTS_CONTENT_TYPE]]));
+  return coseSign1WithHeaders(signer, results, new Map([[HEADER.contentType, RESULTS_CONTENT_TYPE]]));
 }
 
 export interface ResultsSignatureCheck {
@@ -83,16 +81,16 @@ export function chainsTo(leaf: X509Certificate, intermediates: readonly X509Cert
 
 /** Checks a detached COSE_Sign1 against the results bytes and, for trust, against the signer trust lists. */
 export function verifyResultsSignature(results: Uint8Array, cose: Uint8Array, lists: readonly TrustList[], now = new Date()): ResultsSignatureCheck {
-  const sha256 = createHash('sha256').update(results).digest('hex');
+  const sha256 = sha256Hex(results);
   let decoded: ReturnType<typeof decodeSign1>;
   try {
     decoded = decodeSign1(cose);
   } catch (error) {
     return { signatureValid: false, sha256, trustedBy: [], problem: `the signature file is not a COSE_Sign1: ${(error as Error).message}` };
   }
-  const algorithm = algorithmOf(decoded.headers.get(1));
-  if (algorithm === undefined) return { signatureValid: false, sha256, trustedBy: [], problem: `unsupported COSE algorithm ${String(decoded.headers.get(1))}` };
-  const x5chain = decoded.headers.get(33);
+  const algorithm = algorithmOf(decoded.headers.get(HEADER.alg));
+  if (algorithm === undefined) return { signatureValid: false, sha256, trustedBy: [], problem: `unsupported COSE algorithm ${String(decoded.headers.get(HEADER.alg))}` };
+  const x5chain = decoded.headers.get(HEADER.x5chain);
   const raw = x5chain instanceof Uint8Array ? [x5chain] : Array.isArray(x5chain) ? (x5chain as unknown[]) : [];
   let chain: X509Certificate[];
   try {
