@@ -89,7 +89,7 @@ describe('vigil classify', () => {
     expect(device.stderr).toContain('Expected one of cpu, cuda, webgpu, auto for --device but received "tpu"');
     const noLabels = vigil('classify', images, '--model', TINY.clip);
     expect(noLabels.code).toBe(2);
-    expect(noLabels.stderr).toContain('candidate labels for CLIP zero-shot classification for labels');
+    expect(noLabels.stderr).toContain('candidate labels for CLIP zero-shot classification (e.g. --labels "cat,dog", or --labels-file) for --labels but received undefined');
   });
 });
 

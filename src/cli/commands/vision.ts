@@ -370,6 +370,10 @@ Examples:
                 subject: options.model,
               });
             }
+            // The library names its parameter `labels`; on the command line it is the flag.
+            if (model.kind === 'clip' && labelsOption === undefined) {
+              throw invalidArgument('--labels', `candidate labels for CLIP zero-shot classification (e.g. --labels "cat,dog", or --labels-file)`, undefined);
+            }
             const classifyOptions = { labels: labelsOption, templates: options.template, top };
             const labels = classLabels(model, classifyOptions);
             const quiet = format !== 'text' && options.out === undefined;
