@@ -122,7 +122,7 @@ export async function evaluateFamilies(options: FamilyEvalOptions): Promise<Fami
 /** The family protocol on extracted images: one probe and one Durall baseline per row. */
 export async function evaluateFamilyData(data: FamilyData, options: FamilyEvalOptions): Promise<FamilyEvaluation> {
   const { realItems, familyItems, calibration, testRealItems, testFamilyItems, skipped } = data;
-  const testFamilies = [...testFamilyItems.keys()].map((name) => ({ name }));
+  const testFamilies = [...testFamilyItems.keys()];
   const allTrainFamilies = [...familyItems.keys()];
   const rows: FamilyResult[] = [];
   /** Trains one probe and one Durall baseline on the given families, then tests each of `tests` (label, families). */
@@ -179,10 +179,9 @@ export async function evaluateFamilyData(data: FamilyData, options: FamilyEvalOp
 
   if (options.leaveOneOut) {
     if (allTrainFamilies.length < 2) throw new VigilInputError('--leave-one-out needs at least two families in --train-fake (one folder per family)');
-    for (const family of testFamilies) await trainAndTest(allTrainFamilies.filter((f) => f !== family.name), [{ label: family.name, families: [family.name] }]);
+    for (const family of testFamilies) await trainAndTest(allTrainFamilies.filter((f) => f !== family), [{ label: family, families: [family] }]);
   } else {
-    const names = testFamilies.map((f) => f.name);
-    await trainAndTest(allTrainFamilies, [{ label: 'all', families: names }, ...names.map((name) => ({ label: name, families: [name] }))]);
+    await trainAndTest(allTrainFamilies, [{ label: 'all', families: testFamilies }, ...testFamilies.map((name) => ({ label: name, families: [name] }))]);
   }
   return {
     protocol: options.leaveOneOut ? 'leave-one-family-out' : 'train-all-families',
