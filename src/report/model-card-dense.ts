@@ -20,7 +20,13 @@ export const DENSE_DISPARITIES = ['recall_difference', 'recall_ratio', 'ap50_dif
 /** Columns of a dense audit's group table in the card. */
 export const DENSE_TABLE_KEYS = ['recall', 'miss_rate', 'ap', 'ap50', 'fp_per_image', 'mean_mask_iou'];
 
-const round = (value: number | null) => (value === null ? null : Number(value.toFixed(4)));
+/** A value as model-index metrics carry it: rounded to 4 decimals. */
+export const modelIndexValue = (value: number | null) => (value === null ? null : Number(value.toFixed(4)));
+
+/** A metric's interval as model-index `args` carry it. */
+export function modelIndexInterval(value: MetricValue, ciLevel: number): { ci_low: number | null; ci_high: number | null; ci_level: number } {
+  return { ci_low: modelIndexValue(value.ci[0]), ci_high: modelIndexValue(value.ci[1]), ci_level: ciLevel };
+}
 
 export function isDenseAudit(audit: Pick<AuditResult, 'kind'>): boolean {
   return audit.kind in DENSE_TASK_TYPES;
@@ -37,7 +43,6 @@ export function denseDataset(audit: AuditResult): { type: string; name: string; 
 /** model-index metric entries: each group's recall / AP50 / mean mask IoU with its interval, then the disparities. */
 export function denseMetrics(audit: AuditResult, ciLevel: number): Record<string, unknown>[] {
   const iou = typeof audit.parameters.iou === 'number' ? { iou: audit.parameters.iou } : {};
-  const interval = (value: MetricValue) => ({ ci_low: round(value.ci[0]), ci_high: round(value.ci[1]), ci_level: ciLevel });
   const perGroup = (feature: FeatureResult) =>
     GROUP_METRICS.flatMap((key) =>
       feature.groups.flatMap((group) => {
@@ -46,9 +51,9 @@ export function denseMetrics(audit: AuditResult, ciLevel: number): Record<string
         return [
           {
             type: key,
-            value: round(value.value),
+            value: modelIndexValue(value.value),
             name: `${metricMeta(key).label} (${feature.attribute} = ${group.name})`,
-            args: { sensitive_feature: feature.attribute, group: group.name, n: group.count, ...(key === 'recall' ? iou : {}), ...interval(value), ...(group.insufficient_data ? { insufficient_data: true } : {}) },
+            args: { sensitive_feature: feature.attribute, group: group.name, n: group.count, ...(key === 'recall' ? iou : {}), ...modelIndexInterval(value, ciLevel), ...(group.insufficient_data ? { insufficient_data: true } : {}) },
             verified: false,
           },
         ];
@@ -57,9 +62,9 @@ export function denseMetrics(audit: AuditResult, ciLevel: number): Record<string
   const disparities = (feature: FeatureResult) =>
     DENSE_DISPARITIES.filter((key) => feature.disparities[key] !== undefined && feature.disparities[key].value !== null).map((key) => ({
       type: key,
-      value: round(feature.disparities[key].value),
+      value: modelIndexValue(feature.disparities[key].value),
       name: `${metricMeta(key).label} (${feature.attribute}${feature.disparities[key].groups ? `: ${feature.disparities[key].groups!.join(' vs ')}` : ''})`,
-      args: { sensitive_feature: feature.attribute, ...interval(feature.disparities[key]) },
+      args: { sensitive_feature: feature.attribute, ...modelIndexInterval(feature.disparities[key], ciLevel) },
       verified: false,
     }));
   return audit.features.flatMap((feature) => [...perGroup(feature), ...disparities(feature)]);

@@ -7,7 +7,7 @@ import { formatDecimal, formatInterval, formatPercent } from './helpers.js';
 import { intervalMethodName, readableThreshold } from './modules/bias.js';
 import { formatMetric, metricMeta } from '../core/metric-meta.js';
 import { loadTemplates } from './templates.js';
-import { DENSE_DISPARITIES, DENSE_TABLE_KEYS, DENSE_TASK_TYPES, denseDataset, denseMetrics, isDenseAudit } from './model-card-dense.js';
+import { DENSE_DISPARITIES, DENSE_TABLE_KEYS, DENSE_TASK_TYPES, denseDataset, denseMetrics, isDenseAudit, modelIndexInterval, modelIndexValue } from './model-card-dense.js';
 
 /**
  * `vigil model-card`: the bias sections of a Hugging Face model card (README.md of a model repo)
@@ -53,8 +53,6 @@ function format(key: string, value: MetricValue | undefined): { value: string; i
   };
 }
 
-const round = (value: number | null) => (value === null ? null : Number(value.toFixed(4)));
-
 function scalarKeys(feature: FeatureResult): string[] {
   return ['selection_rate', 'accuracy', 'error_rate', 'tpr', 'fpr', ...DENSE_TABLE_KEYS].filter((key) => feature.overall[key as 'accuracy'] !== undefined);
 }
@@ -70,14 +68,9 @@ function modelIndex(result: BiasResult, modelName: string): string {
     metrics: isDenseAudit(audit) ? denseMetrics(audit, result.settings.ci_level) : audit.features.flatMap((feature) =>
       HEADLINE_DISPARITIES.filter((key) => feature.disparities[key]?.value !== null && feature.disparities[key] !== undefined).map((key) => ({
         type: key,
-        value: Number((feature.disparities[key].value as number).toFixed(4)),
+        value: modelIndexValue(feature.disparities[key].value),
         name: `${metricMeta(key).label} (${feature.attribute})`,
-        args: {
-          sensitive_feature: feature.attribute,
-          ci_low: round(feature.disparities[key].ci[0]),
-          ci_high: round(feature.disparities[key].ci[1]),
-          ci_level: result.settings.ci_level,
-        },
+        args: { sensitive_feature: feature.attribute, ...modelIndexInterval(feature.disparities[key], result.settings.ci_level) },
         verified: false,
       })),
     ),
