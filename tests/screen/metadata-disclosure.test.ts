@@ -94,6 +94,8 @@ describe('metadata signal: AI disclosure across the C2PA manifest chain', () => 
     const metadata = await score(bytes);
     expect(metadata).toMatchObject({ cue: 'absent', declared: false, aiInvolved: false, score: 0.55 });
     expect(metadata.findings).toContainEqual(expect.stringMatching(/^C2PA free text mentions AI \(weak cue, not a declaration\): "AI Generated Image" at /));
+    // The manifest itself is reported, not passed over as if the file had none.
+    expect(metadata.findings).toContainEqual(expect.stringMatching(/^C2PA Content Credentials present \(claim generator ".+"\) and disclose no AI use \(this does not show the content is not AI-made; /));
   });
 
   it('AI involvement floors the verdict at uncertain; a declaration forces likely-synthetic; out of distribution stays uncertain', () => {

@@ -199,6 +199,11 @@ export function scoreMetadata(facts: MetadataFacts): MetadataScore {
   const base: Exclude<MetadataCueKind, 'declared' | 'ai-involved'> = fingerprinted ? 'fingerprint' : camera ? 'camera' : 'absent';
   const cue: MetadataCueKind = declared ? 'declared' : aiInvolved ? 'ai-involved' : base;
   if (!declared && base === 'camera') findings.push(`camera EXIF ${[facts.cameraMake, facts.cameraModel].filter(Boolean).join(' ')} (weak cue: easily forged)`);
+  // A manifest that discloses nothing is still a finding: silence about it would read as "no C2PA".
+  if (facts.disclosure !== null && !declared && !aiInvolved) {
+    const generator = facts.claimGenerator === null ? '' : ` (claim generator "${facts.claimGenerator}")`;
+    findings.push(`C2PA Content Credentials present${generator} and disclose no AI use (this does not show the content is not AI-made; \`vigil provenance verify\` says whether they are valid and trusted)`);
+  }
   if (!declared && base === 'absent') findings.push('no generator fingerprint and no camera EXIF (weak cue)');
   // Free text is shown, never counted: "AI" in a description does not declare anything.
   for (const entry of evidence.filter((e) => e.level === 'weakCue')) findings.push(disclosureFinding(entry));
