@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { invalidArgument, VigilInputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
+import { checkOutputFile, checkOutputFolder } from '../../core/output.js';
 import { resultsJson } from '../../core/results.js';
 import { loadSigningCredentials, DEFAULT_PASSPHRASE_ENV } from '../../provenance/credentials.js';
 import { SIGNING_ALGORITHMS } from '../../provenance/cose.js';
@@ -132,7 +133,7 @@ Examples:
     )
     .action(
       action(async (paths: string[], options: VerifyCliOptions) => {
-        if (options.out) await (await import('../../core/output.js')).checkOutputFolder(options.out);
+        if (options.out) await checkOutputFolder(options.out);
         const trustLists = await loadTrustLists({ signer: options.trustAnchors, tsa: options.tsaAnchors, cawg: options.cawgAnchors });
         const walk = await collectFiles(paths, {
           include: options.include,
@@ -225,7 +226,7 @@ Examples:
         if (options.out && options.inPlace) throw invalidArgument('--out', 'no --out together with --in-place', options.out);
         if (!options.cert) throw invalidArgument('--cert', 'a certificate chain PEM file', options.cert);
         if (!options.key) throw invalidArgument('--key', 'a private key PEM file', options.key);
-        if (options.out) await (await import('../../core/output.js')).checkOutputFile(options.out);
+        if (options.out) await checkOutputFile(options.out);
         const signer = await loadSigningCredentials({
           certPath: options.cert,
           keyPath: options.key,
@@ -335,7 +336,7 @@ Examples:
       action(async (options: { out: string; alg: string; days: string; organization?: string; force?: boolean; json?: boolean }) => {
         const days = Number(options.days);
         if (!/^\d+$/.test(options.days)) throw invalidArgument('--days', 'an integer from 1 to 3650', options.days);
-        await (await import('../../core/output.js')).checkOutputFolder(options.out);
+        await checkOutputFolder(options.out);
         const { generateDevCredentials } = await import('../../provenance/keygen.js');
         const result = await generateDevCredentials({
           outDir: options.out,
