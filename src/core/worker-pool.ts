@@ -32,11 +32,30 @@ export interface WorkerPoolOptions {
 export function createWorkerPool<Request, Result>(moduleUrl: string, name: string, size: number, options: WorkerPoolOptions = {}): WorkerPool<Request, Result> {
   const failure = options.error ?? ((message: string) => new Error(message));
   if (!Number.isInteger(size) || size < 1) throw invalidArgument('workers', 'a positive integer', size);
-  const workers = Array.from({ length: size }, () => startWorker(moduleUrl, name));
-  const load = new Map<Worker, number>(workers.map((worker) => [worker, 0]));
+  /** Live workers and their requests in flight; a worker that dies leaves it (and is replaced). */
+  const load = new Map<Worker, number>();
   const pending = new Map<number, { resolve: (result: Result) => void; reject: (error: Error) => void; worker: Worker }>();
   let nextId = 0;
-  for (const worker of workers) {
+  let closing = false;
+
+  /**
+   * A worker that crashed (an uncaught error, an exit, running out of memory) fails only the
+   * requests it held; a fresh one takes its place, so the rest of a batch goes on instead of
+   * waiting forever on a dead thread.
+   */
+  const died = (worker: Worker, why: string): void => {
+    if (!load.delete(worker)) return; // 'error' is followed by 'exit': handle the death once
+    for (const [id, job] of pending) {
+      if (job.worker !== worker) continue;
+      pending.delete(id);
+      job.reject(new Error(`worker ${name} ${why}`));
+    }
+    if (!closing) spawn();
+  };
+
+  const spawn = (): void => {
+    const worker = startWorker(moduleUrl, name);
+    load.set(worker, 0);
     worker.unref();
     worker.on('message', (message: { id: number; result?: Result; error?: string }) => {
       const job = pending.get(message.id);
@@ -46,18 +65,15 @@ export function createWorkerPool<Request, Result>(moduleUrl: string, name: strin
       if (message.error !== undefined) job.reject(failure(message.error));
       else job.resolve(message.result as Result);
     });
-    worker.on('error', (error) => {
-      for (const [id, job] of pending) {
-        if (job.worker !== worker) continue;
-        pending.delete(id);
-        job.reject(new Error(`worker ${name} failed: ${error.message}`));
-      }
-    });
-  }
+    worker.on('error', (error) => died(worker, `failed: ${error.message}`));
+    worker.on('exit', (code) => died(worker, `exited (code ${code})`));
+  };
+  for (let i = 0; i < size; i++) spawn();
+
   return {
     size,
     run(request) {
-      const worker = workers.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
+      const worker = [...load.keys()].reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
       load.set(worker, load.get(worker)! + 1);
       const id = nextId++;
       return new Promise<Result>((resolve, reject) => {
@@ -69,7 +85,8 @@ export function createWorkerPool<Request, Result>(moduleUrl: string, name: strin
       });
     },
     async close() {
-      await Promise.all(workers.map((worker) => worker.terminate()));
+      closing = true;
+      await Promise.all([...load.keys()].map((worker) => worker.terminate()));
     },
   };
 }
